@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Real Apache RocketMQ 4.9.6 processes on loopback, for the demo, the tests and the benchmarks.
+#
+#   scripts/rocketmq.sh fetch                       download the official jars into .cache/rocketmq/lib (once)
+#   scripts/rocketmq.sh start-namesrv --home DIR --port P [--owner PID]
+#   scripts/rocketmq.sh start-broker  --home DIR --port P --namesrv ADDR --name BROKER_NAME
+#                                     [--cluster NAME] [--id N] [--role ASYNC_MASTER|SYNC_MASTER|SLAVE]
+#                                     [--acl] [--owner PID] [--set key=value]...
+#   scripts/rocketmq.sh stop PID [--kill]            SIGTERM (or SIGKILL) and wait until the JVM is gone
+#   scripts/rocketmq.sh mqadmin ARGS...              the official mqadmin (MQAdminStartup) with the same JVM flags
+#   scripts/rocketmq.sh classpath                    print the classpath of the downloaded jars
+#
+# start-* print the PID of the java process itself and return at once; the caller waits for readiness.
+# --owner PID: a watchdog SIGKILLs the JVM when process PID is gone, so nothing outlives a crashed test.
+# Ports: a broker also binds P+1 (HA) and P-2 (VIP channel); leave room.
+# ACL brokers (--acl) get conf/plain_acl.yml with the two accounts below and no global whitelist.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${ROCKETMQ_CACHE:-$ROOT/.cache}
+LIB=$CACHE/rocketmq/lib
+
+# Accounts of ACL-enabled test brokers (test-only credentials, never used outside loopback).
+ACL_ADMIN_AK=sidecarAdmin
+ACL_ADMIN_SK=adminSecret-4f1c9e
+ACL_USER_AK=sidecarReader
+ACL_USER_SK=readerSecret-7b2d0a
+
+JVM_FLAGS=(
+  --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED
+  --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED
+  -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.net.preferIPv4Stack=true
+)
+
+die() { echo "rocketmq.sh: $*" >&2; exit 1; }
+
+fetch() {
+  [ -f "$LIB/.complete" ] && return 0
+  command -v java >/dev/null || die "java not found: install a JDK 17 (e.g. apt-get install openjdk-17-jdk-headless)"
+  command -v mvn >/dev/null || die "mvn not found: install Maven (e.g. apt-get install maven)"
+  echo "rocketmq.sh: downloading RocketMQ 4.9.6 jars from Maven Central into $LIB ..." >&2
+  rm -rf "$LIB"
+  mvn -B -q -f "$ROOT/scripts/rocketmq/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB" >&2 \
+    || die "maven download failed (see above)"
+  ls "$LIB"/rocketmq-broker-*.jar >/dev/null 2>&1 || die "download incomplete: no rocketmq-broker jar in $LIB"
+  touch "$LIB/.complete"
+}
+
+classpath() { fetch; echo "$LIB/*"; }
+
+write_logback() { # $1 = conf dir, $2 = name
+  cat >"$1/logback_$2.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<configuration>
+  <appender name="FILE" class="ch.qos.logback.core.FileAppender">
+    <file>\${user.home}/logs/$2.log</file>
+    <encoder><pattern>%d{HH:mm:ss.SSS} %-5p %c{0} - %m%n</pattern></encoder>
+  </appender>
+  <root level="INFO"><appender-ref ref="FILE"/></root>
+</configuration>
+XML
+}
+
+prepare_home() { # $1 = home dir
+  mkdir -p "$1/conf" "$1/logs" "$1/store"
+  local n; for n in namesrv broker tools; do write_logback "$1/conf" "$n"; done
+}
+
+# Launch java in the background with stdio detached; print its PID; arm the owner watchdog.
+launch() { # $1 = home, $2 = log name, $3 = owner pid or "", rest = java args
+  local home=$1 log=$2 owner=$3; shift 3
+  java "${JVM_FLAGS[@]}" -Duser.home="$home" -Drocketmq.home.dir="$home" "$@" \
+    </dev/null >"$home/logs/$log.out" 2>&1 &
+  local pid=$!
+  if [ -n "$owner" ]; then
+    ( while kill -0 "$owner" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+      kill -9 "$pid" 2>/dev/null ) </dev/null >/dev/null 2>&1 &
+  fi
+  echo "$pid"
+}
+
+start_namesrv() {
+  local home="" port="" owner=""
+  while [ $# -gt 0 ]; do case $1 in
+    --home) home=$2; shift 2;; --port) port=$2; shift 2;; --owner) owner=$2; shift 2;;
+    *) die "start-namesrv: unknown option $1";; esac; done
+  [ -n "$home" ] && [ -n "$port" ] || die "start-namesrv needs --home and --port"
+  fetch; prepare_home "$home"
+  printf 'listenPort=%s\nkvConfigPath=%s/namesrv/kvConfig.json\n' "$port" "$home" >"$home/namesrv.conf"
+  launch "$home" namesrv "$owner" -Xms256m -Xmx256m -cp "$LIB/*" \
+    org.apache.rocketmq.namesrv.NamesrvStartup -c "$home/namesrv.conf"
+}
+
+start_broker() {
+  local home="" port="" namesrv="" name="" cluster=DefaultCluster id=0 role=ASYNC_MASTER acl=false owner=""
+  local extra=()
+  while [ $# -gt 0 ]; do case $1 in
+    --home) home=$2; shift 2;; --port) port=$2; shift 2;; --namesrv) namesrv=$2; shift 2;;
+    --name) name=$2; shift 2;; --cluster) cluster=$2; shift 2;; --id) id=$2; shift 2;;
+    --role) role=$2; shift 2;; --acl) acl=true; shift;; --owner) owner=$2; shift 2;;
+    --set) extra+=("$2"); shift 2;;
+    *) die "start-broker: unknown option $1";; esac; done
+  [ -n "$home" ] && [ -n "$port" ] && [ -n "$namesrv" ] && [ -n "$name" ] \
+    || die "start-broker needs --home, --port, --namesrv and --name"
+  fetch; prepare_home "$home"
+  # Written only once: a restarted broker keeps the file (and what updateBrokerConfig persisted in it).
+  if [ ! -f "$home/broker.conf" ]; then
+    {
+      echo "brokerClusterName=$cluster"
+      echo "brokerName=$name"
+      echo "brokerId=$id"
+      echo "brokerRole=$role"
+      echo "flushDiskType=ASYNC_FLUSH"
+      echo "listenPort=$port"
+      echo "namesrvAddr=$namesrv"
+      echo "brokerIP1=127.0.0.1"
+      echo "brokerIP2=127.0.0.1"
+      echo "storePathRootDir=$home/store"
+      echo "storePathCommitLog=$home/store/commitlog"
+      echo "mappedFileSizeCommitLog=67108864"
+      echo "mappedFileSizeConsumeQueue=300000"
+      echo "diskMaxUsedSpaceRatio=95"
+      echo "aclEnable=$acl"
+      local kv; for kv in "${extra[@]+"${extra[@]}"}"; do echo "$kv"; done
+    } >"$home/broker.conf"
+  fi
+  if [ "$acl" = true ] && [ ! -f "$home/conf/plain_acl.yml" ]; then
+    cat >"$home/conf/plain_acl.yml" <<YML
+globalWhiteRemoteAddresses: []
+accounts:
+  - accessKey: $ACL_ADMIN_AK
+    secretKey: $ACL_ADMIN_SK
+    whiteRemoteAddress:
+    admin: true
+    defaultTopicPerm: PUB|SUB
+    defaultGroupPerm: PUB|SUB
+  - accessKey: $ACL_USER_AK
+    secretKey: $ACL_USER_SK
+    whiteRemoteAddress:
+    admin: false
+    defaultTopicPerm: SUB
+    defaultGroupPerm: SUB
+YML
+  fi
+  launch "$home" broker "$owner" -Xms512m -Xmx512m -XX:MaxDirectMemorySize=512m -cp "$LIB/*" \
+    org.apache.rocketmq.broker.BrokerStartup -c "$home/broker.conf"
+}
+
+stop() { # $1 = pid, [--kill]
+  local pid=$1 sig=TERM i
+  [ "${2:-}" = --kill ] && sig=KILL
+  kill -s "$sig" "$pid" 2>/dev/null || return 0
+  for i in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+}
+
+mqadmin() {
+  fetch
+  local home; home=$(mktemp -d); prepare_home "$home"
+  local rc=0
+  java "${JVM_FLAGS[@]}" -Xms128m -Xmx256m -Duser.home="$home" -Drocketmq.home.dir="$home" \
+    -Drocketmq.client.logRoot="$home/logs" -cp "$LIB/*" \
+    org.apache.rocketmq.tools.command.MQAdminStartup "$@" || rc=$?
+  rm -rf "$home"; return $rc
+}
+
+cmd=${1:-}; [ $# -gt 0 ] && shift
+case $cmd in
+  fetch) fetch ;;
+  classpath) classpath ;;
+  start-namesrv) start_namesrv "$@" ;;
+  start-broker) start_broker "$@" ;;
+  stop) [ $# -ge 1 ] || die "stop needs a PID"; stop "$@" ;;
+  mqadmin) mqadmin "$@" ;;
+  acl-accounts) printf '%s %s admin\n%s %s reader\n' "$ACL_ADMIN_AK" "$ACL_ADMIN_SK" "$ACL_USER_AK" "$ACL_USER_SK" ;;
+  *) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
+esac

@@ -1,0 +1,78 @@
+use std::collections::BTreeMap;
+
+use crate::remoting::codes::request::{
+    GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, UPDATE_BROKER_CONFIG,
+};
+use crate::remoting::properties::{encode_update_body, parse_config_body};
+use crate::remoting::{json, Client, ClientOptions, Command};
+
+use super::error::AdminError;
+use super::types::{BrokerConfig, RawKvTable, RuntimeInfo};
+
+/// Operations on one broker.
+pub struct BrokerAdmin {
+    client: Client,
+}
+
+impl BrokerAdmin {
+    pub fn new(addr: impl Into<String>, opts: ClientOptions) -> BrokerAdmin {
+        BrokerAdmin {
+            client: Client::new(addr, opts),
+        }
+    }
+
+    pub fn addr(&self) -> &str {
+        self.client.addr()
+    }
+
+    /// The broker's effective configuration.
+    pub async fn config(&self) -> Result<BrokerConfig, AdminError> {
+        let resp = self
+            .client
+            .invoke_ok(Command::request(GET_BROKER_CONFIG))
+            .await?;
+        let config = parse_config_body(&resp.body);
+        if config.is_empty() {
+            return Err(self.decode_err("broker config", "empty answer".into()));
+        }
+        Ok(config)
+    }
+
+    /// Sends all pairs in one UPDATE_BROKER_CONFIG. 4.9.6 answers SUCCESS even for unknown keys
+    /// and unparsable values, so callers must read the config back to know what took.
+    pub async fn update_config(&self, pairs: &BTreeMap<String, String>) -> Result<(), AdminError> {
+        let body = encode_update_body(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        self.client
+            .invoke_ok(Command::request(UPDATE_BROKER_CONFIG).with_body(body))
+            .await?;
+        Ok(())
+    }
+
+    /// GET_BROKER_RUNTIME_INFO: throughput, offsets, disk ratios, versions.
+    pub async fn runtime_info(&self) -> Result<RuntimeInfo, AdminError> {
+        let resp = self
+            .client
+            .invoke_ok(Command::request(GET_BROKER_RUNTIME_INFO))
+            .await?;
+        let value =
+            json::parse(&resp.body).map_err(|e| self.decode_err("runtime info", e.to_string()))?;
+        let raw: RawKvTable = serde_json::from_value(value)
+            .map_err(|e| self.decode_err("runtime info", e.to_string()))?;
+        Ok(raw
+            .table
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect())
+    }
+
+    fn decode_err(&self, what: &'static str, reason: String) -> AdminError {
+        AdminError::Decode {
+            what,
+            addr: self.client.addr().to_string(),
+            reason,
+        }
+    }
+}

@@ -1,0 +1,38 @@
+use crate::remoting::RemotingError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    Remoting(#[from] RemotingError),
+    #[error("cannot read {what} from {addr}: {reason}")]
+    Decode {
+        what: &'static str,
+        addr: String,
+        reason: String,
+    },
+    #[error("no name server address given (use --namesrv HOST:PORT[;HOST:PORT] or NAMESRV_ADDR)")]
+    NoNameServer,
+    #[error("no name server answered: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    AllNameServersFailed(Vec<RemotingError>),
+}
+
+impl AdminError {
+    /// A stable, low-cardinality label (metrics, logs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AdminError::Remoting(e) => e.kind(),
+            AdminError::Decode { .. } => "decode",
+            AdminError::NoNameServer => "config",
+            AdminError::AllNameServersFailed(_) => "namesrv_unavailable",
+        }
+    }
+
+    /// The underlying remoting errors (one, or one per name server).
+    pub fn remoting_errors(&self) -> Vec<&RemotingError> {
+        match self {
+            AdminError::Remoting(e) => vec![e],
+            AdminError::AllNameServersFailed(v) => v.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}

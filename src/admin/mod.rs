@@ -1,0 +1,12 @@
+//! Typed operations on a broker and on the name servers. Callers see Rust types and
+//! [`AdminError`]; the remoting details stay in [`crate::remoting`].
+
+mod broker;
+mod error;
+mod namesrv;
+mod types;
+
+pub use broker::BrokerAdmin;
+pub use error::AdminError;
+pub use namesrv::NamesrvAdmin;
+pub use types::{BrokerConfig, BrokerData, ClusterInfo, RuntimeInfo};

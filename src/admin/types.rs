@@ -1,0 +1,92 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+/// The broker's effective configuration (GET_BROKER_CONFIG), key → value as the broker prints it.
+pub type BrokerConfig = BTreeMap<String, String>;
+
+/// GET_BROKER_RUNTIME_INFO's key/value table (all values are strings on the wire).
+pub type RuntimeInfo = BTreeMap<String, String>;
+
+/// The name servers' view of clusters and broker groups (GET_BROKER_CLUSTER_INFO).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ClusterInfo {
+    /// brokerName → its addresses by brokerId (0 = master).
+    pub brokers: BTreeMap<String, BrokerData>,
+    /// cluster name → brokerNames.
+    pub clusters: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BrokerData {
+    pub cluster: String,
+    pub broker_name: String,
+    pub addrs: BTreeMap<u64, String>,
+}
+
+impl ClusterInfo {
+    /// The broker group that has `addr` registered under any brokerId, with that id.
+    pub fn find_addr(&self, addr: &str) -> Option<(&BrokerData, u64)> {
+        self.brokers.values().find_map(|b| {
+            b.addrs
+                .iter()
+                .find(|(_, a)| a.as_str() == addr)
+                .map(|(id, _)| (b, *id))
+        })
+    }
+}
+
+// ---- wire shapes (lenient: unknown fields ignored, missing ones defaulted) ----
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub(super) struct RawClusterInfo {
+    pub broker_addr_table: BTreeMap<String, RawBrokerData>,
+    pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+pub(super) struct RawBrokerData {
+    pub cluster: String,
+    pub broker_name: String,
+    pub broker_addrs: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct RawKvTable {
+    pub table: BTreeMap<String, serde_json::Value>,
+}
+
+impl RawClusterInfo {
+    pub fn into_typed(self) -> Result<ClusterInfo, String> {
+        let mut brokers = BTreeMap::new();
+        for (name, raw) in self.broker_addr_table {
+            let mut addrs = BTreeMap::new();
+            for (id, addr) in raw.broker_addrs {
+                let id: u64 = id
+                    .parse()
+                    .map_err(|_| format!("broker {name}: brokerId {id:?} is not a number"))?;
+                addrs.insert(id, addr);
+            }
+            let broker_name = if raw.broker_name.is_empty() {
+                name.clone()
+            } else {
+                raw.broker_name
+            };
+            brokers.insert(
+                name,
+                BrokerData {
+                    cluster: raw.cluster,
+                    broker_name,
+                    addrs,
+                },
+            );
+        }
+        Ok(ClusterInfo {
+            brokers,
+            clusters: self.cluster_addr_table,
+        })
+    }
+}

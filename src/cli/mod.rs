@@ -1,0 +1,94 @@
+//! The `rocketmq-sidecar` command line. Every flag can also come from an environment variable
+//! (KubeBlocks hands configuration to actions and containers as env).
+
+mod args;
+mod cluster_cmd;
+mod config_cmd;
+mod error;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use args::{parse_duration, ConnectArgs};
+pub use error::CliError;
+
+const ABOUT: &str = "Native sidecar agent for Apache RocketMQ 4.9.6 brokers managed by KubeBlocks.";
+
+const AFTER_HELP: &str = "\
+Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached
+(one-line reason on stderr); 2 bad command line or configuration.
+
+Connection settings (every command): --broker, --namesrv, --access-key, --secret-key,
+--secret-key-file, --timeout, --max-frame; each also from the env var shown in its help.
+ACL: when no key is given and ENABLE_ACL=true, the addon's ROCKETMQ_USER / ROCKETMQ_PASSWORD
+are used. Secrets are never printed or logged.";
+
+#[derive(Parser, Debug)]
+#[command(name = "rocketmq-sidecar", version, about = ABOUT, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// Log filter for stderr (tracing syntax, e.g. `info` or `rocketmq_sidecar=debug`).
+    #[arg(
+        long,
+        global = true,
+        env = "ROCKETMQ_SIDECAR_LOG",
+        default_value = "warn"
+    )]
+    pub log: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Broker configuration.
+    #[command(subcommand)]
+    Config(config_cmd::ConfigCommand),
+    /// List clusters, broker groups (shards) and broker addresses by brokerId from the name servers.
+    Cluster(cluster_cmd::ClusterArgs),
+}
+
+/// Parses the command line, runs the command, and maps the outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(&cli.log);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Config(cmd) => config_cmd::run(cmd).await,
+            Command::Cluster(args) => cluster_cmd::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

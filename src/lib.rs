@@ -1,0 +1,10 @@
+//! rocketmq-sidecar: a native agent for Apache RocketMQ 4.9.6 brokers managed by KubeBlocks.
+//!
+//! Layers, each depending only on the ones above it:
+//! - [`remoting`]: the wire protocol (frames, headers, ACL signing, lenient JSON).
+//! - [`admin`]: typed broker and name-server operations.
+//! - [`cli`]: the `rocketmq-sidecar` command line.
+
+pub mod admin;
+pub mod cli;
+pub mod remoting;

@@ -1,0 +1,63 @@
+//! Request and response codes of RocketMQ 4.9.6 (`RequestCode.java`, `ResponseCode.java`,
+//! `RemotingSysResponseCode.java`) that the sidecar uses or reports.
+
+/// Request codes.
+pub mod request {
+    pub const UPDATE_BROKER_CONFIG: i32 = 25;
+    pub const GET_BROKER_CONFIG: i32 = 26;
+    pub const GET_BROKER_RUNTIME_INFO: i32 = 28;
+    pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+}
+
+pub const SUCCESS: i32 = 0;
+
+/// A human name for a request code, for error messages and metric labels.
+pub fn request_name(code: i32) -> &'static str {
+    match code {
+        14 => "QUERY_CONSUMER_OFFSET",
+        21 => "GET_ALL_TOPIC_CONFIG",
+        25 => "UPDATE_BROKER_CONFIG",
+        26 => "GET_BROKER_CONFIG",
+        28 => "GET_BROKER_RUNTIME_INFO",
+        30 => "GET_MAX_OFFSET",
+        43 => "GET_ALL_CONSUMER_OFFSET",
+        45 => "GET_ALL_DELAY_OFFSET",
+        105 => "GET_ROUTEINFO_BY_TOPIC",
+        106 => "GET_BROKER_CLUSTER_INFO",
+        201 => "GET_ALL_SUBSCRIPTIONGROUP_CONFIG",
+        202 => "GET_TOPIC_STATS_INFO",
+        205 => "WIPE_WRITE_PERM_OF_BROKER",
+        208 => "GET_CONSUME_STATS",
+        317 => "GET_BROKER_CONSUME_STATS",
+        327 => "ADD_WRITE_PERM_OF_BROKER",
+        _ => "REQUEST",
+    }
+}
+
+/// A human name for a response code.
+pub fn response_name(code: i32) -> &'static str {
+    match code {
+        0 => "SUCCESS",
+        1 => "SYSTEM_ERROR",
+        2 => "SYSTEM_BUSY",
+        3 => "REQUEST_CODE_NOT_SUPPORTED",
+        4 => "TRANSACTION_FAILED",
+        10 => "FLUSH_DISK_TIMEOUT",
+        11 => "SLAVE_NOT_AVAILABLE",
+        12 => "FLUSH_SLAVE_TIMEOUT",
+        13 => "MESSAGE_ILLEGAL",
+        14 => "SERVICE_NOT_AVAILABLE",
+        15 => "VERSION_NOT_SUPPORTED",
+        16 => "NO_PERMISSION",
+        17 => "TOPIC_NOT_EXIST",
+        18 => "TOPIC_EXIST_ALREADY",
+        19 => "PULL_NOT_FOUND",
+        22 => "QUERY_NOT_FOUND",
+        24 => "SUBSCRIPTION_NOT_EXIST",
+        26 => "SUBSCRIPTION_GROUP_NOT_EXIST",
+        206 => "CONSUMER_NOT_ONLINE",
+        208 => "NO_MESSAGE",
+        215 => "FLOW_CONTROL",
+        _ => "UNKNOWN",
+    }
+}

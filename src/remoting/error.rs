@@ -1,0 +1,87 @@
+use std::time::Duration;
+
+/// Why bytes could not be turned into a command (or a command into bytes).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame of {len} bytes exceeds the {max}-byte limit (raise --max-frame if the peer is trusted)")]
+    TooLarge { len: u64, max: usize },
+    #[error("frame length {len} is too small to hold a header")]
+    TooShort { len: u64 },
+    #[error("header length {header_len} does not fit in a frame of {frame_len} bytes")]
+    HeaderLength { header_len: usize, frame_len: usize },
+    #[error("unknown serialize type {0} (expected 0 = JSON or 1 = ROCKETMQ)")]
+    SerializeType(u8),
+    #[error("malformed {kind} header: {reason}")]
+    Header { kind: &'static str, reason: String },
+    #[error("cannot encode: {0}")]
+    Encode(String),
+}
+
+/// Everything that can go wrong talking to one broker or name server.
+/// Each variant names the peer and says what to check; [`RemotingError::kind`] is a short
+/// stable label for metrics and exit-code decisions.
+#[derive(Debug, thiserror::Error)]
+pub enum RemotingError {
+    #[error("cannot connect to {addr}: {source} (is the broker/name server running and the address right?)")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("connecting to {addr} timed out after {after:?} (host down, or a firewall dropping packets)")]
+    ConnectTimeout { addr: String, after: Duration },
+    #[error("{addr} did not answer {request} within {after:?} (peer hung, overloaded, or not a RocketMQ port)")]
+    Timeout {
+        addr: String,
+        request: &'static str,
+        after: Duration,
+    },
+    #[error("connection to {addr} closed before {request} was answered")]
+    Closed { addr: String, request: &'static str },
+    #[error("protocol error from {addr}: {reason} (is this a RocketMQ 4.x remoting port?)")]
+    Protocol { addr: String, reason: String },
+    #[error("{addr} answered {request} with code {code} ({code_name}): {remark}")]
+    Refused {
+        addr: String,
+        request: &'static str,
+        code: i32,
+        code_name: &'static str,
+        remark: String,
+    },
+    #[error("sending {request} to {addr} failed: {source}")]
+    Write {
+        addr: String,
+        request: &'static str,
+        source: std::io::Error,
+    },
+}
+
+impl RemotingError {
+    /// A stable, low-cardinality label (for metrics and logs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RemotingError::Connect { source, .. }
+                if source.kind() == std::io::ErrorKind::ConnectionRefused =>
+            {
+                "connect_refused"
+            }
+            RemotingError::Connect { .. } => "connect",
+            RemotingError::ConnectTimeout { .. } => "connect_timeout",
+            RemotingError::Timeout { .. } => "timeout",
+            RemotingError::Closed { .. } => "closed",
+            RemotingError::Protocol { .. } => "protocol",
+            RemotingError::Refused { .. } => "refused",
+            RemotingError::Write { .. } => "write",
+        }
+    }
+
+    /// True when the peer answered and said no (as opposed to not answering at all).
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, RemotingError::Refused { .. })
+    }
+
+    /// True when the refusal came from the broker's ACL check (4.9.6 reports those as
+    /// SYSTEM_ERROR with an AclException remark).
+    pub fn is_acl_refusal(&self) -> bool {
+        matches!(self, RemotingError::Refused { remark, .. } if remark.contains("AclException"))
+    }
+}

@@ -1,0 +1,334 @@
+//! A lenient JSON reader for bodies written by fastjson 1.2.69, which a standard parser
+//! rejects: map keys that are bare numbers (`{0:"127.0.0.1:10911"}`) and map keys that are
+//! whole objects (`{{"brokerName":"b","queueId":0,"topic":"t"}:{...}}`).
+//!
+//! The result is a [`serde_json::Value`] in which every key is a string: numbers keep their
+//! text, and object/array keys become their compact JSON text (parse them again with
+//! [`key_object`]). Typed structs then deserialize with `#[serde(default)]` so unknown fields
+//! are ignored and missing ones defaulted. Never panics; nesting is capped.
+use serde_json::{Map, Number, Value};
+
+/// Deeper input is refused rather than risking the stack.
+pub const MAX_DEPTH: usize = 128;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid JSON at byte {at}: {reason}")]
+pub struct JsonError {
+    pub at: usize,
+    pub reason: String,
+}
+
+/// Parses one JSON value (fastjson dialect) from `input`; trailing non-space is an error.
+pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
+    let text = std::str::from_utf8(input).map_err(|e| JsonError {
+        at: e.valid_up_to(),
+        reason: "not UTF-8".into(),
+    })?;
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    let v = p.value(0)?;
+    p.ws();
+    if p.pos != p.s.len() {
+        return Err(p.err("trailing characters after the value"));
+    }
+    Ok(v)
+}
+
+/// Re-parses a key produced from an object key (e.g. a MessageQueue) into its fields.
+pub fn key_object(key: &str) -> Option<Map<String, Value>> {
+    match parse(key.as_bytes()) {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, reason: &str) -> JsonError {
+        JsonError {
+            at: self.pos,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        self.ws();
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string().map(Value::String),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(b't') => self.word("true", Value::Bool(true)),
+            Some(b'f') => self.word("false", Value::Bool(false)),
+            Some(b'n') => self.word("null", Value::Null),
+            Some(_) => Err(self.err("unexpected character")),
+            None => Err(self.err("unexpected end of input")),
+        }
+    }
+
+    fn word(&mut self, w: &str, v: Value) -> Result<Value, JsonError> {
+        if self.s[self.pos..].starts_with(w.as_bytes()) {
+            self.pos += w.len();
+            Ok(v)
+        } else {
+            Err(self.err("invalid literal"))
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
+        self.pos += 1; // '{'
+        let mut map = Map::new();
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(map));
+        }
+        loop {
+            self.ws();
+            let key = match self.value(depth + 1)? {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                other @ (Value::Object(_) | Value::Array(_)) => other.to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Null => "null".to_string(),
+            };
+            self.ws();
+            if self.peek() != Some(b':') {
+                return Err(self.err("expected ':' after object key"));
+            }
+            self.pos += 1;
+            let v = self.value(depth + 1)?;
+            map.insert(key, v);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(map));
+                }
+                _ => return Err(self.err("expected ',' or '}' in object")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
+        self.pos += 1; // '['
+        let mut items = Vec::new();
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            items.push(self.value(depth + 1)?);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.err("expected ',' or ']' in array")),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        while let Some(b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-') = self.peek() {
+            self.pos += 1;
+        }
+        // The scanned bytes are ASCII, so slicing the str here is on char boundaries.
+        let t = &self.text[start..self.pos];
+        let n = if let Ok(i) = t.parse::<i64>() {
+            Number::from(i)
+        } else if let Ok(u) = t.parse::<u64>() {
+            Number::from(u)
+        } else {
+            t.parse::<f64>()
+                .ok()
+                .and_then(Number::from_f64)
+                .ok_or_else(|| JsonError {
+                    at: start,
+                    reason: format!("invalid number {t:?}"),
+                })?
+        };
+        Ok(Value::Number(n))
+    }
+
+    fn string(&mut self) -> Result<String, JsonError> {
+        self.pos += 1; // '"'
+        let mut out = String::new();
+        loop {
+            let start = self.pos;
+            while let Some(b) = self.peek() {
+                if b == b'"' || b == b'\\' {
+                    break;
+                }
+                self.pos += 1;
+            }
+            // Stopped at an ASCII byte or the end: a char boundary.
+            out.push_str(&self.text[start..self.pos]);
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut out)?;
+                }
+                _ => return Err(self.err("unterminated string")),
+            }
+        }
+    }
+
+    fn escape(&mut self, out: &mut String) -> Result<(), JsonError> {
+        let c = self.peek().ok_or_else(|| self.err("unterminated escape"))?;
+        self.pos += 1;
+        match c {
+            b'"' => out.push('"'),
+            b'\\' => out.push('\\'),
+            b'/' => out.push('/'),
+            b'b' => out.push('\u{8}'),
+            b'f' => out.push('\u{c}'),
+            b'n' => out.push('\n'),
+            b'r' => out.push('\r'),
+            b't' => out.push('\t'),
+            b'u' => {
+                let hi = self.hex4()?;
+                let ch = if (0xD800..0xDC00).contains(&hi) && self.s[self.pos..].starts_with(b"\\u")
+                {
+                    let save = self.pos;
+                    self.pos += 2;
+                    let lo = self.hex4()?;
+                    if (0xDC00..0xE000).contains(&lo) {
+                        char::from_u32(0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00))
+                    } else {
+                        self.pos = save;
+                        None
+                    }
+                } else {
+                    char::from_u32(hi)
+                };
+                out.push(ch.unwrap_or('\u{FFFD}'));
+            }
+            _ => return Err(self.err("invalid escape")),
+        }
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Result<u32, JsonError> {
+        let digits = self
+            .s
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.err("short \\u escape"))?;
+        let mut v = 0u32;
+        for d in digits {
+            v = v * 16
+                + (*d as char)
+                    .to_digit(16)
+                    .ok_or_else(|| self.err("bad hex digit in \\u escape"))?;
+        }
+        self.pos += 4;
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn integer_keys_become_strings() {
+        let v = parse(br#"{"brokerAddrs":{0:"127.0.0.1:10911",1:"127.0.0.1:10921"}}"#).unwrap();
+        assert_eq!(
+            v,
+            json!({"brokerAddrs": {"0": "127.0.0.1:10911", "1": "127.0.0.1:10921"}})
+        );
+    }
+
+    #[test]
+    fn object_keys_become_reparseable_text() {
+        let v = parse(
+            br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"brokerOffset":5}}}"#,
+        )
+        .unwrap();
+        let table = v["offsetTable"].as_object().unwrap();
+        let (k, off) = table.iter().next().unwrap();
+        let mq = key_object(k).unwrap();
+        assert_eq!(mq["topic"], "t");
+        assert_eq!(mq["queueId"], 0);
+        assert_eq!(off["brokerOffset"], 5);
+    }
+
+    #[test]
+    fn standard_json_and_escapes() {
+        let v = parse(br#" {"a":[1,-2.5,1e3,true,false,null],"s":"x\"\\\/\n\u00e9\ud83d\ude00","big":18446744073709551615} "#)
+            .unwrap();
+        assert_eq!(v["s"], "x\"\\/\né😀");
+        assert_eq!(v["a"][1], -2.5);
+        assert_eq!(v["big"], json!(18446744073709551615u64));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        for bad in [
+            &b""[..],
+            b"{",
+            b"{\"a\"",
+            b"{\"a\":}",
+            b"[1,",
+            b"\"abc",
+            b"\"\\u12",
+            b"tru",
+            b"{}x",
+            b"-",
+            b"\xff",
+            b"{1 2}",
+            b"\"\\q\"",
+            b"[1 2]",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = "[".repeat(10_000);
+        assert!(parse(deep.as_bytes())
+            .unwrap_err()
+            .reason
+            .contains("deeply"));
+    }
+
+    #[test]
+    fn lone_surrogate_becomes_replacement_char() {
+        assert_eq!(parse(br#""\ud800x""#).unwrap(), json!("\u{FFFD}x"));
+    }
+}

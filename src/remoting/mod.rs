@@ -1,0 +1,20 @@
+//! The RocketMQ 4.9.6 remoting protocol as the sidecar speaks it: frames, headers, ACL signing,
+//! fastjson-tolerant JSON and the broker's properties bodies. Nothing outside this module knows
+//! about frames, opaques or signatures; callers build a [`Command`] and get one back.
+//!
+//! The wire format is documented in `proto/README.md`.
+
+mod acl;
+mod client;
+pub mod codes;
+mod command;
+mod error;
+mod frame;
+pub mod json;
+pub mod properties;
+
+pub use acl::{sign, Credentials};
+pub use client::{Client, ClientOptions};
+pub use command::{Command, LanguageCode, SerializeType, CURRENT_VERSION};
+pub use error::{FrameError, RemotingError};
+pub use frame::{decode_payload, encode, parse_length, split_frame, DEFAULT_MAX_FRAME};
