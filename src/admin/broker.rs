@@ -4,10 +4,10 @@ use crate::remoting::codes::request::{
     GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, UPDATE_BROKER_CONFIG,
 };
 use crate::remoting::properties::{encode_update_body, parse_config_body};
-use crate::remoting::{json, Client, ClientOptions, Command};
+use crate::remoting::{Client, ClientOptions, Command};
 
 use super::error::AdminError;
-use super::types::{BrokerConfig, RawKvTable, RuntimeInfo};
+use super::types::{runtime_info_from_body, BrokerConfig, RuntimeInfo};
 
 /// Operations on one broker.
 pub struct BrokerAdmin {
@@ -54,18 +54,7 @@ impl BrokerAdmin {
             .client
             .invoke_ok(Command::request(GET_BROKER_RUNTIME_INFO))
             .await?;
-        let value =
-            json::parse(&resp.body).map_err(|e| self.decode_err("runtime info", e.to_string()))?;
-        let raw: RawKvTable = serde_json::from_value(value)
-            .map_err(|e| self.decode_err("runtime info", e.to_string()))?;
-        Ok(raw
-            .table
-            .into_iter()
-            .map(|(k, v)| match v {
-                serde_json::Value::String(s) => (k, s),
-                other => (k, other.to_string()),
-            })
-            .collect())
+        runtime_info_from_body(&resp.body).map_err(|e| self.decode_err("runtime info", e))
     }
 
     fn decode_err(&self, what: &'static str, reason: String) -> AdminError {

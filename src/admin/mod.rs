@@ -9,4 +9,4 @@ mod types;
 pub use broker::BrokerAdmin;
 pub use error::AdminError;
 pub use namesrv::NamesrvAdmin;
-pub use types::{BrokerConfig, BrokerData, ClusterInfo, RuntimeInfo};
+pub use types::{runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, RuntimeInfo};

@@ -1,8 +1,8 @@
 use crate::remoting::codes::request::GET_BROKER_CLUSTER_INFO;
-use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
+use crate::remoting::{Client, ClientOptions, Command, RemotingError};
 
 use super::error::AdminError;
-use super::types::{ClusterInfo, RawClusterInfo};
+use super::types::ClusterInfo;
 
 /// Operations on the name servers. Each request goes to the first name server that answers,
 /// in the order given; a refusal (the server answered with an error code) is final.
@@ -30,15 +30,11 @@ impl NamesrvAdmin {
         let (addr, resp) = self
             .first_ok(|| Command::request(GET_BROKER_CLUSTER_INFO))
             .await?;
-        let decode = |reason: String| AdminError::Decode {
+        ClusterInfo::from_body(&resp.body).map_err(|reason| AdminError::Decode {
             what: "cluster info",
-            addr: addr.clone(),
+            addr,
             reason,
-        };
-        let value = json::parse(&resp.body).map_err(|e| decode(e.to_string()))?;
-        let raw: RawClusterInfo =
-            serde_json::from_value(value).map_err(|e| decode(e.to_string()))?;
-        raw.into_typed().map_err(decode)
+        })
     }
 
     async fn first_ok(&self, make: impl Fn() -> Command) -> Result<(String, Command), AdminError> {

@@ -2,6 +2,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::remoting::json;
+
 /// The broker's effective configuration (GET_BROKER_CONFIG), key → value as the broker prints it.
 pub type BrokerConfig = BTreeMap<String, String>;
 
@@ -25,6 +27,13 @@ pub struct BrokerData {
 }
 
 impl ClusterInfo {
+    /// Decodes a GET_BROKER_CLUSTER_INFO body (fastjson: integer map keys are unquoted).
+    pub fn from_body(body: &[u8]) -> Result<ClusterInfo, String> {
+        let value = json::parse(body).map_err(|e| e.to_string())?;
+        let raw: RawClusterInfo = serde_json::from_value(value).map_err(|e| e.to_string())?;
+        raw.into_typed()
+    }
+
     /// The broker group that has `addr` registered under any brokerId, with that id.
     pub fn find_addr(&self, addr: &str) -> Option<(&BrokerData, u64)> {
         self.brokers.values().find_map(|b| {
@@ -40,27 +49,41 @@ impl ClusterInfo {
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-pub(super) struct RawClusterInfo {
-    pub broker_addr_table: BTreeMap<String, RawBrokerData>,
-    pub cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
+struct RawClusterInfo {
+    broker_addr_table: BTreeMap<String, RawBrokerData>,
+    cluster_addr_table: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default, rename_all = "camelCase")]
-pub(super) struct RawBrokerData {
-    pub cluster: String,
-    pub broker_name: String,
-    pub broker_addrs: BTreeMap<String, String>,
+struct RawBrokerData {
+    cluster: String,
+    broker_name: String,
+    broker_addrs: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct RawKvTable {
-    pub table: BTreeMap<String, serde_json::Value>,
+struct RawKvTable {
+    table: BTreeMap<String, serde_json::Value>,
+}
+
+/// Decodes a GET_BROKER_RUNTIME_INFO body (`{"table":{...}}`; values kept as text).
+pub fn runtime_info_from_body(body: &[u8]) -> Result<RuntimeInfo, String> {
+    let value = json::parse(body).map_err(|e| e.to_string())?;
+    let raw: RawKvTable = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    Ok(raw
+        .table
+        .into_iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect())
 }
 
 impl RawClusterInfo {
-    pub fn into_typed(self) -> Result<ClusterInfo, String> {
+    fn into_typed(self) -> Result<ClusterInfo, String> {
         let mut brokers = BTreeMap::new();
         for (name, raw) in self.broker_addr_table {
             let mut addrs = BTreeMap::new();

@@ -171,16 +171,27 @@ impl Client {
         let request = request_name(cmd.code);
         let resp = self.invoke(cmd).await?;
         if resp.code == SUCCESS {
-            Ok(resp)
-        } else {
-            Err(RemotingError::Refused {
-                addr: self.addr.clone(),
-                request,
-                code: resp.code,
-                code_name: response_name(resp.code),
-                remark: resp.remark.unwrap_or_default().trim().to_string(),
-            })
+            return Ok(resp);
         }
+        let (addr, code, code_name) = (self.addr.clone(), resp.code, response_name(resp.code));
+        let remark = resp.remark.unwrap_or_default().trim().to_string();
+        // 4.9.6 reports ACL failures as SYSTEM_ERROR with the AclException text as remark.
+        Err(match remark.strip_prefix(ACL_EXCEPTION) {
+            Some(rest) => RemotingError::AclDenied {
+                addr,
+                request,
+                code,
+                code_name,
+                remark: acl_reason(rest),
+            },
+            None => RemotingError::Refused {
+                addr,
+                request,
+                code,
+                code_name,
+                remark,
+            },
+        })
     }
 
     /// Sends a one-way request (the peer sends no answer).
@@ -282,6 +293,17 @@ impl Client {
         });
         *slot = Some(conn.clone());
         Ok(conn)
+    }
+}
+
+const ACL_EXCEPTION: &str = "org.apache.rocketmq.acl.common.AclException:";
+
+/// The AclException message without the Java stack frame the broker appends after the last ", ".
+fn acl_reason(rest: &str) -> String {
+    let rest = rest.trim();
+    match rest.rsplit_once(", ") {
+        Some((msg, frame)) if frame.contains(".java:") => msg.to_string(),
+        _ => rest.to_string(),
     }
 }
 

@@ -47,6 +47,14 @@ pub enum RemotingError {
         code_name: &'static str,
         remark: String,
     },
+    #[error("{addr} refused {request} by ACL (code {code} {code_name}): {remark} (check the access key, secret key and the broker's plain_acl.yml)")]
+    AclDenied {
+        addr: String,
+        request: &'static str,
+        code: i32,
+        code_name: &'static str,
+        remark: String,
+    },
     #[error("sending {request} to {addr} failed: {source}")]
     Write {
         addr: String,
@@ -70,18 +78,16 @@ impl RemotingError {
             RemotingError::Closed { .. } => "closed",
             RemotingError::Protocol { .. } => "protocol",
             RemotingError::Refused { .. } => "refused",
+            RemotingError::AclDenied { .. } => "acl_denied",
             RemotingError::Write { .. } => "write",
         }
     }
 
     /// True when the peer answered and said no (as opposed to not answering at all).
     pub fn is_refusal(&self) -> bool {
-        matches!(self, RemotingError::Refused { .. })
-    }
-
-    /// True when the refusal came from the broker's ACL check (4.9.6 reports those as
-    /// SYSTEM_ERROR with an AclException remark).
-    pub fn is_acl_refusal(&self) -> bool {
-        matches!(self, RemotingError::Refused { remark, .. } if remark.contains("AclException"))
+        matches!(
+            self,
+            RemotingError::Refused { .. } | RemotingError::AclDenied { .. }
+        )
     }
 }

@@ -1,0 +1,59 @@
+# Shared by demo.sh, capture-golden.sh and benches/*.sh (source it). Starts a real local RocketMQ 4.9.6
+# cluster on free loopback ports and stops it when the calling script exits, however it exits.
+#   cluster_up DIR [--no-acl]   -> exports NAMESRV MASTER SLAVE ACL_BROKER (HOST:PORT)
+ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+RMQ="$ROOT/scripts/rocketmq.sh"
+CLUSTER_PIDS=()
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A base port P with P-2..P+1 free (a broker binds P, P+1 for HA and P-2 for the VIP channel).
+free_port() {
+  local p i busy
+  for _ in $(seq 1 200); do
+    p=$(( (RANDOM % 300) * 100 + 20000 + (RANDOM % 50) ))
+    busy=0; for i in -2 -1 0 1; do port_busy $((p + i)) && busy=1; done
+    [ $busy = 0 ] && { echo "$p"; return 0; }
+  done
+  echo "no free port found" >&2; return 1
+}
+
+wait_ready() { # $1 = home, $2 = port, $3 = what; waits for the boot line and the open port
+  local deadline=$((SECONDS + 120))
+  until grep -q "boot success" "$1"/logs/*.out 2>/dev/null && port_busy "$2"; do
+    if [ $SECONDS -ge $deadline ]; then
+      echo "$3 did not start within 120 s; last log lines:" >&2; tail -20 "$1"/logs/*.out >&2; return 1
+    fi
+    sleep 0.3
+  done
+}
+
+cluster_down() {
+  local pid
+  for pid in "${CLUSTER_PIDS[@]+"${CLUSTER_PIDS[@]}"}"; do "$RMQ" stop "$pid" --kill || true; done
+  CLUSTER_PIDS=()
+  [ -n "${CLUSTER_DIR:-}" ] && rm -rf "$CLUSTER_DIR"
+}
+
+cluster_up() { # $1 = work dir, [--no-acl]
+  CLUSTER_DIR=$1
+  trap cluster_down EXIT
+  trap 'exit 130' INT TERM
+  "$RMQ" fetch
+  local np mp sp ap
+  np=$(free_port); NAMESRV=127.0.0.1:$np
+  CLUSTER_PIDS+=("$("$RMQ" start-namesrv --home "$CLUSTER_DIR/namesrv" --port "$np" --owner $$)")
+  wait_ready "$CLUSTER_DIR/namesrv" "$np" "name server"
+  mp=$(free_port); MASTER=127.0.0.1:$mp
+  CLUSTER_PIDS+=("$("$RMQ" start-broker --home "$CLUSTER_DIR/master" --port "$mp" --namesrv "$NAMESRV" --name broker-a --owner $$)")
+  sp=$(free_port); while [ "$sp" = "$mp" ]; do sp=$(free_port); done; SLAVE=127.0.0.1:$sp
+  CLUSTER_PIDS+=("$("$RMQ" start-broker --home "$CLUSTER_DIR/slave" --port "$sp" --namesrv "$NAMESRV" --name broker-a --id 1 --role SLAVE --owner $$)")
+  if [ "${2:-}" != --no-acl ]; then
+    ap=$(free_port); while [ "$ap" = "$mp" ] || [ "$ap" = "$sp" ]; do ap=$(free_port); done; ACL_BROKER=127.0.0.1:$ap
+    CLUSTER_PIDS+=("$("$RMQ" start-broker --home "$CLUSTER_DIR/acl" --port "$ap" --namesrv "$NAMESRV" --name broker-acl --acl --owner $$)")
+    wait_ready "$CLUSTER_DIR/acl" "$ap" "ACL broker"
+  fi
+  wait_ready "$CLUSTER_DIR/master" "$mp" "master broker"
+  wait_ready "$CLUSTER_DIR/slave" "$sp" "slave broker"
+  export NAMESRV MASTER SLAVE ACL_BROKER
+}
