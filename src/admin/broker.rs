@@ -4,7 +4,7 @@ use crate::remoting::codes::request::{
     GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, UPDATE_BROKER_CONFIG,
 };
 use crate::remoting::properties::{encode_update_body, parse_config_body};
-use crate::remoting::{Client, ClientOptions, Command};
+use crate::remoting::{Client, ClientOptions, Command, RemotingError};
 
 use super::error::AdminError;
 use super::types::{runtime_info_from_body, BrokerConfig, RuntimeInfo};
@@ -50,10 +50,22 @@ impl BrokerAdmin {
 
     /// GET_BROKER_RUNTIME_INFO: throughput, offsets, disk ratios, versions.
     pub async fn runtime_info(&self) -> Result<RuntimeInfo, AdminError> {
-        let resp = self
+        let resp = match self
             .client
             .invoke_ok(Command::request(GET_BROKER_RUNTIME_INFO))
-            .await?;
+            .await
+        {
+            // Until the store's stats sampler has run once (about a second after boot), 4.9.6
+            // fails this request with NoSuchElementException from an empty sample list.
+            Err(RemotingError::Refused { remark, .. })
+                if remark.contains("NoSuchElementException") =>
+            {
+                return Err(AdminError::Starting {
+                    addr: self.addr().to_string(),
+                })
+            }
+            other => other?,
+        };
         runtime_info_from_body(&resp.body).map_err(|e| self.decode_err("runtime info", e))
     }
 

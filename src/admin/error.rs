@@ -10,6 +10,8 @@ pub enum AdminError {
         addr: String,
         reason: String,
     },
+    #[error("broker {addr} is still starting (its runtime statistics are not sampled yet); retry in a second")]
+    Starting { addr: String },
     #[error("no name server address given (use --namesrv HOST:PORT[;HOST:PORT] or NAMESRV_ADDR)")]
     NoNameServer,
     #[error("no name server answered: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
@@ -22,6 +24,7 @@ impl AdminError {
         match self {
             AdminError::Remoting(e) => e.kind(),
             AdminError::Decode { .. } => "decode",
+            AdminError::Starting { .. } => "starting",
             AdminError::NoNameServer => "config",
             AdminError::AllNameServersFailed(_) => "namesrv_unavailable",
         }

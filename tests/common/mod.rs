@@ -1,0 +1,414 @@
+//! Test harness: real RocketMQ 4.9.6 processes (via scripts/rocketmq.sh) on free loopback ports in
+//! temp dirs, and a runner for the sidecar binary with a hard deadline.
+//!
+//! Every JVM is started with `--owner <this test process>`: a watchdog kills it when the test
+//! binary exits, even on panic or SIGKILL (a shared cluster lives in a static that is never
+//! dropped). Processes owned by a test are also killed when their handle drops.
+#![allow(dead_code)]
+
+use std::collections::HashSet;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+pub const ACL_ADMIN: (&str, &str) = ("sidecarAdmin", "adminSecret-4f1c9e");
+pub const ACL_READER: (&str, &str) = ("sidecarReader", "readerSecret-7b2d0a");
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn script() -> PathBuf {
+    root().join("scripts/rocketmq.sh")
+}
+
+/// Downloads the jars once per test binary (a no-op when cached).
+pub fn ensure_jars() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let st = Command::new("bash")
+            .arg(script())
+            .arg("fetch")
+            .status()
+            .expect("run scripts/rocketmq.sh");
+        assert!(st.success(), "scripts/rocketmq.sh fetch failed");
+    });
+}
+
+/// A per-test-process scratch dir; stale ones from dead test processes are removed.
+pub fn scratch(name: &str) -> PathBuf {
+    let base = std::env::temp_dir().join("rocketmq-sidecar-tests");
+    static CLEANED: OnceLock<()> = OnceLock::new();
+    CLEANED.get_or_init(|| {
+        for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+            let pid = e
+                .file_name()
+                .to_string_lossy()
+                .split('-')
+                .next()
+                .and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    });
+    let dir = base.join(format!("{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn port_free(p: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+        && std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()
+}
+
+/// A port P with P-2..=P+1 free (a broker also binds P+1 for HA and P-2 for its VIP channel),
+/// never handed out twice by this process.
+pub fn free_port() -> u16 {
+    static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    let mut used = USED.lock().unwrap();
+    let used = used.get_or_insert_with(HashSet::new);
+    for _ in 0..1000 {
+        let p = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if p < 2000 || p > 65000 || (p - 2..=p + 1).any(|q| used.contains(&q) || !port_free(q)) {
+            continue;
+        }
+        used.extend(p - 3..=p + 2);
+        return p;
+    }
+    panic!("no free port range found");
+}
+
+/// One JVM started by scripts/rocketmq.sh.
+pub struct Proc {
+    pub pid: u32,
+    pub port: u16,
+    pub home: PathBuf,
+    pub what: String,
+}
+
+impl Proc {
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn alive(&self) -> bool {
+        Path::new(&format!("/proc/{}", self.pid)).exists() && !is_zombie(self.pid)
+    }
+
+    /// SIGKILL and wait until it is gone.
+    pub fn kill(&self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", &self.pid.to_string(), "--kill"])
+            .status();
+    }
+
+    /// SIGTERM (the broker shuts down cleanly) and wait until it is gone.
+    pub fn stop(&self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", &self.pid.to_string()])
+            .status();
+    }
+
+    fn log_tail(&self) -> String {
+        let mut out = String::new();
+        for e in std::fs::read_dir(self.home.join("logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(15).collect();
+            out += &format!(
+                "--- {}\n{}\n",
+                e.path().display(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        out
+    }
+
+    /// Waits for the boot line and an open port; panics with the log tail if the JVM dies or is slow.
+    pub fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(150);
+        loop {
+            let booted =
+                std::fs::read_to_string(self.home.join(format!("logs/{}.out", self.log_name())))
+                    .map(|t| t.contains("boot success"))
+                    .unwrap_or(false);
+            if booted && self.answers() {
+                return;
+            }
+            assert!(
+                self.alive(),
+                "{} exited during startup:\n{}",
+                self.what,
+                self.log_tail()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready after 150 s:\n{}",
+                self.what,
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// A name server answers GET_BROKER_CLUSTER_INFO; a broker answers GET_BROKER_RUNTIME_INFO
+    /// (which fails with NoSuchElementException until its stats sampler has run once, ~1 s after
+    /// "boot success"). An ACL refusal also counts as answering.
+    fn answers(&self) -> bool {
+        let code = if self.log_name() == "namesrv" {
+            106
+        } else {
+            28
+        };
+        match exchange(&self.addr(), code) {
+            Some(resp) => resp.code == 0 || resp.remark.is_some_and(|r| r.contains("AclException")),
+            None => false,
+        }
+    }
+
+    fn log_name(&self) -> &str {
+        if self.what.contains("name server") {
+            "namesrv"
+        } else {
+            "broker"
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if self.alive() {
+            self.kill();
+        }
+    }
+}
+
+/// One blocking request/response, for readiness checks (no async runtime needed).
+pub fn exchange(addr: &str, code: i32) -> Option<rocketmq_sidecar::remoting::Command> {
+    use rocketmq_sidecar::remoting::{decode_payload, encode, parse_length, Command as Req};
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut req = Req::request(code);
+    req.opaque = 1;
+    s.write_all(&encode(&req).ok()?).ok()?;
+    let mut prefix = [0u8; 4];
+    s.read_exact(&mut prefix).ok()?;
+    let mut payload = vec![0u8; parse_length(prefix, 16 << 20).ok()?];
+    s.read_exact(&mut payload).ok()?;
+    decode_payload(&payload).ok()
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| s.rsplit(") ").next().is_some_and(|r| r.starts_with('Z')))
+        .unwrap_or(true)
+}
+
+fn start(args: &[&str], home: &Path, port: u16, what: &str) -> Proc {
+    ensure_jars();
+    let owner = std::process::id().to_string();
+    let out = Command::new("bash")
+        .arg(script())
+        .args(args)
+        .args([
+            "--home",
+            home.to_str().unwrap(),
+            "--port",
+            &port.to_string(),
+            "--owner",
+            &owner,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/rocketmq.sh");
+    assert!(out.status.success(), "starting {what} failed");
+    let pid = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("script prints the java PID");
+    Proc {
+        pid,
+        port,
+        home: home.to_path_buf(),
+        what: what.to_string(),
+    }
+}
+
+pub fn start_namesrv(dir: &Path) -> Proc {
+    start(
+        &["start-namesrv"],
+        &dir.join("namesrv"),
+        free_port(),
+        "name server",
+    )
+}
+
+/// Options for a broker; `home` is reused on restart so the store and broker.conf survive.
+pub struct BrokerSpec<'a> {
+    pub home: PathBuf,
+    pub port: u16,
+    pub namesrv: &'a str,
+    pub name: &'a str,
+    pub id: u32,
+    pub role: &'a str,
+    pub acl: bool,
+}
+
+pub fn start_broker(spec: &BrokerSpec) -> Proc {
+    let id = spec.id.to_string();
+    let mut args = vec![
+        "start-broker",
+        "--namesrv",
+        spec.namesrv,
+        "--name",
+        spec.name,
+        "--id",
+        &id,
+        "--role",
+        spec.role,
+    ];
+    if spec.acl {
+        args.push("--acl");
+    }
+    start(
+        &args,
+        &spec.home,
+        spec.port,
+        &format!("broker {} id {}", spec.name, spec.id),
+    )
+}
+
+/// Name server + master + slave of shard `broker-a`, + an ACL-enabled broker `broker-acl`.
+pub struct Cluster {
+    pub namesrv: Proc,
+    pub master: Proc,
+    pub slave: Proc,
+    pub acl: Proc,
+}
+
+impl Cluster {
+    pub fn start(name: &str) -> Cluster {
+        let dir = scratch(name);
+        let namesrv = start_namesrv(&dir);
+        namesrv.wait_ready();
+        let ns = namesrv.addr();
+        let broker = |sub: &str, name: &str, id, role, acl| {
+            start_broker(&BrokerSpec {
+                home: dir.join(sub),
+                port: free_port(),
+                namesrv: &ns,
+                name,
+                id,
+                role,
+                acl,
+            })
+        };
+        let master = broker("master", "broker-a", 0, "ASYNC_MASTER", false);
+        let slave = broker("slave", "broker-a", 1, "SLAVE", false);
+        let acl = broker("acl", "broker-acl", 0, "ASYNC_MASTER", true);
+        for p in [&master, &slave, &acl] {
+            p.wait_ready();
+        }
+        Cluster {
+            namesrv,
+            master,
+            slave,
+            acl,
+        }
+    }
+
+    /// One cluster per test binary, started on first use.
+    pub fn shared() -> &'static Cluster {
+        static SHARED: OnceLock<Cluster> = OnceLock::new();
+        SHARED.get_or_init(|| Cluster::start("shared"))
+    }
+}
+
+/// Output of one run of the sidecar binary.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Run {
+    pub fn all_output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `rocketmq-sidecar ARGS` with `env`, killing it if it outlives `limit` (a hang fails the test).
+pub fn sidecar(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"));
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // A clean environment for the variables the CLI reads, so the developer's shell can't leak in.
+    for var in [
+        "ROCKETMQ_SIDECAR_BROKER",
+        "NAMESRV_ADDR",
+        "ROCKETMQ_ACCESS_KEY",
+        "ROCKETMQ_SECRET_KEY",
+        "ROCKETMQ_SECRET_KEY_FILE",
+        "ROCKETMQ_SIDECAR_TIMEOUT",
+        "ROCKETMQ_SIDECAR_MAX_FRAME",
+        "ENABLE_ACL",
+        "ROCKETMQ_USER",
+        "ROCKETMQ_PASSWORD",
+        "ALL_NAMESRV_FQDN",
+        "NAMESRV_PORT",
+        "BROKER_PORT",
+        "ROCKETMQ_SIDECAR_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let start = Instant::now();
+    let mut child = cmd.spawn().expect("spawn rocketmq-sidecar");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("rocketmq-sidecar {args:?} hung for more than {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = start.elapsed();
+    Run {
+        code: status.code(),
+        stdout: out_reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+        elapsed,
+    }
+}

@@ -1,0 +1,470 @@
+//! Foundation acceptance against real RocketMQ 4.9.6 processes (one shared cluster per run):
+//! `config get`, `cluster`, ACL signing, both header serializations, many requests in flight,
+//! one-way requests and reconnection.
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{sidecar, Cluster, ACL_ADMIN, ACL_READER};
+use rocketmq_sidecar::admin::{BrokerAdmin, NamesrvAdmin};
+use rocketmq_sidecar::remoting::{
+    Client, ClientOptions, Command, Credentials, RemotingError, SerializeType,
+};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn config_of(addr: &str) -> BTreeMap<String, String> {
+    let run = sidecar(&["config", "get", "--broker", addr], &[], LIMIT);
+    assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
+    run.stdout
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
+}
+
+#[test]
+fn config_get_on_master_shows_full_config_and_master_role() {
+    let c = Cluster::shared();
+    let config = config_of(&c.master.addr());
+    assert!(config.len() >= 170, "only {} keys", config.len());
+    assert_eq!(config["brokerId"], "0");
+    assert_eq!(config["brokerRole"], "ASYNC_MASTER");
+    assert_eq!(config["listenPort"], c.master.port.to_string());
+}
+
+#[test]
+fn config_get_on_slave_shows_slave_role() {
+    let config = config_of(&Cluster::shared().slave.addr());
+    assert_eq!(config["brokerId"], "1");
+    assert_eq!(config["brokerRole"], "SLAVE");
+}
+
+#[test]
+fn config_get_json_and_env_configuration() {
+    let c = Cluster::shared();
+    let run = sidecar(
+        &["config", "get", "--json"],
+        &[("ROCKETMQ_SIDECAR_BROKER", &c.master.addr())],
+        LIMIT,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["brokerName"], "broker-a");
+    // The addon's BROKER_PORT gives the default address 127.0.0.1:$BROKER_PORT.
+    let run = sidecar(
+        &["config", "get"],
+        &[("BROKER_PORT", &c.slave.port.to_string())],
+        LIMIT,
+    );
+    assert!(run.stdout.contains("brokerRole=SLAVE"), "{}", run.stderr);
+}
+
+#[test]
+fn cluster_lists_the_shard_with_both_brokers() {
+    let c = Cluster::shared();
+    let run = sidecar(&["cluster", "--namesrv", &c.namesrv.addr()], &[], LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let rows: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(
+        rows.contains(&vec!["DefaultCluster", "broker-a", "0", &c.master.addr()]),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        rows.contains(&vec!["DefaultCluster", "broker-a", "1", &c.slave.addr()]),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        rows.contains(&vec!["DefaultCluster", "broker-acl", "0", &c.acl.addr()]),
+        "{}",
+        run.stdout
+    );
+
+    let run = sidecar(
+        &["cluster", "--json"],
+        &[("NAMESRV_ADDR", &c.namesrv.addr())],
+        LIMIT,
+    );
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["brokers"]["broker-a"]["addrs"]["1"], c.slave.addr());
+}
+
+#[test]
+fn cluster_fails_over_to_the_next_name_server() {
+    let c = Cluster::shared();
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let list = format!("{dead};{}", c.namesrv.addr());
+    let run = sidecar(&["cluster", "--namesrv", &list], &[], LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains("broker-a"));
+    // The addon's ALL_NAMESRV_FQDN + NAMESRV_PORT also work.
+    let env = [
+        ("ALL_NAMESRV_FQDN", "127.0.0.1"),
+        ("NAMESRV_PORT", &c.namesrv.port.to_string()),
+    ];
+    let run = sidecar(&["cluster"], &env, LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
+
+#[test]
+fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
+    let c = Cluster::shared();
+    let addr = c.acl.addr();
+    let (ak, sk) = ACL_ADMIN;
+    let secret_file = common::scratch("secret").join("sk");
+    std::fs::write(&secret_file, format!("{sk}\n")).unwrap();
+    let runs = [
+        sidecar(
+            &[
+                "config",
+                "get",
+                "--broker",
+                &addr,
+                "--access-key",
+                ak,
+                "--secret-key",
+                sk,
+            ],
+            &[],
+            LIMIT,
+        ),
+        sidecar(
+            &["config", "get", "--broker", &addr],
+            &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)],
+            LIMIT,
+        ),
+        sidecar(
+            &[
+                "config",
+                "get",
+                "--broker",
+                &addr,
+                "--access-key",
+                ak,
+                "--secret-key-file",
+                secret_file.to_str().unwrap(),
+            ],
+            &[],
+            LIMIT,
+        ),
+        // What the addon gives every container.
+        sidecar(
+            &["config", "get", "--broker", &addr, "--log", "debug"],
+            &[
+                ("ENABLE_ACL", "true"),
+                ("ROCKETMQ_USER", ak),
+                ("ROCKETMQ_PASSWORD", sk),
+            ],
+            LIMIT,
+        ),
+    ];
+    for run in &runs {
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        assert!(run.stdout.contains("aclEnable=true"));
+        assert!(!run.all_output().contains(sk), "secret leaked");
+    }
+    // A read-only (non-admin) account may read the config too.
+    let (rk, rs) = ACL_READER;
+    let run = sidecar(
+        &[
+            "config",
+            "get",
+            "--broker",
+            &addr,
+            "--access-key",
+            rk,
+            "--secret-key",
+            rs,
+        ],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}
+
+#[test]
+fn acl_broker_refusals_are_named_and_never_leak_the_secret() {
+    let c = Cluster::shared();
+    let addr = c.acl.addr();
+    let wrong = "not-the-secret-9137";
+    let run = sidecar(
+        &[
+            "config",
+            "get",
+            "--broker",
+            &addr,
+            "--access-key",
+            ACL_ADMIN.0,
+            "--secret-key",
+            wrong,
+            "--log",
+            "trace",
+        ],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(run.code, Some(1));
+    assert!(run.stdout.is_empty());
+    for needle in [
+        "refused GET_BROKER_CONFIG by ACL",
+        "code 1 SYSTEM_ERROR",
+        "Check signature failed for accessKey=sidecarAdmin",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "missing {needle:?} in: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        !run.all_output().contains(wrong),
+        "secret leaked: {}",
+        run.all_output()
+    );
+    assert_eq!(
+        run.stderr.trim().lines().count(),
+        1,
+        "one-line reason: {}",
+        run.stderr
+    );
+
+    let run = sidecar(&["config", "get", "--broker", &addr], &[], LIMIT);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("by ACL") && run.stderr.contains("No accessKey is configured"),
+        "{}",
+        run.stderr
+    );
+
+    let run = sidecar(
+        &[
+            "config",
+            "get",
+            "--broker",
+            &addr,
+            "--access-key",
+            "unknownKey1",
+            "--secret-key",
+            wrong,
+        ],
+        &[],
+        LIMIT,
+    );
+    assert!(
+        run.stderr.contains("No acl config for unknownKey1"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all_output().contains(wrong));
+}
+
+#[test]
+fn half_given_credentials_are_a_usage_error() {
+    let run = sidecar(
+        &[
+            "config",
+            "get",
+            "--broker",
+            "127.0.0.1:1",
+            "--access-key",
+            "someKey12",
+        ],
+        &[],
+        LIMIT,
+    );
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("without a secret key"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn opts() -> ClientOptions {
+    ClientOptions {
+        request_timeout: Duration::from_secs(10),
+        ..ClientOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn rocketmq_binary_headers_work_against_the_real_broker() {
+    let c = Cluster::shared();
+    let admin = BrokerAdmin::new(
+        c.master.addr(),
+        ClientOptions {
+            serialize_type: SerializeType::RocketMq,
+            ..opts()
+        },
+    );
+    assert_eq!(admin.config().await.unwrap()["brokerId"], "0");
+    // Signed binary-header requests are accepted by the ACL broker too.
+    let creds = Credentials::new(ACL_ADMIN.0, ACL_ADMIN.1);
+    let o = ClientOptions {
+        serialize_type: SerializeType::RocketMq,
+        credentials: Some(creds),
+        ..opts()
+    };
+    assert_eq!(
+        BrokerAdmin::new(c.acl.addr(), o).config().await.unwrap()["aclEnable"],
+        "true"
+    );
+}
+
+#[tokio::test]
+async fn many_requests_in_flight_on_one_connection() {
+    let c = Cluster::shared();
+    let client = Arc::new(Client::new(c.master.addr(), opts()));
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let client = client.clone();
+        // Alternate two request kinds so a mismatched opaque would hand back the wrong body.
+        tasks.push(tokio::spawn(async move {
+            let code = if i % 2 == 0 { 26 } else { 28 };
+            let resp = client.invoke_ok(Command::request(code)).await.unwrap();
+            (code, resp.body)
+        }));
+    }
+    for t in tasks {
+        let (code, body) = t.await.unwrap();
+        let text = String::from_utf8_lossy(&body);
+        match code {
+            26 => assert!(text.contains("brokerRole="), "config body"),
+            _ => assert!(text.starts_with("{\"table\""), "runtime info body"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn runtime_info_and_cluster_info_are_typed() {
+    let c = Cluster::shared();
+    let info = BrokerAdmin::new(c.master.addr(), opts())
+        .runtime_info()
+        .await
+        .unwrap();
+    assert_eq!(info["brokerVersionDesc"], "V4_9_6");
+    let ns = NamesrvAdmin::new(&c.namesrv.addr(), opts()).unwrap();
+    let cluster = ns.cluster_info().await.unwrap();
+    let (shard, id) = cluster.find_addr(&c.slave.addr()).unwrap();
+    assert_eq!((shard.broker_name.as_str(), id), ("broker-a", 1));
+}
+
+#[tokio::test]
+async fn oneway_requests_get_no_answer_and_leave_the_connection_usable() {
+    let c = Cluster::shared();
+    let client = Client::new(c.master.addr(), opts());
+    // A producer-only heartbeat: the broker processes it and, being one-way, answers nothing.
+    let body = br#"{"clientID":"sidecar-test@1","producerDataSet":[{"groupName":"sidecar-oneway-test"}],"consumerDataSet":[]}"#;
+    client
+        .oneway(Command::request(34).with_body(body.to_vec()))
+        .await
+        .unwrap();
+    let resp = client.invoke_ok(Command::request(26)).await.unwrap();
+    assert!(!resp.body.is_empty());
+}
+
+#[tokio::test]
+async fn unsupported_request_code_is_reported_with_the_brokers_code_and_remark() {
+    let c = Cluster::shared();
+    let err = Client::new(c.master.addr(), opts())
+        .invoke_ok(Command::request(9999))
+        .await
+        .unwrap_err();
+    match &err {
+        RemotingError::Refused {
+            code: 3, remark, ..
+        } => assert!(remark.contains("not supported")),
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("code 3 (REQUEST_CODE_NOT_SUPPORTED)"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn reconnects_after_the_connection_breaks() {
+    let c = Cluster::shared();
+    let proxy = common_proxy::Proxy::start(&c.master.addr()).await;
+    let client = Client::new(proxy.addr.clone(), opts());
+    client.invoke_ok(Command::request(26)).await.unwrap();
+    proxy.cut_all();
+    // The cut is seen by the reader; a request may race it, but the client must recover by itself.
+    let mut ok = false;
+    for _ in 0..50 {
+        match client.invoke_ok(Command::request(26)).await {
+            Ok(_) => {
+                ok = true;
+                break;
+            }
+            Err(e) => assert!(matches!(e.kind(), "closed" | "write"), "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(ok, "client did not reconnect");
+    assert!(proxy.accepted() >= 2, "a second connection was made");
+}
+
+/// A tiny TCP proxy whose connections can be cut from the test.
+mod common_proxy {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use tokio::net::{TcpListener, TcpStream};
+    use tokio::task::JoinHandle;
+
+    pub struct Proxy {
+        pub addr: String,
+        tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+        accepted: Arc<AtomicUsize>,
+        _acceptor: JoinHandle<()>,
+    }
+
+    impl Proxy {
+        pub async fn start(target: &str) -> Proxy {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+            let accepted = Arc::new(AtomicUsize::new(0));
+            let (t, a, target) = (tasks.clone(), accepted.clone(), target.to_string());
+            let acceptor = tokio::spawn(async move {
+                while let Ok((mut inbound, _)) = listener.accept().await {
+                    a.fetch_add(1, Ordering::SeqCst);
+                    let target = target.clone();
+                    t.lock().unwrap().push(tokio::spawn(async move {
+                        if let Ok(mut outbound) = TcpStream::connect(&target).await {
+                            let _ =
+                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                        }
+                    }));
+                }
+            });
+            Proxy {
+                addr,
+                tasks,
+                accepted,
+                _acceptor: acceptor,
+            }
+        }
+
+        pub fn cut_all(&self) {
+            for t in self.tasks.lock().unwrap().drain(..) {
+                t.abort();
+            }
+        }
+
+        pub fn accepted(&self) -> usize {
+            self.accepted.load(Ordering::SeqCst)
+        }
+    }
+}
