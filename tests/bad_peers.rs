@@ -1,0 +1,248 @@
+//! The CLI against peers that misbehave: it must end within its timeout with a clear,
+//! one-line reason, never panic, never hang, never allocate what a hostile length claims.
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::Duration;
+
+use common::{sidecar, Run};
+
+/// A listener that runs `serve` on every accepted connection (in a thread) for the test's life.
+fn peer(serve: fn(TcpStream)) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            thread::spawn(move || serve(stream));
+        }
+    });
+    addr
+}
+
+fn read_request(s: &mut TcpStream) {
+    let mut buf = [0u8; 4096];
+    let _ = s.read(&mut buf);
+}
+
+fn config_get(addr: &str, timeout: &str) -> Run {
+    sidecar(
+        &["config", "get", "--broker", addr, "--timeout", timeout],
+        &[],
+        Duration::from_secs(15),
+    )
+}
+
+fn assert_one_line_failure(run: &Run, needles: &[&str]) {
+    assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
+    assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
+    assert_eq!(
+        run.stderr.trim().lines().count(),
+        1,
+        "one line: {}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    for n in needles {
+        assert!(run.stderr.contains(n), "missing {n:?} in {}", run.stderr);
+    }
+}
+
+#[test]
+fn connection_refused_is_reported_at_once() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = config_get(&format!("127.0.0.1:{port}"), "2s");
+    assert_one_line_failure(&run, &["cannot connect to 127.0.0.1:", "refused"]);
+    assert!(run.elapsed < Duration::from_secs(1), "{:?}", run.elapsed);
+}
+
+#[test]
+fn black_hole_times_out_within_the_configured_timeout() {
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        thread::sleep(Duration::from_secs(60)); // accept, read, never answer
+    });
+    for (flag, secs) in [("1s", 1.0), ("1500ms", 1.5)] {
+        let run = config_get(&addr, flag);
+        assert_one_line_failure(&run, &["did not answer GET_BROKER_CONFIG within"]);
+        let t = run.elapsed.as_secs_f64();
+        assert!(
+            t >= secs * 0.8 && t <= secs * 1.2 + 0.1,
+            "took {t:.3}s for --timeout {flag}"
+        );
+    }
+    // The same for the name-server side.
+    let run = sidecar(
+        &["cluster", "--namesrv", &addr, "--timeout", "1s"],
+        &[],
+        Duration::from_secs(15),
+    );
+    assert_one_line_failure(
+        &run,
+        &[
+            "no name server answered",
+            "did not answer GET_BROKER_CLUSTER_INFO",
+        ],
+    );
+}
+
+#[test]
+fn a_stalled_partial_frame_still_times_out() {
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(&[0, 0, 0, 100, 0, 0, 0, 10, b'{']); // promises 100 bytes, sends 5
+        thread::sleep(Duration::from_secs(60));
+    });
+    let run = config_get(&addr, "1s");
+    assert_one_line_failure(&run, &["did not answer"]);
+    assert!(
+        run.elapsed < Duration::from_millis(1400),
+        "{:?}",
+        run.elapsed
+    );
+}
+
+#[test]
+fn garbage_is_a_protocol_error() {
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+    });
+    let run = config_get(&addr, "2s");
+    // "HTTP" read as a length is 1.2 GB: refused before any allocation.
+    assert_one_line_failure(
+        &run,
+        &["protocol error from", "exceeds the 16777216-byte limit"],
+    );
+    assert!(run.elapsed < Duration::from_secs(1));
+
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        let header = b"this is not json";
+        let mut frame = ((4 + header.len()) as u32).to_be_bytes().to_vec();
+        frame.extend_from_slice(&(header.len() as u32).to_be_bytes());
+        frame.extend_from_slice(header);
+        let _ = s.write_all(&frame);
+    });
+    assert_one_line_failure(
+        &config_get(&addr, "2s"),
+        &["protocol error", "malformed JSON header"],
+    );
+}
+
+#[test]
+fn oversized_length_is_refused_without_allocating_it() {
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(&0x7fff_fff0u32.to_be_bytes());
+        thread::sleep(Duration::from_secs(5));
+    });
+    assert_one_line_failure(
+        &config_get(&addr, "2s"),
+        &["exceeds the 16777216-byte limit"],
+    );
+    // A lower --max-frame applies to frames the broker would accept.
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        let _ = s.write_all(&(2_000_000u32).to_be_bytes());
+        thread::sleep(Duration::from_secs(5));
+    });
+    let run = sidecar(
+        &["config", "get", "--broker", &addr, "--max-frame", "1048576"],
+        &[],
+        Duration::from_secs(15),
+    );
+    assert_one_line_failure(&run, &["exceeds the 1048576-byte limit"]);
+    // Peak memory stays small (GNU time reports max RSS in KiB), when GNU time is installed.
+    if std::path::Path::new("/usr/bin/time").exists() {
+        let out = std::process::Command::new("/usr/bin/time")
+            .args([
+                "-f",
+                "%M",
+                env!("CARGO_BIN_EXE_rocketmq-sidecar"),
+                "config",
+                "get",
+                "--broker",
+                &addr,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let kib: u64 = stderr
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("max RSS");
+        assert!(kib < 30 * 1024, "max RSS {kib} KiB");
+    }
+}
+
+#[test]
+fn a_peer_that_hangs_up_is_a_closed_connection() {
+    let addr = peer(|mut s| read_request(&mut s)); // reads, then drops the socket
+    assert_one_line_failure(
+        &config_get(&addr, "2s"),
+        &[
+            "connection to",
+            "closed before GET_BROKER_CONFIG was answered",
+        ],
+    );
+}
+
+#[test]
+fn bad_addresses_and_flags_are_usage_errors_or_clear_failures() {
+    let run = sidecar(
+        &["config", "get", "--broker", "no-port-here"],
+        &[],
+        Duration::from_secs(15),
+    );
+    assert_one_line_failure(&run, &["cannot connect to no-port-here"]);
+    let run = sidecar(
+        &["config", "get", "--timeout", "soon"],
+        &[],
+        Duration::from_secs(15),
+    );
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("invalid duration"), "{}", run.stderr);
+    let run = sidecar(&["cluster"], &[], Duration::from_secs(15));
+    assert_eq!(run.code, Some(2));
+    assert!(
+        run.stderr.contains("no name server given"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn help_lists_commands_and_env_vars_without_secret_values() {
+    let run = sidecar(
+        &["config", "get", "--help"],
+        &[
+            ("ROCKETMQ_SECRET_KEY", "hidden-secret-123"),
+            ("ROCKETMQ_ACCESS_KEY", "visibleKey"),
+        ],
+        Duration::from_secs(15),
+    );
+    assert_eq!(run.code, Some(0));
+    for needle in [
+        "--broker",
+        "ROCKETMQ_SIDECAR_BROKER",
+        "NAMESRV_ADDR",
+        "--secret-key-file",
+        "--timeout",
+    ] {
+        assert!(run.stdout.contains(needle), "missing {needle}");
+    }
+    assert!(!run.all_output().contains("hidden-secret-123"));
+    let run = sidecar(&["--help"], &[], Duration::from_secs(15));
+    assert!(
+        run.stdout.contains("config")
+            && run.stdout.contains("cluster")
+            && run.stdout.contains("Exit codes")
+    );
+}
