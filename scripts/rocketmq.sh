@@ -155,12 +155,15 @@ stop() { # $1 = pid, [--kill]
   kill -9 "$pid" 2>/dev/null || true
 }
 
+# mqadmin as the distribution's bin/tools.sh launches it (same heap flags), plus the JDK 17 module flags.
 mqadmin() {
   fetch
   local home; home=$(mktemp -d); prepare_home "$home"
   local rc=0
-  java "${JVM_FLAGS[@]}" -Xms128m -Xmx256m -Duser.home="$home" -Drocketmq.home.dir="$home" \
-    -Drocketmq.client.logRoot="$home/logs" -cp "$LIB/*" \
+  java --add-opens java.base/java.nio=ALL-UNNAMED --add-opens java.base/sun.nio.ch=ALL-UNNAMED \
+    --add-exports java.base/sun.nio.ch=ALL-UNNAMED --add-exports java.base/jdk.internal.ref=ALL-UNNAMED \
+    -server -Xms1g -Xmx1g -Xmn256m -XX:MetaspaceSize=128m -XX:MaxMetaspaceSize=128m \
+    -Duser.home="$home" -Drocketmq.home.dir="$home" -Drocketmq.client.logRoot="$home/logs" -cp "$LIB/*" \
     org.apache.rocketmq.tools.command.MQAdminStartup "$@" || rc=$?
   rm -rf "$home"; return $rc
 }
