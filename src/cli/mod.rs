@@ -5,6 +5,8 @@ mod args;
 mod cluster_cmd;
 mod config_cmd;
 mod error;
+mod role_cmd;
+mod serve_cmd;
 
 use std::process::ExitCode;
 
@@ -16,8 +18,8 @@ pub use error::CliError;
 const ABOUT: &str = "Native sidecar agent for Apache RocketMQ 4.9.6 brokers managed by KubeBlocks.";
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached
-(one-line reason on stderr); 2 bad command line or configuration.
+Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, or
+the role cannot be determined (one-line reason on stderr); 2 bad command line or configuration.
 
 Connection settings (every command): --broker, --namesrv, --access-key, --secret-key,
 --secret-key-file, --timeout, --max-frame; each also from the env var shown in its help.
@@ -27,14 +29,10 @@ are used. Secrets are never printed or logged.";
 #[derive(Parser, Debug)]
 #[command(name = "rocketmq-sidecar", version, about = ABOUT, after_help = AFTER_HELP)]
 pub struct Cli {
-    /// Log filter for stderr (tracing syntax, e.g. `info` or `rocketmq_sidecar=debug`).
-    #[arg(
-        long,
-        global = true,
-        env = "ROCKETMQ_SIDECAR_LOG",
-        default_value = "warn"
-    )]
-    pub log: String,
+    /// Log filter for stderr (tracing syntax, e.g. `info` or `rocketmq_sidecar=debug`)
+    /// [default: info for serve, warn otherwise]
+    #[arg(long, global = true, env = "ROCKETMQ_SIDECAR_LOG")]
+    pub log: Option<String>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -47,6 +45,10 @@ pub enum Command {
     Config(config_cmd::ConfigCommand),
     /// List clusters, broker groups (shards) and broker addresses by brokerId from the name servers.
     Cluster(cluster_cmd::ClusterArgs),
+    #[command(about = role_cmd::ABOUT, long_about = role_cmd::LONG_ABOUT)]
+    Role(role_cmd::RoleArgs),
+    #[command(about = serve_cmd::ABOUT, long_about = serve_cmd::long_about())]
+    Serve(serve_cmd::ServeArgs),
 }
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
@@ -58,7 +60,12 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(&cli.log);
+    let default_log = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(cli.log.as_deref().unwrap_or(default_log));
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -73,6 +80,8 @@ pub fn run() -> ExitCode {
         match cli.command {
             Command::Config(cmd) => config_cmd::run(cmd).await,
             Command::Cluster(args) => cluster_cmd::run(args).await,
+            Command::Role(args) => role_cmd::run(args).await,
+            Command::Serve(args) => serve_cmd::run(args).await,
         }
     });
     match result {

@@ -1,0 +1,97 @@
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::http::{router, ENDPOINTS};
+use crate::role::{poller, ProbeState, RoleProbe};
+
+use super::args::{parse_duration, ConnectArgs};
+use super::error::CliError;
+
+pub const ABOUT: &str = "Run the sidecar: poll the broker's role and health, answer HTTP probes";
+
+pub fn long_about() -> String {
+    format!(
+        "Run the sidecar: a background poller checks the broker's role and health every --interval,
+and HTTP endpoints answer from that state (never by asking the broker), so they stay fast when
+the broker hangs. A check older than 3 intervals counts as unknown. Role changes are logged once
+(old -> new) and counted in /status. SIGTERM or SIGINT stops it gracefully.
+
+Endpoints:
+{ENDPOINTS}"
+    )
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Address for the HTTP endpoints (9897 clashes with none of the addon's ports:
+    /// broker 10911/10909/10912, JMX exporter 5556, agent 8999)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_LISTEN", default_value = "0.0.0.0:9897")]
+    pub listen: SocketAddr,
+    /// How often the broker is checked (each check is bounded by --timeout and by 2 intervals)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_INTERVAL", default_value = "1s", value_parser = parse_duration)]
+    pub interval: Duration,
+    /// Skip the name-server cross-check even when name servers are known
+    #[arg(long, env = "ROCKETMQ_SIDECAR_NO_NAMESRV_CHECK")]
+    pub no_namesrv_check: bool,
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), CliError> {
+    let namesrv = if args.no_namesrv_check {
+        None
+    } else {
+        args.connect.namesrv_addrs().ok()
+    };
+    let broker = args.connect.broker_addr();
+    let probe = Arc::new(RoleProbe::new(
+        &broker,
+        namesrv.as_deref(),
+        args.connect.client_options()?,
+    )?);
+    let state = Arc::new(ProbeState::new(args.interval, broker.clone()));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    tracing::info!(listen = %args.listen, broker = %broker, namesrv = ?namesrv, interval = ?args.interval, "serving");
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let limit = args.connect.timeout.min(args.interval * 2);
+    let mut poller_stop = stop_rx.clone();
+    let poller = tokio::spawn(poller::run(probe, state.clone(), limit, async move {
+        let _ = poller_stop.wait_for(|s| *s).await;
+    }));
+    let mut http_stop = stop_rx;
+    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+        let _ = http_stop.wait_for(|s| *s).await;
+    });
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        let _ = stop_tx.send(true);
+    });
+    server.await.map_err(CliError::Output)?;
+    let _ = poller.await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,127 @@
+//! The sidecar's HTTP endpoints. All read-only, answered from the poller's last state (never a
+//! broker round trip), so they stay fast when the broker hangs.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+
+use crate::role::{ProbeState, Role};
+
+/// Endpoint summary, shown by `serve --help` and on unknown paths.
+pub const ENDPOINTS: &str = "\
+GET /role       the role as text (master | slave); 503 \"unknown: <reason>\" when it cannot be told
+GET /status     JSON: role, brokerName, brokerId, cluster, broker address, last successful check,
+                last error, slave lag in bytes, counters
+GET /primary    200 only for a healthy master, else 503 with the reason (alias /master)
+GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if further behind
+GET /health     200 while the broker answers (fresh check), else 503
+GET /live       200 while the agent runs (a broker outage never fails it)
+GET /ready      200 once the first check has finished (then stays 200)";
+
+pub fn router(state: Arc<ProbeState>) -> Router {
+    Router::new()
+        .route("/role", get(role))
+        .route("/status", get(status))
+        .route("/primary", get(primary))
+        .route("/master", get(primary))
+        .route("/replica", get(replica))
+        .route("/slave", get(replica))
+        .route("/health", get(health))
+        .route("/live", get(|| async { "ok\n" }))
+        .route("/ready", get(ready))
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                format!("not found; endpoints:\n{ENDPOINTS}\n"),
+            )
+        })
+        .with_state(state)
+}
+
+fn text(code: StatusCode, body: String) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn unavailable(reason: String) -> Response {
+    text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"))
+}
+
+async fn role(State(state): State<Arc<ProbeState>>) -> Response {
+    let view = state.view();
+    match view.role {
+        Some(role) => text(StatusCode::OK, format!("{role}\n")),
+        None => unavailable(format!("unknown: {}", view.reason.unwrap_or_default())),
+    }
+}
+
+async fn status(State(state): State<Arc<ProbeState>>) -> Response {
+    axum::Json(state.status()).into_response()
+}
+
+async fn health(State(state): State<Arc<ProbeState>>) -> Response {
+    let view = state.view();
+    match view.reason {
+        None => text(StatusCode::OK, "ok\n".into()),
+        Some(reason) => unavailable(format!("broker unhealthy: {reason}")),
+    }
+}
+
+async fn ready(State(state): State<Arc<ProbeState>>) -> Response {
+    if state.ready() {
+        text(StatusCode::OK, "ready\n".into())
+    } else {
+        unavailable("not ready: the first check has not finished".into())
+    }
+}
+
+/// 200 only for a healthy broker in `want`; otherwise 503 saying what it is instead.
+fn role_gate(state: &ProbeState, want: Role) -> Result<crate::role::View, Response> {
+    let view = state.view();
+    match view.role {
+        Some(r) if r == want => Ok(view),
+        Some(r) => Err(unavailable(format!("not a {want}: this broker is {r}"))),
+        None => Err(unavailable(format!(
+            "unknown: {}",
+            view.reason.clone().unwrap_or_default()
+        ))),
+    }
+}
+
+async fn primary(State(state): State<Arc<ProbeState>>) -> Response {
+    match role_gate(&state, Role::Master) {
+        Ok(_) => text(StatusCode::OK, "master\n".into()),
+        Err(resp) => resp,
+    }
+}
+
+#[derive(Deserialize)]
+struct LagQuery {
+    lag: Option<u64>,
+}
+
+async fn replica(State(state): State<Arc<ProbeState>>, Query(q): Query<LagQuery>) -> Response {
+    let view = match role_gate(&state, Role::Slave) {
+        Ok(v) => v,
+        Err(resp) => return resp,
+    };
+    let Some(max) = q.lag else {
+        return text(StatusCode::OK, "slave\n".into());
+    };
+    match view.observation.and_then(|o| o.slave_lag_bytes) {
+        Some(lag) if lag <= max => text(StatusCode::OK, format!("slave, {lag} bytes behind\n")),
+        Some(lag) => unavailable(format!(
+            "slave is {lag} bytes behind its master (limit {max})"
+        )),
+        None => unavailable("slave lag unknown (master not reachable or not registered)".into()),
+    }
+}

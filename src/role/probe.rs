@@ -1,0 +1,309 @@
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Mutex;
+
+use crate::admin::{AdminError, BrokerAdmin, BrokerConfig, NamesrvAdmin};
+use crate::remoting::ClientOptions;
+
+use super::Role;
+
+/// What one successful check found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observation {
+    pub role: Role,
+    pub broker_name: String,
+    pub broker_id: u64,
+    pub cluster: String,
+    /// The address the broker registers with the name servers (brokerIP1:listenPort).
+    pub registered_addr: String,
+    pub dledger: bool,
+    pub namesrv_check: NamesrvCheck,
+    /// The shard's master according to the name servers (for a slave).
+    pub master_addr: Option<String>,
+    pub commit_log_max_offset: Option<u64>,
+    /// For a slave: master commitLogMaxOffset − ours, when both brokers answered.
+    pub slave_lag_bytes: Option<u64>,
+}
+
+/// The name-server cross-check's outcome. Only a contradiction makes the role unknown: an
+/// unreachable name server or a broker not registered yet does not change what the broker says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "result", content = "detail")]
+pub enum NamesrvCheck {
+    NotConfigured,
+    Confirmed,
+    NotRegistered,
+    Unavailable(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("cannot ask the broker: {0}")]
+    Broker(AdminError),
+    #[error("the broker's config has no usable {key} ({value:?})")]
+    BadConfig { key: &'static str, value: String },
+    #[error("the broker contradicts itself: brokerRole={role} with brokerId={id}")]
+    Inconsistent { role: String, id: u64 },
+    #[error("the name servers disagree with the broker: {0}")]
+    Conflict(String),
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+}
+
+impl RoleError {
+    /// A stable label (logs, metrics).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RoleError::Broker(e) => e.kind(),
+            RoleError::BadConfig { .. } => "bad_config",
+            RoleError::Inconsistent { .. } => "inconsistent",
+            RoleError::Conflict(_) => "namesrv_conflict",
+            RoleError::Timeout(_) => "timeout",
+        }
+    }
+}
+
+pub struct RoleProbe {
+    broker: BrokerAdmin,
+    namesrv: Option<NamesrvAdmin>,
+    opts: ClientOptions,
+    /// Client for the shard's master, kept while the master address stays the same (slave lag).
+    master: Mutex<Option<BrokerAdmin>>,
+}
+
+impl RoleProbe {
+    pub fn new(
+        broker: &str,
+        namesrv: Option<&str>,
+        opts: ClientOptions,
+    ) -> Result<RoleProbe, AdminError> {
+        let namesrv = namesrv
+            .map(|n| NamesrvAdmin::new(n, opts.clone()))
+            .transpose()?;
+        Ok(RoleProbe {
+            broker: BrokerAdmin::new(broker, opts.clone()),
+            namesrv,
+            opts,
+            master: Mutex::new(None),
+        })
+    }
+
+    pub fn broker_addr(&self) -> &str {
+        self.broker.addr()
+    }
+
+    /// One check, bounded by `limit` as a whole. `with_lag` also asks a slave's master for its
+    /// commit-log offset.
+    pub async fn check(&self, limit: Duration, with_lag: bool) -> Result<Observation, RoleError> {
+        tokio::time::timeout(limit, self.check_inner(with_lag))
+            .await
+            .unwrap_or(Err(RoleError::Timeout(limit)))
+    }
+
+    async fn check_inner(&self, with_lag: bool) -> Result<Observation, RoleError> {
+        let cluster_info = async {
+            match &self.namesrv {
+                Some(ns) => Some(ns.cluster_info().await),
+                None => None,
+            }
+        };
+        let (config, runtime, cluster_info) = tokio::join!(
+            self.broker.config(),
+            self.broker.runtime_info(),
+            cluster_info
+        );
+        let config = config.map_err(RoleError::Broker)?;
+        // Runtime info proves the broker's request path works; "still starting" is fine for the role.
+        let runtime = match runtime {
+            Ok(r) => Some(r),
+            Err(AdminError::Starting { .. }) => None,
+            Err(e) => return Err(RoleError::Broker(e)),
+        };
+        let id = parse_id(&config)?;
+        let role = role_of(&config, id)?;
+        let registered_addr = registered_addr(&config);
+        let mut obs = Observation {
+            role,
+            broker_name: config.get("brokerName").cloned().unwrap_or_default(),
+            broker_id: id,
+            cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
+            registered_addr,
+            dledger: config
+                .get("enableDLegerCommitLog")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            namesrv_check: NamesrvCheck::NotConfigured,
+            master_addr: None,
+            commit_log_max_offset: runtime
+                .as_ref()
+                .and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
+            slave_lag_bytes: None,
+        };
+        match cluster_info {
+            None => {}
+            Some(Err(e)) => obs.namesrv_check = NamesrvCheck::Unavailable(e.to_string()),
+            Some(Ok(info)) => {
+                let shard = info.brokers.get(&obs.broker_name);
+                obs.master_addr = shard.and_then(|s| s.addrs.get(&0).cloned());
+                obs.namesrv_check = cross_check(&obs, shard.map(|s| &s.addrs))?;
+            }
+        }
+        if with_lag && obs.role == Role::Slave {
+            obs.slave_lag_bytes = self.slave_lag(&obs).await;
+        }
+        Ok(obs)
+    }
+
+    async fn slave_lag(&self, obs: &Observation) -> Option<u64> {
+        let master_addr = obs.master_addr.as_ref()?;
+        let mine = obs.commit_log_max_offset?;
+        let mut slot = self.master.lock().await;
+        if slot.as_ref().map(BrokerAdmin::addr) != Some(master_addr.as_str()) {
+            *slot = Some(BrokerAdmin::new(master_addr.clone(), self.opts.clone()));
+        }
+        let master = slot.as_ref()?.runtime_info().await.ok()?;
+        let theirs: u64 = master.get("commitLogMaxOffset")?.parse().ok()?;
+        Some(theirs.saturating_sub(mine))
+    }
+}
+
+fn parse_id(config: &BrokerConfig) -> Result<u64, RoleError> {
+    let raw = config.get("brokerId").cloned().unwrap_or_default();
+    raw.trim().parse().map_err(|_| RoleError::BadConfig {
+        key: "brokerId",
+        value: raw,
+    })
+}
+
+fn role_of(config: &BrokerConfig, id: u64) -> Result<Role, RoleError> {
+    let raw = config.get("brokerRole").cloned().unwrap_or_default();
+    let role = match raw.trim() {
+        "ASYNC_MASTER" | "SYNC_MASTER" => Role::Master,
+        "SLAVE" => Role::Slave,
+        _ => {
+            return Err(RoleError::BadConfig {
+                key: "brokerRole",
+                value: raw,
+            })
+        }
+    };
+    // A master is brokerId 0 and a slave is not: anything else is a half-applied change.
+    if (role == Role::Master) != (id == 0) {
+        return Err(RoleError::Inconsistent { role: raw, id });
+    }
+    Ok(role)
+}
+
+fn registered_addr(config: &BrokerConfig) -> String {
+    let ip = config.get("brokerIP1").map(String::as_str).unwrap_or("");
+    let port = config
+        .get("listenPort")
+        .map(String::as_str)
+        .unwrap_or("10911");
+    format!("{ip}:{port}")
+}
+
+fn cross_check(
+    obs: &Observation,
+    shard: Option<&std::collections::BTreeMap<u64, String>>,
+) -> Result<NamesrvCheck, RoleError> {
+    let Some(addrs) = shard else {
+        return Ok(NamesrvCheck::NotRegistered);
+    };
+    let me = &obs.registered_addr;
+    if addrs.get(&obs.broker_id) == Some(me) {
+        return Ok(NamesrvCheck::Confirmed);
+    }
+    if let Some((other_id, _)) = addrs.iter().find(|(_, a)| *a == me) {
+        return Err(RoleError::Conflict(format!(
+            "{me} is registered as brokerId {other_id} of {}, but the broker says brokerId {}",
+            obs.broker_name, obs.broker_id
+        )));
+    }
+    if obs.role == Role::Master {
+        if let Some(other) = addrs.get(&0) {
+            return Err(RoleError::Conflict(format!(
+                "{other} is registered as the master (brokerId 0) of {}, not {me}",
+                obs.broker_name
+            )));
+        }
+    }
+    Ok(NamesrvCheck::NotRegistered)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> BrokerConfig {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn roles_from_config() {
+        let c = config(&[("brokerRole", "SYNC_MASTER"), ("brokerId", "0")]);
+        assert_eq!(role_of(&c, parse_id(&c).unwrap()).unwrap(), Role::Master);
+        let c = config(&[("brokerRole", "SLAVE"), ("brokerId", "2")]);
+        assert_eq!(role_of(&c, 2).unwrap(), Role::Slave);
+        assert!(matches!(
+            role_of(&config(&[("brokerRole", "SLAVE")]), 0),
+            Err(RoleError::Inconsistent { .. })
+        ));
+        assert!(matches!(
+            role_of(&config(&[("brokerRole", "ASYNC_MASTER")]), 1),
+            Err(RoleError::Inconsistent { .. })
+        ));
+        assert!(matches!(
+            role_of(&config(&[("brokerRole", "LEADER")]), 0),
+            Err(RoleError::BadConfig { .. })
+        ));
+        assert!(parse_id(&config(&[("brokerId", "x")])).is_err());
+        assert!(parse_id(&config(&[])).is_err());
+    }
+
+    fn obs(role: Role, id: u64, addr: &str) -> Observation {
+        Observation {
+            role,
+            broker_name: "b".into(),
+            broker_id: id,
+            cluster: "c".into(),
+            registered_addr: addr.into(),
+            dledger: false,
+            namesrv_check: NamesrvCheck::NotConfigured,
+            master_addr: None,
+            commit_log_max_offset: None,
+            slave_lag_bytes: None,
+        }
+    }
+
+    #[test]
+    fn name_server_cross_check() {
+        let addrs = |v: &[(u64, &str)]| v.iter().map(|(i, a)| (*i, a.to_string())).collect();
+        let two = addrs(&[(0, "10.0.0.1:10911"), (1, "10.0.0.2:10911")]);
+        assert_eq!(
+            cross_check(&obs(Role::Master, 0, "10.0.0.1:10911"), Some(&two)).unwrap(),
+            NamesrvCheck::Confirmed
+        );
+        assert_eq!(
+            cross_check(&obs(Role::Slave, 1, "10.0.0.2:10911"), Some(&two)).unwrap(),
+            NamesrvCheck::Confirmed
+        );
+        // The broker claims master, the name servers have it as a slave.
+        assert!(cross_check(&obs(Role::Master, 0, "10.0.0.2:10911"), Some(&two)).is_err());
+        // Another broker is registered as this shard's master.
+        assert!(cross_check(&obs(Role::Master, 0, "10.0.0.9:10911"), Some(&two)).is_err());
+        // Not registered (yet): the broker's word stands.
+        assert_eq!(
+            cross_check(&obs(Role::Slave, 2, "10.0.0.9:10911"), Some(&two)).unwrap(),
+            NamesrvCheck::NotRegistered
+        );
+        assert_eq!(
+            cross_check(&obs(Role::Master, 0, "x:1"), None).unwrap(),
+            NamesrvCheck::NotRegistered
+        );
+    }
+}
