@@ -246,3 +246,64 @@ fn help_lists_commands_and_env_vars_without_secret_values() {
             && run.stdout.contains("Exit codes")
     );
 }
+
+// ---- role probe against a black hole (issue 3) ----
+
+#[test]
+fn role_against_a_black_hole_fails_within_its_timeout() {
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        thread::sleep(Duration::from_secs(60));
+    });
+    let run = sidecar(
+        &["role", "--broker", &addr, "--timeout", "1s"],
+        &[],
+        Duration::from_secs(15),
+    );
+    assert_one_line_failure(&run, &["cannot determine the role of broker", "within 1s"]);
+    let t = run.elapsed.as_secs_f64();
+    assert!((0.8..=1.3).contains(&t), "took {t:.3}s");
+}
+
+#[test]
+fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
+    let addr = peer(|mut s| {
+        read_request(&mut s);
+        thread::sleep(Duration::from_secs(60));
+    });
+    let serve =
+        common::Serve::start(&["--broker", &addr, "--interval", "500ms", "--timeout", "1s"]);
+    // Before the first check finishes: not ready, role unknown; the endpoints answer at once.
+    for path in [
+        "/role", "/primary", "/replica", "/health", "/status", "/live", "/ready",
+    ] {
+        let (_, _, elapsed) = serve.get(path);
+        assert!(
+            elapsed < Duration::from_millis(50),
+            "{path} took {elapsed:?}"
+        );
+    }
+    serve.wait_for("/ready", Duration::from_secs(5), |c, _| c == 200);
+    // Checks keep hanging until their timeout, the endpoints never wait for them.
+    for _ in 0..20 {
+        for path in ["/role", "/primary", "/replica", "/health"] {
+            let (code, body, elapsed) = serve.get(path);
+            assert_eq!(code, 503, "{path}: {body}");
+            assert!(
+                elapsed < Duration::from_millis(50),
+                "{path} took {elapsed:?}"
+            );
+        }
+        assert_eq!(serve.get("/live").0, 200);
+        thread::sleep(Duration::from_millis(50));
+    }
+    let status = serve.status();
+    assert_eq!(status["role"], "unknown");
+    assert!(
+        status["lastError"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("within 1s"),
+        "{status}"
+    );
+}

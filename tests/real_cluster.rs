@@ -468,3 +468,126 @@ mod common_proxy {
         }
     }
 }
+
+// ---- role probe (issue 3), non-destructive: on the shared cluster ----
+
+#[test]
+fn role_prints_exactly_the_addon_role_names() {
+    let c = Cluster::shared();
+    for (broker, want) in [(&c.master, "master"), (&c.slave, "slave")] {
+        for extra in [vec![], vec!["--namesrv".to_string(), c.namesrv.addr()]] {
+            let mut args = vec!["role", "--broker"];
+            let addr = broker.addr();
+            args.push(&addr);
+            args.extend(extra.iter().map(String::as_str));
+            let run = sidecar(&args, &[], LIMIT);
+            assert_eq!(run.code, Some(0), "{}", run.stderr);
+            assert_eq!(run.stdout, format!("{want}\n"));
+            assert!(run.stderr.is_empty(), "{}", run.stderr);
+        }
+    }
+    // The addon's env: BROKER_PORT and ALL_NAMESRV_FQDN + NAMESRV_PORT.
+    let env = [
+        ("BROKER_PORT", c.slave.port.to_string()),
+        ("ALL_NAMESRV_FQDN", "127.0.0.1".to_string()),
+        ("NAMESRV_PORT", c.namesrv.port.to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = sidecar(&["role"], &env, LIMIT);
+    assert_eq!(run.stdout, "slave\n", "{}", run.stderr);
+}
+
+#[test]
+fn role_on_the_acl_broker() {
+    let c = Cluster::shared();
+    let addr = c.acl.addr();
+    let (ak, sk) = ACL_READER;
+    let run = sidecar(
+        &["role", "--broker", &addr],
+        &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)],
+        LIMIT,
+    );
+    assert_eq!(
+        (run.code, run.stdout.as_str()),
+        (Some(0), "master\n"),
+        "{}",
+        run.stderr
+    );
+    let run = sidecar(
+        &["role", "--broker", &addr],
+        &[
+            ("ROCKETMQ_ACCESS_KEY", ak),
+            ("ROCKETMQ_SECRET_KEY", "wrong-1234"),
+        ],
+        LIMIT,
+    );
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stdout.is_empty(),
+        "nothing on stdout, so nothing is taken as a role"
+    );
+    assert!(
+        run.stderr.contains("cannot determine the role")
+            && run.stderr.contains("Check signature failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all_output().contains("wrong-1234"));
+}
+
+#[test]
+fn serve_next_to_master_and_slave() {
+    let c = Cluster::shared();
+    let ns = c.namesrv.addr();
+    let (m_addr, s_addr) = (c.master.addr(), c.slave.addr());
+    let master =
+        common::Serve::start(&["--broker", &m_addr, "--namesrv", &ns, "--interval", "500ms"]);
+    let slave =
+        common::Serve::start(&["--broker", &s_addr, "--namesrv", &ns, "--interval", "500ms"]);
+    for s in [&master, &slave] {
+        s.wait_for("/ready", Duration::from_secs(10), |code, _| code == 200);
+    }
+    let code = |s: &common::Serve, p: &str| s.get(p).0;
+    assert_eq!(
+        (code(&master, "/primary"), code(&master, "/master")),
+        (200, 200)
+    );
+    assert_eq!(
+        (code(&master, "/replica"), code(&master, "/slave")),
+        (503, 503)
+    );
+    assert_eq!(
+        (code(&slave, "/primary"), code(&slave, "/replica")),
+        (503, 200)
+    );
+    assert_eq!(code(&slave, "/replica?lag=1000000000"), 200);
+    assert_eq!(master.get("/role").1, "master\n");
+    assert_eq!(slave.get("/role").1, "slave\n");
+    assert!(master.get("/replica").1.contains("this broker is master"));
+    for s in [&master, &slave] {
+        assert_eq!((code(s, "/health"), code(s, "/live")), (200, 200));
+        assert_eq!(code(s, "/no-such-endpoint"), 404);
+    }
+
+    let m = master.status();
+    assert_eq!(
+        (
+            m["role"].as_str(),
+            m["brokerId"].as_u64(),
+            m["brokerName"].as_str()
+        ),
+        (Some("master"), Some(0), Some("broker-a"))
+    );
+    assert_eq!(m["cluster"], "DefaultCluster");
+    assert_eq!(m["brokerAddr"], m_addr);
+    assert_eq!(m["namesrvCheck"]["result"], "confirmed");
+    assert!(m["lastSuccessfulCheckMs"].as_u64().unwrap() > 0);
+    assert!(m["lastError"].is_null());
+    let s = slave.status();
+    assert_eq!(
+        (s["role"].as_str(), s["brokerId"].as_u64()),
+        (Some("slave"), Some(1))
+    );
+    assert_eq!(s["masterAddr"], m_addr);
+    assert!(s["slaveLagBytes"].is_u64(), "slave lag reported: {s}");
+}

@@ -412,3 +412,100 @@ pub fn sidecar(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
         elapsed,
     }
 }
+
+/// `rocketmq-sidecar serve` as a child process on a free port; killed on drop.
+pub struct Serve {
+    child: std::process::Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Serve {
+    /// Starts `serve` with `args` (plus --listen) and waits until it answers /live.
+    pub fn start(args: &[&str]) -> Serve {
+        let port = free_port();
+        let log = scratch(&format!("serve-{port}")).join("serve.log");
+        let listen = format!("127.0.0.1:{port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"))
+            .arg("serve")
+            .args(args)
+            .args(["--listen", &listen])
+            .env("ROCKETMQ_SIDECAR_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("spawn serve");
+        let s = Serve { child, port, log };
+        s.wait_for("/live", Duration::from_secs(10), |code, _| code == 200);
+        s
+    }
+
+    pub fn get(&self, path: &str) -> (u16, String, Duration) {
+        http_get(self.port, path)
+    }
+
+    /// Polls `path` until `ok(status, body)` holds; panics with the log after `limit`.
+    pub fn wait_for(
+        &self,
+        path: &str,
+        limit: Duration,
+        ok: impl Fn(u16, &str) -> bool,
+    ) -> (u16, String) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let (code, body, _) = self.get(path);
+            if ok(code, &body) {
+                return (code, body);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path} still {code} {body:?} after {limit:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_str(&self.get("/status").1).expect("status JSON")
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 GET (no client crate needed): (status, body, elapsed); status 0 if unreachable.
+pub fn http_get(port: u16, path: &str) -> (u16, String, Duration) {
+    use std::io::Write;
+    let start = Instant::now();
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return (0, String::new(), start.elapsed());
+    };
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    );
+    let mut raw = String::new();
+    let _ = s.read_to_string(&mut raw);
+    let elapsed = start.elapsed();
+    let code = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body, elapsed)
+}
