@@ -25,6 +25,8 @@ measure() {
 }
 
 "$SIDECAR" config get --broker "$MASTER" | grep -q brokerRole= || { echo "sidecar cannot read the broker" >&2; exit 1; }
+# Warm the freshly started JVMs up first: a production broker has been running for a while.
+for _ in $(seq 1 50); do "$SIDECAR" config get --broker "$MASTER" >/dev/null; done
 read -r ours_us ours_rss < <(measure "$RUNS" "$SIDECAR" config get --broker "$MASTER")
 read -r mq_us mq_rss < <(measure "$MQ_RUNS" scripts/rocketmq.sh mqadmin getBrokerConfig -b "$MASTER" -n "$NAMESRV")
 awk -v o="$ours_us" -v m="$mq_us" -v orss="$ours_rss" -v mrss="$mq_rss" -v r="$RUNS" -v mr="$MQ_RUNS" 'BEGIN {

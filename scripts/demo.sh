@@ -40,6 +40,24 @@ unset ROCKETMQ_ACCESS_KEY
 printf '(no credentials) '
 show rocketmq-sidecar config get --broker "$ACL_BROKER"
 
+step "Role probe (the KubeBlocks roleProbe action): master, slave, then a stopped broker"
+show rocketmq-sidecar role --broker "$MASTER" --namesrv "$NAMESRV"
+show rocketmq-sidecar role --broker "$SLAVE" --namesrv "$NAMESRV"
+show rocketmq-sidecar role --broker "127.0.0.1:$(free_port)" --timeout 1s
+
+step "serve next to the slave: HTTP probe endpoints answered from a 1 s poller"
+SERVE_PORT=$(free_port)
+rocketmq-sidecar serve --broker "$SLAVE" --namesrv "$NAMESRV" --listen "127.0.0.1:$SERVE_PORT" --log warn &
+SERVE_PID=$!
+until curl -sf "http://127.0.0.1:$SERVE_PORT/ready" >/dev/null; do sleep 0.1; done
+# Brokers answer runtime statistics (used for the slave lag) about a second after they boot.
+for _ in $(seq 1 50); do curl -s "http://127.0.0.1:$SERVE_PORT/status" | grep -q '"slaveLagBytes":[0-9]' && break; sleep 0.1; done
+for path in /role /primary /replica '/replica?lag=1048576' /health /live; do
+  printf 'GET %-22s -> %s\n' "$path" "$(curl -s -o /tmp/demo-body.$$ -w '%{http_code}' "http://127.0.0.1:$SERVE_PORT$path") $(head -1 /tmp/demo-body.$$)"
+done
+printf 'GET /status -> '; curl -s "http://127.0.0.1:$SERVE_PORT/status" | head -c 400; echo
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -f /tmp/demo-body.$$
+
 step "Speed: one config get, process start to exit"
 start=$(date +%s%N); rocketmq-sidecar config get --broker "$MASTER" >/dev/null; end=$(date +%s%N)
 echo "rocketmq-sidecar config get: $(( (end - start) / 1000 )) µs (mqadmin getBrokerConfig: ~3.5 s, see README)"

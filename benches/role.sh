@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Role probe, side by side on the same real RocketMQ 4.9.6 master:
+#  - one-shot `rocketmq-sidecar role` (process start to exit) vs `mqadmin getBrokerConfig` (what an operator runs
+#    to read brokerRole) and, when GET_ROLE_SH points at the addon's scripts/get-role.sh, vs that script;
+#  - GET /role on `serve` under 1,000 req/s for 10 s from a second process (examples/http_load.rs);
+#  - the agent's RSS while serving under that load.
+# Usage: [GET_ROLE_SH=/path/to/get-role.sh] benches/role.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+cargo build --release --locked -q --bin rocketmq-sidecar --example http_load
+SIDECAR=$ROOT/target/release/rocketmq-sidecar
+LOAD=$ROOT/target/release/examples/http_load
+cluster_up "$(mktemp -d)" --no-acl
+
+median_ms() { # RUNS CMD... -> median wall ms
+  local runs=$1; shift; local t=() i s e
+  for i in $(seq 1 "$runs"); do s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); t+=($(( (e - s) / 1000 ))); done
+  printf '%s\n' "${t[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]/1000}'
+}
+
+[ "$("$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV")" = master ] || { echo "role probe failed" >&2; exit 1; }
+# Warm the freshly started JVMs up first: a production broker has been running for a while.
+for _ in $(seq 1 50); do "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" >/dev/null; done
+ours=$(median_ms 21 "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV")
+mq=$(median_ms 5 scripts/rocketmq.sh mqadmin getBrokerConfig -b "$MASTER" -n "$NAMESRV")
+echo "| one-shot role probe, process start to exit (median) | time | ratio |"
+echo "|---|---|---|"
+echo "| \`rocketmq-sidecar role\` (with name-server cross-check) | $ours ms | 1 |"
+awk -v m="$mq" -v o="$ours" 'BEGIN { printf "| `mqadmin getBrokerConfig` | %.0f ms | **%.0f× slower** |\n", m, m/o }'
+if [ -n "${GET_ROLE_SH:-}" ] && [ -f "$GET_ROLE_SH" ]; then
+  port=${MASTER##*:}
+  gr=$(BROKER_PORT=$port median_ms 11 bash "$GET_ROLE_SH")
+  awk -v g="$gr" -v o="$ours" 'BEGIN { printf "| addon `get-role.sh` | %.0f ms | **%.0f× slower** |\n", g, g/o }'
+  dead=$(free_port)
+  echo
+  echo "Against a stopped broker: rocketmq-sidecar role -> exit $("$SIDECAR" role --broker "127.0.0.1:$dead" >/dev/null 2>&1; echo $?)," \
+       "get-role.sh prints '$(BROKER_PORT=$dead bash "$GET_ROLE_SH" 2>/dev/null)' (exit $(BROKER_PORT=$dead bash "$GET_ROLE_SH" >/dev/null 2>&1; echo $?))"
+fi
+
+port=$(free_port)
+"$SIDECAR" serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$port" --log warn &
+SERVE_PID=$!
+trap 'kill $SERVE_PID 2>/dev/null || true; cluster_down' EXIT
+until curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1; do sleep 0.1; done
+"$LOAD" "127.0.0.1:$port" /role 1000 10 4 >/tmp/role-load.$$ &
+LOAD_PID=$!
+rss=0; while kill -0 $LOAD_PID 2>/dev/null; do
+  r=$(awk '/VmRSS/ {print $2}' /proc/$SERVE_PID/status); [ "$r" -gt "$rss" ] && rss=$r; sleep 0.2
+done
+wait $LOAD_PID
+echo
+echo "GET /role at 1,000 req/s for 10 s (4 keep-alive connections): $(cat /tmp/role-load.$$); serve max RSS $((rss / 1024)).$(( (rss % 1024) * 10 / 1024 )) MiB"
+rm -f /tmp/role-load.$$
