@@ -271,7 +271,7 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
         read_request(&mut s);
         thread::sleep(Duration::from_secs(60));
     });
-    let serve =
+    let mut serve =
         common::Serve::start(&["--broker", &addr, "--interval", "500ms", "--timeout", "1s"]);
     // Before the first check finishes: not ready, role unknown; the endpoints answer at once.
     for path in [
@@ -306,4 +306,30 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
             .contains("within 1s"),
         "{status}"
     );
+    // SIGTERM stops it promptly and cleanly even while a check is hanging.
+    let (code, took) = serve.terminate(Duration::from_secs(3));
+    assert_eq!(code, Some(0), "{}", serve.log());
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(serve.log().contains("shutting down"));
+}
+
+#[test]
+fn serve_help_explains_every_endpoint() {
+    let run = sidecar(&["serve", "--help"], &[], Duration::from_secs(15));
+    assert_eq!(run.code, Some(0));
+    for endpoint in [
+        "/role", "/status", "/primary", "/master", "/replica", "/slave", "?lag=", "/health",
+        "/live", "/ready",
+    ] {
+        assert!(run.stdout.contains(endpoint), "missing {endpoint}");
+    }
+    for flag in [
+        "--listen",
+        "ROCKETMQ_SIDECAR_LISTEN",
+        "--interval",
+        "--timeout",
+        "--namesrv",
+    ] {
+        assert!(run.stdout.contains(flag), "missing {flag}");
+    }
 }

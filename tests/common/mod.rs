@@ -471,6 +471,24 @@ impl Serve {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Sends SIGTERM and waits up to `limit` for the exit; returns the exit code and how long it took.
+    pub fn terminate(&mut self, limit: Duration) -> (Option<i32>, Duration) {
+        let start = Instant::now();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return (st.code(), start.elapsed());
+            }
+            assert!(
+                start.elapsed() < limit,
+                "serve did not stop within {limit:?} after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     pub fn status(&self) -> serde_json::Value {
         serde_json::from_str(&self.get("/status").1).expect("status JSON")
     }
