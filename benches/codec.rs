@@ -7,24 +7,17 @@ use rocketmq_sidecar::remoting::properties::parse_config_body;
 use rocketmq_sidecar::remoting::{encode, sign, split_frame, Command, Credentials};
 
 fn golden(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/proto/golden/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read(format!("{}/proto/golden/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 fn benches(c: &mut Criterion) {
     let config = golden("get-broker-config-master.response.bin");
-    c.bench_function(
-        "decode GET_BROKER_CONFIG response (frame + 177 keys)",
-        |b| {
-            b.iter(|| {
-                let (cmd, _) = split_frame(black_box(&config), 16 << 20).unwrap().unwrap();
-                parse_config_body(&cmd.body)
-            })
-        },
-    );
+    c.bench_function("decode GET_BROKER_CONFIG response (frame + 177 keys)", |b| {
+        b.iter(|| {
+            let (cmd, _) = split_frame(black_box(&config), 16 << 20).unwrap().unwrap();
+            parse_config_body(&cmd.body)
+        })
+    });
     c.bench_function("encode GET_BROKER_CONFIG request", |b| {
         b.iter(|| {
             let mut cmd = Command::request(26);
@@ -40,9 +33,7 @@ fn benches(c: &mut Criterion) {
             encode(&cmd).unwrap()
         })
     });
-    let (cluster, _) = split_frame(&golden("get-broker-cluster-info.response.bin"), 16 << 20)
-        .unwrap()
-        .unwrap();
+    let (cluster, _) = split_frame(&golden("get-broker-cluster-info.response.bin"), 16 << 20).unwrap().unwrap();
     c.bench_function("parse cluster info (fastjson integer keys)", |b| {
         b.iter(|| ClusterInfo::from_body(black_box(&cluster.body)).unwrap())
     });

@@ -53,10 +53,6 @@ fn main() {
         let (request, response) = exchange(addr, &cmd);
         std::fs::write(format!("{out}/{name}.request.bin"), &request).unwrap();
         std::fs::write(format!("{out}/{name}.response.bin"), &response).unwrap();
-        println!(
-            "{name}: request {} bytes, response {} bytes",
-            request.len(),
-            response.len()
-        );
+        println!("{name}: request {} bytes, response {} bytes", request.len(), response.len());
     }
 }

@@ -65,8 +65,7 @@ fn main() {
         errors += e;
     }
     all.sort();
-    let pct =
-        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1000.0;
     println!(
         "requests={} non200={} p50_ms={:.3} p99_ms={:.3} max_ms={:.3}",
         all.len(),

@@ -27,22 +27,13 @@ fn read_request(s: &mut TcpStream) {
 }
 
 fn config_get(addr: &str, timeout: &str) -> Run {
-    sidecar(
-        &["config", "get", "--broker", addr, "--timeout", timeout],
-        &[],
-        Duration::from_secs(15),
-    )
+    sidecar(&["config", "get", "--broker", addr, "--timeout", timeout], &[], Duration::from_secs(15))
 }
 
 fn assert_one_line_failure(run: &Run, needles: &[&str]) {
     assert_eq!(run.code, Some(1), "stderr: {}", run.stderr);
     assert!(run.stdout.is_empty(), "stdout: {}", run.stdout);
-    assert_eq!(
-        run.stderr.trim().lines().count(),
-        1,
-        "one line: {}",
-        run.stderr
-    );
+    assert_eq!(run.stderr.trim().lines().count(), 1, "one line: {}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     for n in needles {
         assert!(run.stderr.contains(n), "missing {n:?} in {}", run.stderr);
@@ -51,11 +42,7 @@ fn assert_one_line_failure(run: &Run, needles: &[&str]) {
 
 #[test]
 fn connection_refused_is_reported_at_once() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let run = config_get(&format!("127.0.0.1:{port}"), "2s");
     assert_one_line_failure(&run, &["cannot connect to 127.0.0.1:", "refused"]);
     assert!(run.elapsed < Duration::from_secs(1), "{:?}", run.elapsed);
@@ -71,24 +58,11 @@ fn black_hole_times_out_within_the_configured_timeout() {
         let run = config_get(&addr, flag);
         assert_one_line_failure(&run, &["did not answer GET_BROKER_CONFIG within"]);
         let t = run.elapsed.as_secs_f64();
-        assert!(
-            t >= secs * 0.8 && t <= secs * 1.2 + 0.1,
-            "took {t:.3}s for --timeout {flag}"
-        );
+        assert!(t >= secs * 0.8 && t <= secs * 1.2 + 0.1, "took {t:.3}s for --timeout {flag}");
     }
     // The same for the name-server side.
-    let run = sidecar(
-        &["cluster", "--namesrv", &addr, "--timeout", "1s"],
-        &[],
-        Duration::from_secs(15),
-    );
-    assert_one_line_failure(
-        &run,
-        &[
-            "no name server answered",
-            "did not answer GET_BROKER_CLUSTER_INFO",
-        ],
-    );
+    let run = sidecar(&["cluster", "--namesrv", &addr, "--timeout", "1s"], &[], Duration::from_secs(15));
+    assert_one_line_failure(&run, &["no name server answered", "did not answer GET_BROKER_CLUSTER_INFO"]);
 }
 
 #[test]
@@ -100,11 +74,7 @@ fn a_stalled_partial_frame_still_times_out() {
     });
     let run = config_get(&addr, "1s");
     assert_one_line_failure(&run, &["did not answer"]);
-    assert!(
-        run.elapsed < Duration::from_millis(1400),
-        "{:?}",
-        run.elapsed
-    );
+    assert!(run.elapsed < Duration::from_millis(1400), "{:?}", run.elapsed);
 }
 
 #[test]
@@ -115,10 +85,7 @@ fn garbage_is_a_protocol_error() {
     });
     let run = config_get(&addr, "2s");
     // "HTTP" read as a length is 1.2 GB: refused before any allocation.
-    assert_one_line_failure(
-        &run,
-        &["protocol error from", "exceeds the 16777216-byte limit"],
-    );
+    assert_one_line_failure(&run, &["protocol error from", "exceeds the 16777216-byte limit"]);
     assert!(run.elapsed < Duration::from_secs(1));
 
     let addr = peer(|mut s| {
@@ -129,10 +96,7 @@ fn garbage_is_a_protocol_error() {
         frame.extend_from_slice(header);
         let _ = s.write_all(&frame);
     });
-    assert_one_line_failure(
-        &config_get(&addr, "2s"),
-        &["protocol error", "malformed JSON header"],
-    );
+    assert_one_line_failure(&config_get(&addr, "2s"), &["protocol error", "malformed JSON header"]);
 }
 
 #[test]
@@ -142,42 +106,23 @@ fn oversized_length_is_refused_without_allocating_it() {
         let _ = s.write_all(&0x7fff_fff0u32.to_be_bytes());
         thread::sleep(Duration::from_secs(5));
     });
-    assert_one_line_failure(
-        &config_get(&addr, "2s"),
-        &["exceeds the 16777216-byte limit"],
-    );
+    assert_one_line_failure(&config_get(&addr, "2s"), &["exceeds the 16777216-byte limit"]);
     // A lower --max-frame applies to frames the broker would accept.
     let addr = peer(|mut s| {
         read_request(&mut s);
         let _ = s.write_all(&(2_000_000u32).to_be_bytes());
         thread::sleep(Duration::from_secs(5));
     });
-    let run = sidecar(
-        &["config", "get", "--broker", &addr, "--max-frame", "1048576"],
-        &[],
-        Duration::from_secs(15),
-    );
+    let run = sidecar(&["config", "get", "--broker", &addr, "--max-frame", "1048576"], &[], Duration::from_secs(15));
     assert_one_line_failure(&run, &["exceeds the 1048576-byte limit"]);
     // Peak memory stays small (GNU time reports max RSS in KiB), when GNU time is installed.
     if std::path::Path::new("/usr/bin/time").exists() {
         let out = std::process::Command::new("/usr/bin/time")
-            .args([
-                "-f",
-                "%M",
-                env!("CARGO_BIN_EXE_rocketmq-sidecar"),
-                "config",
-                "get",
-                "--broker",
-                &addr,
-            ])
+            .args(["-f", "%M", env!("CARGO_BIN_EXE_rocketmq-sidecar"), "config", "get", "--broker", &addr])
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let kib: u64 = stderr
-            .lines()
-            .last()
-            .and_then(|l| l.trim().parse().ok())
-            .expect("max RSS");
+        let kib: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).expect("max RSS");
         assert!(kib < 30 * 1024, "max RSS {kib} KiB");
     }
 }
@@ -187,64 +132,36 @@ fn a_peer_that_hangs_up_is_a_closed_connection() {
     let addr = peer(|mut s| read_request(&mut s)); // reads, then drops the socket
     assert_one_line_failure(
         &config_get(&addr, "2s"),
-        &[
-            "connection to",
-            "closed before GET_BROKER_CONFIG was answered",
-        ],
+        &["connection to", "closed before GET_BROKER_CONFIG was answered"],
     );
 }
 
 #[test]
 fn bad_addresses_and_flags_are_usage_errors_or_clear_failures() {
-    let run = sidecar(
-        &["config", "get", "--broker", "no-port-here"],
-        &[],
-        Duration::from_secs(15),
-    );
+    let run = sidecar(&["config", "get", "--broker", "no-port-here"], &[], Duration::from_secs(15));
     assert_one_line_failure(&run, &["cannot connect to no-port-here"]);
-    let run = sidecar(
-        &["config", "get", "--timeout", "soon"],
-        &[],
-        Duration::from_secs(15),
-    );
+    let run = sidecar(&["config", "get", "--timeout", "soon"], &[], Duration::from_secs(15));
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("invalid duration"), "{}", run.stderr);
     let run = sidecar(&["cluster"], &[], Duration::from_secs(15));
     assert_eq!(run.code, Some(2));
-    assert!(
-        run.stderr.contains("no name server given"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("no name server given"), "{}", run.stderr);
 }
 
 #[test]
 fn help_lists_commands_and_env_vars_without_secret_values() {
     let run = sidecar(
         &["config", "get", "--help"],
-        &[
-            ("ROCKETMQ_SECRET_KEY", "hidden-secret-123"),
-            ("ROCKETMQ_ACCESS_KEY", "visibleKey"),
-        ],
+        &[("ROCKETMQ_SECRET_KEY", "hidden-secret-123"), ("ROCKETMQ_ACCESS_KEY", "visibleKey")],
         Duration::from_secs(15),
     );
     assert_eq!(run.code, Some(0));
-    for needle in [
-        "--broker",
-        "ROCKETMQ_SIDECAR_BROKER",
-        "NAMESRV_ADDR",
-        "--secret-key-file",
-        "--timeout",
-    ] {
+    for needle in ["--broker", "ROCKETMQ_SIDECAR_BROKER", "NAMESRV_ADDR", "--secret-key-file", "--timeout"] {
         assert!(run.stdout.contains(needle), "missing {needle}");
     }
     assert!(!run.all_output().contains("hidden-secret-123"));
     let run = sidecar(&["--help"], &[], Duration::from_secs(15));
-    assert!(
-        run.stdout.contains("config")
-            && run.stdout.contains("cluster")
-            && run.stdout.contains("Exit codes")
-    );
+    assert!(run.stdout.contains("config") && run.stdout.contains("cluster") && run.stdout.contains("Exit codes"));
 }
 
 // ---- role probe against a black hole (issue 3) ----
@@ -255,11 +172,7 @@ fn role_against_a_black_hole_fails_within_its_timeout() {
         read_request(&mut s);
         thread::sleep(Duration::from_secs(60));
     });
-    let run = sidecar(
-        &["role", "--broker", &addr, "--timeout", "1s"],
-        &[],
-        Duration::from_secs(15),
-    );
+    let run = sidecar(&["role", "--broker", &addr, "--timeout", "1s"], &[], Duration::from_secs(15));
     assert_one_line_failure(&run, &["cannot determine the role of broker", "within 1s"]);
     let t = run.elapsed.as_secs_f64();
     assert!((0.8..=1.3).contains(&t), "took {t:.3}s");
@@ -271,17 +184,11 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
         read_request(&mut s);
         thread::sleep(Duration::from_secs(60));
     });
-    let mut serve =
-        common::Serve::start(&["--broker", &addr, "--interval", "500ms", "--timeout", "1s"]);
+    let mut serve = common::Serve::start(&["--broker", &addr, "--interval", "500ms", "--timeout", "1s"]);
     // Before the first check finishes: not ready, role unknown; the endpoints answer at once.
-    for path in [
-        "/role", "/primary", "/replica", "/health", "/status", "/live", "/ready",
-    ] {
+    for path in ["/role", "/primary", "/replica", "/health", "/status", "/live", "/ready"] {
         let (_, _, elapsed) = serve.get(path);
-        assert!(
-            elapsed < Duration::from_millis(50),
-            "{path} took {elapsed:?}"
-        );
+        assert!(elapsed < Duration::from_millis(50), "{path} took {elapsed:?}");
     }
     serve.wait_for("/ready", Duration::from_secs(5), |c, _| c == 200);
     // Checks keep hanging until their timeout, the endpoints never wait for them.
@@ -289,23 +196,14 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
         for path in ["/role", "/primary", "/replica", "/health"] {
             let (code, body, elapsed) = serve.get(path);
             assert_eq!(code, 503, "{path}: {body}");
-            assert!(
-                elapsed < Duration::from_millis(50),
-                "{path} took {elapsed:?}"
-            );
+            assert!(elapsed < Duration::from_millis(50), "{path} took {elapsed:?}");
         }
         assert_eq!(serve.get("/live").0, 200);
         thread::sleep(Duration::from_millis(50));
     }
     let status = serve.status();
     assert_eq!(status["role"], "unknown");
-    assert!(
-        status["lastError"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("within 1s"),
-        "{status}"
-    );
+    assert!(status["lastError"]["message"].as_str().unwrap().contains("within 1s"), "{status}");
     // SIGTERM stops it promptly and cleanly even while a check is hanging.
     let (code, took) = serve.terminate(Duration::from_secs(3));
     assert_eq!(code, Some(0), "{}", serve.log());
@@ -317,19 +215,12 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
 fn serve_help_explains_every_endpoint() {
     let run = sidecar(&["serve", "--help"], &[], Duration::from_secs(15));
     assert_eq!(run.code, Some(0));
-    for endpoint in [
-        "/role", "/status", "/primary", "/master", "/replica", "/slave", "?lag=", "/health",
-        "/live", "/ready",
-    ] {
+    for endpoint in
+        ["/role", "/status", "/primary", "/master", "/replica", "/slave", "?lag=", "/health", "/live", "/ready"]
+    {
         assert!(run.stdout.contains(endpoint), "missing {endpoint}");
     }
-    for flag in [
-        "--listen",
-        "ROCKETMQ_SIDECAR_LISTEN",
-        "--interval",
-        "--timeout",
-        "--namesrv",
-    ] {
+    for flag in ["--listen", "ROCKETMQ_SIDECAR_LISTEN", "--interval", "--timeout", "--namesrv"] {
         assert!(run.stdout.contains(flag), "missing {flag}");
     }
 }

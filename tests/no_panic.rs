@@ -22,18 +22,13 @@ impl Rng {
 }
 
 fn cases() -> usize {
-    std::env::var("NO_PANIC_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20_000)
+    std::env::var("NO_PANIC_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000)
 }
 
 fn goldens() -> Vec<Vec<u8>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("proto/golden");
-    let mut v: Vec<Vec<u8>> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
-        .collect();
+    let mut v: Vec<Vec<u8>> =
+        std::fs::read_dir(dir).unwrap().map(|e| std::fs::read(e.unwrap().path()).unwrap()).collect();
     v.sort();
     v
 }
@@ -59,16 +54,7 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
             4 if b.len() >= 8 => {
                 // Rewrite a length word with something plausible or hostile.
                 let at = if rng.below(2) == 0 { 0 } else { 4 };
-                let v = [
-                    0u32,
-                    1,
-                    3,
-                    4,
-                    b.len() as u32,
-                    u32::MAX,
-                    0x0100_0010,
-                    rng.next() as u32,
-                ][rng.below(8)];
+                let v = [0u32, 1, 3, 4, b.len() as u32, u32::MAX, 0x0100_0010, rng.next() as u32][rng.below(8)];
                 b[at..at + 4].copy_from_slice(&v.to_be_bytes());
             }
             _ => {
@@ -116,10 +102,7 @@ fn json_parser_never_panics() {
     let mut rng = Rng(0xdead_beef_cafe_babe);
     for _ in 0..cases() {
         let input: Vec<u8> = if rng.below(3) == 0 {
-            (0..rng.below(200))
-                .map(|_| chars[rng.below(chars.len())])
-                .collect::<String>()
-                .into_bytes()
+            (0..rng.below(200)).map(|_| chars[rng.below(chars.len())]).collect::<String>().into_bytes()
         } else {
             {
                 let k = rng.below(bodies.len());

@@ -9,20 +9,14 @@ use std::time::Duration;
 
 use common::{sidecar, Cluster, ACL_ADMIN, ACL_READER};
 use rocketmq_sidecar::admin::{BrokerAdmin, NamesrvAdmin};
-use rocketmq_sidecar::remoting::{
-    Client, ClientOptions, Command, Credentials, RemotingError, SerializeType,
-};
+use rocketmq_sidecar::remoting::{Client, ClientOptions, Command, Credentials, RemotingError, SerializeType};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
 fn config_of(addr: &str) -> BTreeMap<String, String> {
     let run = sidecar(&["config", "get", "--broker", addr], &[], LIMIT);
     assert_eq!(run.code, Some(0), "stderr: {}", run.stderr);
-    run.stdout
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect()
+    run.stdout.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect()
 }
 
 #[test]
@@ -45,20 +39,12 @@ fn config_get_on_slave_shows_slave_role() {
 #[test]
 fn config_get_json_and_env_configuration() {
     let c = Cluster::shared();
-    let run = sidecar(
-        &["config", "get", "--json"],
-        &[("ROCKETMQ_SIDECAR_BROKER", &c.master.addr())],
-        LIMIT,
-    );
+    let run = sidecar(&["config", "get", "--json"], &[("ROCKETMQ_SIDECAR_BROKER", &c.master.addr())], LIMIT);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["brokerName"], "broker-a");
     // The addon's BROKER_PORT gives the default address 127.0.0.1:$BROKER_PORT.
-    let run = sidecar(
-        &["config", "get"],
-        &[("BROKER_PORT", &c.slave.port.to_string())],
-        LIMIT,
-    );
+    let run = sidecar(&["config", "get"], &[("BROKER_PORT", &c.slave.port.to_string())], LIMIT);
     assert!(run.stdout.contains("brokerRole=SLAVE"), "{}", run.stderr);
 }
 
@@ -67,33 +53,12 @@ fn cluster_lists_the_shard_with_both_brokers() {
     let c = Cluster::shared();
     let run = sidecar(&["cluster", "--namesrv", &c.namesrv.addr()], &[], LIMIT);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
-    let rows: Vec<Vec<&str>> = run
-        .stdout
-        .lines()
-        .skip(1)
-        .map(|l| l.split_whitespace().collect())
-        .collect();
-    assert!(
-        rows.contains(&vec!["DefaultCluster", "broker-a", "0", &c.master.addr()]),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        rows.contains(&vec!["DefaultCluster", "broker-a", "1", &c.slave.addr()]),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        rows.contains(&vec!["DefaultCluster", "broker-acl", "0", &c.acl.addr()]),
-        "{}",
-        run.stdout
-    );
+    let rows: Vec<Vec<&str>> = run.stdout.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    assert!(rows.contains(&vec!["DefaultCluster", "broker-a", "0", &c.master.addr()]), "{}", run.stdout);
+    assert!(rows.contains(&vec!["DefaultCluster", "broker-a", "1", &c.slave.addr()]), "{}", run.stdout);
+    assert!(rows.contains(&vec!["DefaultCluster", "broker-acl", "0", &c.acl.addr()]), "{}", run.stdout);
 
-    let run = sidecar(
-        &["cluster", "--json"],
-        &[("NAMESRV_ADDR", &c.namesrv.addr())],
-        LIMIT,
-    );
+    let run = sidecar(&["cluster", "--json"], &[("NAMESRV_ADDR", &c.namesrv.addr())], LIMIT);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["brokers"]["broker-a"]["addrs"]["1"], c.slave.addr());
 }
@@ -107,10 +72,7 @@ fn cluster_fails_over_to_the_next_name_server() {
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("broker-a"));
     // The addon's ALL_NAMESRV_FQDN + NAMESRV_PORT also work.
-    let env = [
-        ("ALL_NAMESRV_FQDN", "127.0.0.1"),
-        ("NAMESRV_PORT", &c.namesrv.port.to_string()),
-    ];
+    let env = [("ALL_NAMESRV_FQDN", "127.0.0.1"), ("NAMESRV_PORT", &c.namesrv.port.to_string())];
     let run = sidecar(&["cluster"], &env, LIMIT);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
@@ -123,20 +85,7 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     let secret_file = common::scratch("secret").join("sk");
     std::fs::write(&secret_file, format!("{sk}\n")).unwrap();
     let runs = [
-        sidecar(
-            &[
-                "config",
-                "get",
-                "--broker",
-                &addr,
-                "--access-key",
-                ak,
-                "--secret-key",
-                sk,
-            ],
-            &[],
-            LIMIT,
-        ),
+        sidecar(&["config", "get", "--broker", &addr, "--access-key", ak, "--secret-key", sk], &[], LIMIT),
         sidecar(
             &["config", "get", "--broker", &addr],
             &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)],
@@ -159,11 +108,7 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
         // What the addon gives every container.
         sidecar(
             &["config", "get", "--broker", &addr, "--log", "debug"],
-            &[
-                ("ENABLE_ACL", "true"),
-                ("ROCKETMQ_USER", ak),
-                ("ROCKETMQ_PASSWORD", sk),
-            ],
+            &[("ENABLE_ACL", "true"), ("ROCKETMQ_USER", ak), ("ROCKETMQ_PASSWORD", sk)],
             LIMIT,
         ),
     ];
@@ -174,20 +119,7 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     }
     // A read-only (non-admin) account may read the config too.
     let (rk, rs) = ACL_READER;
-    let run = sidecar(
-        &[
-            "config",
-            "get",
-            "--broker",
-            &addr,
-            "--access-key",
-            rk,
-            "--secret-key",
-            rs,
-        ],
-        &[],
-        LIMIT,
-    );
+    let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", rk, "--secret-key", rs], &[], LIMIT);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
 
@@ -197,127 +129,53 @@ fn acl_broker_refusals_are_named_and_never_leak_the_secret() {
     let addr = c.acl.addr();
     let wrong = "not-the-secret-9137";
     let run = sidecar(
-        &[
-            "config",
-            "get",
-            "--broker",
-            &addr,
-            "--access-key",
-            ACL_ADMIN.0,
-            "--secret-key",
-            wrong,
-            "--log",
-            "trace",
-        ],
+        &["config", "get", "--broker", &addr, "--access-key", ACL_ADMIN.0, "--secret-key", wrong, "--log", "trace"],
         &[],
         LIMIT,
     );
     assert_eq!(run.code, Some(1));
     assert!(run.stdout.is_empty());
-    for needle in [
-        "refused GET_BROKER_CONFIG by ACL",
-        "code 1 SYSTEM_ERROR",
-        "Check signature failed for accessKey=sidecarAdmin",
-    ] {
-        assert!(
-            run.stderr.contains(needle),
-            "missing {needle:?} in: {}",
-            run.stderr
-        );
+    for needle in
+        ["refused GET_BROKER_CONFIG by ACL", "code 1 SYSTEM_ERROR", "Check signature failed for accessKey=sidecarAdmin"]
+    {
+        assert!(run.stderr.contains(needle), "missing {needle:?} in: {}", run.stderr);
     }
-    assert!(
-        !run.all_output().contains(wrong),
-        "secret leaked: {}",
-        run.all_output()
-    );
-    assert_eq!(
-        run.stderr.trim().lines().count(),
-        1,
-        "one-line reason: {}",
-        run.stderr
-    );
+    assert!(!run.all_output().contains(wrong), "secret leaked: {}", run.all_output());
+    assert_eq!(run.stderr.trim().lines().count(), 1, "one-line reason: {}", run.stderr);
 
     let run = sidecar(&["config", "get", "--broker", &addr], &[], LIMIT);
     assert_eq!(run.code, Some(1));
-    assert!(
-        run.stderr.contains("by ACL") && run.stderr.contains("No accessKey is configured"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("by ACL") && run.stderr.contains("No accessKey is configured"), "{}", run.stderr);
 
     let run = sidecar(
-        &[
-            "config",
-            "get",
-            "--broker",
-            &addr,
-            "--access-key",
-            "unknownKey1",
-            "--secret-key",
-            wrong,
-        ],
+        &["config", "get", "--broker", &addr, "--access-key", "unknownKey1", "--secret-key", wrong],
         &[],
         LIMIT,
     );
-    assert!(
-        run.stderr.contains("No acl config for unknownKey1"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("No acl config for unknownKey1"), "{}", run.stderr);
     assert!(!run.all_output().contains(wrong));
 }
 
 #[test]
 fn half_given_credentials_are_a_usage_error() {
-    let run = sidecar(
-        &[
-            "config",
-            "get",
-            "--broker",
-            "127.0.0.1:1",
-            "--access-key",
-            "someKey12",
-        ],
-        &[],
-        LIMIT,
-    );
+    let run = sidecar(&["config", "get", "--broker", "127.0.0.1:1", "--access-key", "someKey12"], &[], LIMIT);
     assert_eq!(run.code, Some(2));
-    assert!(
-        run.stderr.contains("without a secret key"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("without a secret key"), "{}", run.stderr);
 }
 
 fn opts() -> ClientOptions {
-    ClientOptions {
-        request_timeout: Duration::from_secs(10),
-        ..ClientOptions::default()
-    }
+    ClientOptions { request_timeout: Duration::from_secs(10), ..ClientOptions::default() }
 }
 
 #[tokio::test]
 async fn rocketmq_binary_headers_work_against_the_real_broker() {
     let c = Cluster::shared();
-    let admin = BrokerAdmin::new(
-        c.master.addr(),
-        ClientOptions {
-            serialize_type: SerializeType::RocketMq,
-            ..opts()
-        },
-    );
+    let admin = BrokerAdmin::new(c.master.addr(), ClientOptions { serialize_type: SerializeType::RocketMq, ..opts() });
     assert_eq!(admin.config().await.unwrap()["brokerId"], "0");
     // Signed binary-header requests are accepted by the ACL broker too.
     let creds = Credentials::new(ACL_ADMIN.0, ACL_ADMIN.1);
-    let o = ClientOptions {
-        serialize_type: SerializeType::RocketMq,
-        credentials: Some(creds),
-        ..opts()
-    };
-    assert_eq!(
-        BrokerAdmin::new(c.acl.addr(), o).config().await.unwrap()["aclEnable"],
-        "true"
-    );
+    let o = ClientOptions { serialize_type: SerializeType::RocketMq, credentials: Some(creds), ..opts() };
+    assert_eq!(BrokerAdmin::new(c.acl.addr(), o).config().await.unwrap()["aclEnable"], "true");
 }
 
 #[tokio::test]
@@ -347,10 +205,7 @@ async fn many_requests_in_flight_on_one_connection() {
 #[tokio::test]
 async fn runtime_info_and_cluster_info_are_typed() {
     let c = Cluster::shared();
-    let info = BrokerAdmin::new(c.master.addr(), opts())
-        .runtime_info()
-        .await
-        .unwrap();
+    let info = BrokerAdmin::new(c.master.addr(), opts()).runtime_info().await.unwrap();
     assert_eq!(info["brokerVersionDesc"], "V4_9_6");
     let ns = NamesrvAdmin::new(&c.namesrv.addr(), opts()).unwrap();
     let cluster = ns.cluster_info().await.unwrap();
@@ -364,10 +219,7 @@ async fn oneway_requests_get_no_answer_and_leave_the_connection_usable() {
     let client = Client::new(c.master.addr(), opts());
     // A producer-only heartbeat: the broker processes it and, being one-way, answers nothing.
     let body = br#"{"clientID":"sidecar-test@1","producerDataSet":[{"groupName":"sidecar-oneway-test"}],"consumerDataSet":[]}"#;
-    client
-        .oneway(Command::request(34).with_body(body.to_vec()))
-        .await
-        .unwrap();
+    client.oneway(Command::request(34).with_body(body.to_vec())).await.unwrap();
     let resp = client.invoke_ok(Command::request(26)).await.unwrap();
     assert!(!resp.body.is_empty());
 }
@@ -375,21 +227,12 @@ async fn oneway_requests_get_no_answer_and_leave_the_connection_usable() {
 #[tokio::test]
 async fn unsupported_request_code_is_reported_with_the_brokers_code_and_remark() {
     let c = Cluster::shared();
-    let err = Client::new(c.master.addr(), opts())
-        .invoke_ok(Command::request(9999))
-        .await
-        .unwrap_err();
+    let err = Client::new(c.master.addr(), opts()).invoke_ok(Command::request(9999)).await.unwrap_err();
     match &err {
-        RemotingError::Refused {
-            code: 3, remark, ..
-        } => assert!(remark.contains("not supported")),
+        RemotingError::Refused { code: 3, remark, .. } => assert!(remark.contains("not supported")),
         other => panic!("unexpected {other:?}"),
     }
-    assert!(
-        err.to_string()
-            .contains("code 3 (REQUEST_CODE_NOT_SUPPORTED)"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("code 3 (REQUEST_CODE_NOT_SUPPORTED)"), "{err}");
 }
 
 #[tokio::test]
@@ -443,18 +286,12 @@ mod common_proxy {
                     let target = target.clone();
                     t.lock().unwrap().push(tokio::spawn(async move {
                         if let Ok(mut outbound) = TcpStream::connect(&target).await {
-                            let _ =
-                                tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                            let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         }
                     }));
                 }
             });
-            Proxy {
-                addr,
-                tasks,
-                accepted,
-                _acceptor: acceptor,
-            }
+            Proxy { addr, tasks, accepted, _acceptor: acceptor }
         }
 
         pub fn cut_all(&self) {
@@ -502,33 +339,17 @@ fn role_on_the_acl_broker() {
     let c = Cluster::shared();
     let addr = c.acl.addr();
     let (ak, sk) = ACL_READER;
+    let run = sidecar(&["role", "--broker", &addr], &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)], LIMIT);
+    assert_eq!((run.code, run.stdout.as_str()), (Some(0), "master\n"), "{}", run.stderr);
     let run = sidecar(
         &["role", "--broker", &addr],
-        &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)],
-        LIMIT,
-    );
-    assert_eq!(
-        (run.code, run.stdout.as_str()),
-        (Some(0), "master\n"),
-        "{}",
-        run.stderr
-    );
-    let run = sidecar(
-        &["role", "--broker", &addr],
-        &[
-            ("ROCKETMQ_ACCESS_KEY", ak),
-            ("ROCKETMQ_SECRET_KEY", "wrong-1234"),
-        ],
+        &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", "wrong-1234")],
         LIMIT,
     );
     assert_eq!(run.code, Some(1));
+    assert!(run.stdout.is_empty(), "nothing on stdout, so nothing is taken as a role");
     assert!(
-        run.stdout.is_empty(),
-        "nothing on stdout, so nothing is taken as a role"
-    );
-    assert!(
-        run.stderr.contains("cannot determine the role")
-            && run.stderr.contains("Check signature failed"),
+        run.stderr.contains("cannot determine the role") && run.stderr.contains("Check signature failed"),
         "{}",
         run.stderr
     );
@@ -540,26 +361,15 @@ fn serve_next_to_master_and_slave() {
     let c = Cluster::shared();
     let ns = c.namesrv.addr();
     let (m_addr, s_addr) = (c.master.addr(), c.slave.addr());
-    let master =
-        common::Serve::start(&["--broker", &m_addr, "--namesrv", &ns, "--interval", "500ms"]);
-    let slave =
-        common::Serve::start(&["--broker", &s_addr, "--namesrv", &ns, "--interval", "500ms"]);
+    let master = common::Serve::start(&["--broker", &m_addr, "--namesrv", &ns, "--interval", "500ms"]);
+    let slave = common::Serve::start(&["--broker", &s_addr, "--namesrv", &ns, "--interval", "500ms"]);
     for s in [&master, &slave] {
         s.wait_for("/ready", Duration::from_secs(10), |code, _| code == 200);
     }
     let code = |s: &common::Serve, p: &str| s.get(p).0;
-    assert_eq!(
-        (code(&master, "/primary"), code(&master, "/master")),
-        (200, 200)
-    );
-    assert_eq!(
-        (code(&master, "/replica"), code(&master, "/slave")),
-        (503, 503)
-    );
-    assert_eq!(
-        (code(&slave, "/primary"), code(&slave, "/replica")),
-        (503, 200)
-    );
+    assert_eq!((code(&master, "/primary"), code(&master, "/master")), (200, 200));
+    assert_eq!((code(&master, "/replica"), code(&master, "/slave")), (503, 503));
+    assert_eq!((code(&slave, "/primary"), code(&slave, "/replica")), (503, 200));
     assert_eq!(code(&slave, "/replica?lag=1000000000"), 200);
     assert_eq!(master.get("/role").1, "master\n");
     assert_eq!(slave.get("/role").1, "slave\n");
@@ -571,11 +381,7 @@ fn serve_next_to_master_and_slave() {
 
     let m = master.status();
     assert_eq!(
-        (
-            m["role"].as_str(),
-            m["brokerId"].as_u64(),
-            m["brokerName"].as_str()
-        ),
+        (m["role"].as_str(), m["brokerId"].as_u64(), m["brokerName"].as_str()),
         (Some("master"), Some(0), Some("broker-a"))
     );
     assert_eq!(m["cluster"], "DefaultCluster");
@@ -584,10 +390,7 @@ fn serve_next_to_master_and_slave() {
     assert!(m["lastSuccessfulCheckMs"].as_u64().unwrap() > 0);
     assert!(m["lastError"].is_null());
     let s = slave.status();
-    assert_eq!(
-        (s["role"].as_str(), s["brokerId"].as_u64()),
-        (Some("slave"), Some(1))
-    );
+    assert_eq!((s["role"].as_str(), s["brokerId"].as_u64()), (Some("slave"), Some(1)));
     assert_eq!(s["masterAddr"], m_addr);
     assert!(s["slaveLagBytes"].is_u64(), "slave lag reported: {s}");
 }

@@ -32,58 +32,27 @@ fn master_killed_restarted_and_slave_promoted() {
 
     let interval = format!("{INTERVAL_MS}ms");
     let (m_addr, s_addr) = (master.addr(), slave.addr());
-    let on_master = Serve::start(&[
-        "--broker",
-        &m_addr,
-        "--namesrv",
-        &ns,
-        "--interval",
-        &interval,
-        "--timeout",
-        "1s",
-    ]);
-    let on_slave = Serve::start(&[
-        "--broker",
-        &s_addr,
-        "--namesrv",
-        &ns,
-        "--interval",
-        &interval,
-        "--timeout",
-        "1s",
-    ]);
+    let serve_next_to =
+        |addr: &str| Serve::start(&["--broker", addr, "--namesrv", &ns, "--interval", &interval, "--timeout", "1s"]);
+    let on_master = serve_next_to(&m_addr);
+    let on_slave = serve_next_to(&s_addr);
     on_master.wait_for("/primary", Duration::from_secs(10), |c, _| c == 200);
     on_slave.wait_for("/replica", Duration::from_secs(10), |c, _| c == 200);
 
     // 1. Kill the master: within 3 intervals (+ one check's timeout) /primary and /health say 503.
     master.kill();
     let killed = Instant::now();
-    on_master.wait_for(
-        "/primary",
-        Duration::from_millis(3 * INTERVAL_MS + 1000),
-        |c, _| c == 503,
-    );
+    on_master.wait_for("/primary", Duration::from_millis(3 * INTERVAL_MS + 1000), |c, _| c == 503);
     on_master.wait_for("/health", Duration::from_millis(500), |c, _| c == 503);
     let took = killed.elapsed();
-    assert!(
-        took <= Duration::from_millis(3 * INTERVAL_MS + 1000),
-        "took {took:?}"
-    );
+    assert!(took <= Duration::from_millis(3 * INTERVAL_MS + 1000), "took {took:?}");
     let (code, body, elapsed) = on_master.get("/role");
     assert_eq!(code, 503);
     assert!(body.starts_with("unknown: "), "{body}");
     assert!(elapsed < Duration::from_millis(50), "{elapsed:?}");
-    assert_eq!(
-        on_master.get("/live").0,
-        200,
-        "a broker outage never fails liveness"
-    );
+    assert_eq!(on_master.get("/live").0, 200, "a broker outage never fails liveness");
     assert_eq!(on_master.get("/ready").0, 200, "readiness stays latched");
-    let run = sidecar(
-        &["role", "--broker", &m_addr, "--timeout", "1s"],
-        &[],
-        Duration::from_secs(10),
-    );
+    let run = sidecar(&["role", "--broker", &m_addr, "--timeout", "1s"], &[], Duration::from_secs(10));
     assert_eq!(run.code, Some(1));
     assert!(run.stdout.is_empty());
     assert!(
@@ -98,11 +67,7 @@ fn master_killed_restarted_and_slave_promoted() {
     master.wait_ready();
     on_master.wait_for("/primary", Duration::from_secs(10), |c, _| c == 200);
     on_master.wait_for("/health", Duration::from_secs(2), |c, _| c == 200);
-    let run = sidecar(
-        &["role", "--broker", &m_addr, "--namesrv", &ns],
-        &[],
-        Duration::from_secs(10),
-    );
+    let run = sidecar(&["role", "--broker", &m_addr, "--namesrv", &ns], &[], Duration::from_secs(10));
     assert_eq!(run.stdout, "master\n", "{}", run.stderr);
 
     // 3. The master dies for good; the slave is restarted as the shard's master (brokerId 0,
@@ -111,9 +76,7 @@ fn master_killed_restarted_and_slave_promoted() {
     slave.stop();
     let conf = dir.join("slave/broker.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
-    let text = text
-        .replace("brokerId=1", "brokerId=0")
-        .replace("brokerRole=SLAVE", "brokerRole=ASYNC_MASTER");
+    let text = text.replace("brokerId=1", "brokerId=0").replace("brokerRole=SLAVE", "brokerRole=ASYNC_MASTER");
     std::fs::write(&conf, text).unwrap();
     let promoted = start_broker(&spec("slave", sp, 0, "ASYNC_MASTER"));
     promoted.wait_ready();
@@ -123,14 +86,7 @@ fn master_killed_restarted_and_slave_promoted() {
     let status = on_slave.status();
     assert_eq!(status["brokerId"], 0);
     assert!(status["roleChanges"].as_u64().unwrap() >= 1, "{status}");
-    assert!(
-        on_slave.log().contains("role changed"),
-        "role change logged"
-    );
-    let run = sidecar(
-        &["role", "--broker", &s_addr, "--namesrv", &ns],
-        &[],
-        Duration::from_secs(10),
-    );
+    assert!(on_slave.log().contains("role changed"), "role change logged");
+    let run = sidecar(&["role", "--broker", &s_addr, "--namesrv", &ns], &[], Duration::from_secs(10));
     assert_eq!(run.stdout, "master\n", "{}", run.stderr);
 }

@@ -1,8 +1,6 @@
 use std::collections::BTreeMap;
 
-use crate::remoting::codes::request::{
-    GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, UPDATE_BROKER_CONFIG,
-};
+use crate::remoting::codes::request::{GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, UPDATE_BROKER_CONFIG};
 use crate::remoting::properties::{encode_update_body, parse_config_body};
 use crate::remoting::{Client, ClientOptions, Command, RemotingError};
 
@@ -16,9 +14,7 @@ pub struct BrokerAdmin {
 
 impl BrokerAdmin {
     pub fn new(addr: impl Into<String>, opts: ClientOptions) -> BrokerAdmin {
-        BrokerAdmin {
-            client: Client::new(addr, opts),
-        }
+        BrokerAdmin { client: Client::new(addr, opts) }
     }
 
     pub fn addr(&self) -> &str {
@@ -27,10 +23,7 @@ impl BrokerAdmin {
 
     /// The broker's effective configuration.
     pub async fn config(&self) -> Result<BrokerConfig, AdminError> {
-        let resp = self
-            .client
-            .invoke_ok(Command::request(GET_BROKER_CONFIG))
-            .await?;
+        let resp = self.client.invoke_ok(Command::request(GET_BROKER_CONFIG)).await?;
         let config = parse_config_body(&resp.body);
         if config.is_empty() {
             return Err(self.decode_err("broker config", "empty answer".into()));
@@ -42,27 +35,17 @@ impl BrokerAdmin {
     /// and unparsable values, so callers must read the config back to know what took.
     pub async fn update_config(&self, pairs: &BTreeMap<String, String>) -> Result<(), AdminError> {
         let body = encode_update_body(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        self.client
-            .invoke_ok(Command::request(UPDATE_BROKER_CONFIG).with_body(body))
-            .await?;
+        self.client.invoke_ok(Command::request(UPDATE_BROKER_CONFIG).with_body(body)).await?;
         Ok(())
     }
 
     /// GET_BROKER_RUNTIME_INFO: throughput, offsets, disk ratios, versions.
     pub async fn runtime_info(&self) -> Result<RuntimeInfo, AdminError> {
-        let resp = match self
-            .client
-            .invoke_ok(Command::request(GET_BROKER_RUNTIME_INFO))
-            .await
-        {
+        let resp = match self.client.invoke_ok(Command::request(GET_BROKER_RUNTIME_INFO)).await {
             // Until the store's stats sampler has run once (about a second after boot), 4.9.6
             // fails this request with NoSuchElementException from an empty sample list.
-            Err(RemotingError::Refused { remark, .. })
-                if remark.contains("NoSuchElementException") =>
-            {
-                return Err(AdminError::Starting {
-                    addr: self.addr().to_string(),
-                })
+            Err(RemotingError::Refused { remark, .. }) if remark.contains("NoSuchElementException") => {
+                return Err(AdminError::Starting { addr: self.addr().to_string() })
             }
             other => other?,
         };
@@ -70,10 +53,6 @@ impl BrokerAdmin {
     }
 
     fn decode_err(&self, what: &'static str, reason: String) -> AdminError {
-        AdminError::Decode {
-            what,
-            addr: self.client.addr().to_string(),
-            reason,
-        }
+        AdminError::Decode { what, addr: self.client.addr().to_string(), reason }
     }
 }

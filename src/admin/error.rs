@@ -5,11 +5,7 @@ pub enum AdminError {
     #[error(transparent)]
     Remoting(#[from] RemotingError),
     #[error("cannot read {what} from {addr}: {reason}")]
-    Decode {
-        what: &'static str,
-        addr: String,
-        reason: String,
-    },
+    Decode { what: &'static str, addr: String, reason: String },
     #[error("broker {addr} is still starting (its runtime statistics are not sampled yet); retry in a second")]
     Starting { addr: String },
     #[error("no name server address given (use --namesrv HOST:PORT[;HOST:PORT] or NAMESRV_ADDR)")]

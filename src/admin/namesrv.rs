@@ -13,9 +13,7 @@ pub struct NamesrvAdmin {
 impl NamesrvAdmin {
     /// `addrs` is RocketMQ's `host:port;host:port` list (commas and blanks also accepted).
     pub fn new(addrs: &str, opts: ClientOptions) -> Result<NamesrvAdmin, AdminError> {
-        let clients: Vec<Client> = split_addrs(addrs)
-            .map(|a| Client::new(a, opts.clone()))
-            .collect();
+        let clients: Vec<Client> = split_addrs(addrs).map(|a| Client::new(a, opts.clone())).collect();
         if clients.is_empty() {
             return Err(AdminError::NoNameServer);
         }
@@ -27,14 +25,8 @@ impl NamesrvAdmin {
     }
 
     pub async fn cluster_info(&self) -> Result<ClusterInfo, AdminError> {
-        let (addr, resp) = self
-            .first_ok(|| Command::request(GET_BROKER_CLUSTER_INFO))
-            .await?;
-        ClusterInfo::from_body(&resp.body).map_err(|reason| AdminError::Decode {
-            what: "cluster info",
-            addr,
-            reason,
-        })
+        let (addr, resp) = self.first_ok(|| Command::request(GET_BROKER_CLUSTER_INFO)).await?;
+        ClusterInfo::from_body(&resp.body).map_err(|reason| AdminError::Decode { what: "cluster info", addr, reason })
     }
 
     async fn first_ok(&self, make: impl Fn() -> Command) -> Result<(String, Command), AdminError> {
@@ -54,8 +46,5 @@ impl NamesrvAdmin {
 }
 
 pub(crate) fn split_addrs(addrs: &str) -> impl Iterator<Item = &str> {
-    addrs
-        .split([';', ',', ' ', '\n', '\t'])
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
+    addrs.split([';', ',', ' ', '\n', '\t']).map(str::trim).filter(|a| !a.is_empty())
 }

@@ -36,12 +36,7 @@ impl ClusterInfo {
 
     /// The broker group that has `addr` registered under any brokerId, with that id.
     pub fn find_addr(&self, addr: &str) -> Option<(&BrokerData, u64)> {
-        self.brokers.values().find_map(|b| {
-            b.addrs
-                .iter()
-                .find(|(_, a)| a.as_str() == addr)
-                .map(|(id, _)| (b, *id))
-        })
+        self.brokers.values().find_map(|b| b.addrs.iter().find(|(_, a)| a.as_str() == addr).map(|(id, _)| (b, *id)))
     }
 }
 
@@ -88,28 +83,12 @@ impl RawClusterInfo {
         for (name, raw) in self.broker_addr_table {
             let mut addrs = BTreeMap::new();
             for (id, addr) in raw.broker_addrs {
-                let id: u64 = id
-                    .parse()
-                    .map_err(|_| format!("broker {name}: brokerId {id:?} is not a number"))?;
+                let id: u64 = id.parse().map_err(|_| format!("broker {name}: brokerId {id:?} is not a number"))?;
                 addrs.insert(id, addr);
             }
-            let broker_name = if raw.broker_name.is_empty() {
-                name.clone()
-            } else {
-                raw.broker_name
-            };
-            brokers.insert(
-                name,
-                BrokerData {
-                    cluster: raw.cluster,
-                    broker_name,
-                    addrs,
-                },
-            );
+            let broker_name = if raw.broker_name.is_empty() { name.clone() } else { raw.broker_name };
+            brokers.insert(name, BrokerData { cluster: raw.cluster, broker_name, addrs });
         }
-        Ok(ClusterInfo {
-            brokers,
-            clusters: self.cluster_addr_table,
-        })
+        Ok(ClusterInfo { brokers, clusters: self.cluster_addr_table })
     }
 }

@@ -23,21 +23,11 @@ pub struct ConnectArgs {
 
     /// ACL secret key; prefer the env var or --secret-key-file (flags show up in `ps`)
     /// [fallback when ENABLE_ACL=true: ROCKETMQ_PASSWORD]
-    #[arg(
-        long,
-        env = "ROCKETMQ_SECRET_KEY",
-        value_name = "SECRET",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "ROCKETMQ_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
     pub secret_key: Option<String>,
 
     /// Read the ACL secret key from this file (trailing newline ignored)
-    #[arg(
-        long,
-        env = "ROCKETMQ_SECRET_KEY_FILE",
-        value_name = "PATH",
-        conflicts_with = "secret_key"
-    )]
+    #[arg(long, env = "ROCKETMQ_SECRET_KEY_FILE", value_name = "PATH", conflicts_with = "secret_key")]
     pub secret_key_file: Option<std::path::PathBuf>,
 
     /// Time limit for each request, connect included (e.g. 500ms, 2s, 1m)
@@ -52,10 +42,7 @@ pub struct ConnectArgs {
 impl ConnectArgs {
     pub fn broker_addr(&self) -> String {
         self.broker.clone().unwrap_or_else(|| {
-            let port = std::env::var("BROKER_PORT")
-                .ok()
-                .filter(|p| !p.is_empty())
-                .unwrap_or_else(|| "10911".into());
+            let port = std::env::var("BROKER_PORT").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "10911".into());
             format!("127.0.0.1:{port}")
         })
     }
@@ -66,55 +53,34 @@ impl ConnectArgs {
             return Ok(addrs);
         }
         let fqdns = std::env::var("ALL_NAMESRV_FQDN").unwrap_or_default();
-        let port = std::env::var("NAMESRV_PORT")
-            .ok()
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| "9876".into());
-        let list: Vec<String> = fqdns
-            .split(',')
-            .map(str::trim)
-            .filter(|f| !f.is_empty())
-            .map(|f| format!("{f}:{port}"))
-            .collect();
+        let port = std::env::var("NAMESRV_PORT").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "9876".into());
+        let list: Vec<String> =
+            fqdns.split(',').map(str::trim).filter(|f| !f.is_empty()).map(|f| format!("{f}:{port}")).collect();
         if list.is_empty() {
             return Err(CliError::Usage(
-                "no name server given: use --namesrv HOST:PORT[;HOST:PORT] or set NAMESRV_ADDR"
-                    .into(),
+                "no name server given: use --namesrv HOST:PORT[;HOST:PORT] or set NAMESRV_ADDR".into(),
             ));
         }
         Ok(list.join(";"))
     }
 
     pub fn credentials(&self) -> Result<Option<Credentials>, CliError> {
-        let acl_env = std::env::var("ENABLE_ACL")
-            .map(|v| v.eq_ignore_ascii_case("true"))
-            .unwrap_or(false);
+        let acl_env = std::env::var("ENABLE_ACL").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false);
         let access_key = self
             .access_key
             .clone()
-            .or_else(|| {
-                acl_env
-                    .then(|| std::env::var("ROCKETMQ_USER").ok())
-                    .flatten()
-            })
+            .or_else(|| acl_env.then(|| std::env::var("ROCKETMQ_USER").ok()).flatten())
             .filter(|k| !k.is_empty());
         let secret = match &self.secret_key_file {
             Some(path) => Some(
                 std::fs::read_to_string(path)
-                    .map_err(|e| {
-                        CliError::Usage(format!(
-                            "cannot read --secret-key-file {}: {e}",
-                            path.display()
-                        ))
-                    })?
+                    .map_err(|e| CliError::Usage(format!("cannot read --secret-key-file {}: {e}", path.display())))?
                     .trim_end_matches(['\n', '\r'])
                     .to_string(),
             ),
-            None => self.secret_key.clone().or_else(|| {
-                acl_env
-                    .then(|| std::env::var("ROCKETMQ_PASSWORD").ok())
-                    .flatten()
-            }),
+            None => {
+                self.secret_key.clone().or_else(|| acl_env.then(|| std::env::var("ROCKETMQ_PASSWORD").ok()).flatten())
+            }
         }
         .filter(|s| !s.is_empty());
         match (access_key, secret) {
@@ -131,10 +97,7 @@ impl ConnectArgs {
 
     pub fn client_options(&self) -> Result<ClientOptions, CliError> {
         if self.max_frame < 1024 {
-            return Err(CliError::Usage(format!(
-                "--max-frame {} is too small (minimum 1024 bytes)",
-                self.max_frame
-            )));
+            return Err(CliError::Usage(format!("--max-frame {} is too small (minimum 1024 bytes)", self.max_frame)));
         }
         Ok(ClientOptions {
             connect_timeout: self.timeout,
@@ -149,13 +112,9 @@ impl ConnectArgs {
 /// Parses `500ms`, `2s`, `1.5s`, `1m`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?} (use e.g. 500ms, 2s, 1m)"))?;
+    let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?} (use e.g. 500ms, 2s, 1m)"))?;
     let secs = match unit.trim() {
         "ms" => n / 1000.0,
         "" | "s" => n,

@@ -17,10 +17,7 @@ pub struct ClusterArgs {
 }
 
 pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
-    let admin = NamesrvAdmin::new(
-        &args.connect.namesrv_addrs()?,
-        args.connect.client_options()?,
-    )?;
+    let admin = NamesrvAdmin::new(&args.connect.namesrv_addrs()?, args.connect.client_options()?)?;
     let info = admin.cluster_info().await?;
     let mut out = std::io::stdout().lock();
     if args.json {
@@ -32,14 +29,7 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
         .brokers
         .values()
         .flat_map(|b| {
-            b.addrs.iter().map(|(id, addr)| {
-                [
-                    b.cluster.clone(),
-                    b.broker_name.clone(),
-                    id.to_string(),
-                    addr.clone(),
-                ]
-            })
+            b.addrs.iter().map(|(id, addr)| [b.cluster.clone(), b.broker_name.clone(), id.to_string(), addr.clone()])
         })
         .collect();
     let header = ["CLUSTER", "BROKER", "ID", "ADDRESS"].map(String::from);

@@ -5,8 +5,7 @@ use crate::role::RoleProbe;
 use super::args::ConnectArgs;
 use super::error::CliError;
 
-pub const ABOUT: &str =
-    "Print this broker's role for the KubeBlocks roleProbe action: `master` or `slave`";
+pub const ABOUT: &str = "Print this broker's role for the KubeBlocks roleProbe action: `master` or `slave`";
 
 pub const LONG_ABOUT: &str = "\
 Print this broker's role for the KubeBlocks roleProbe action: `master` or `slave` (the role names the
@@ -28,24 +27,19 @@ pub struct RoleArgs {
     pub no_namesrv_check: bool,
 }
 
+/// The probe for `role` and `serve`: the broker, plus the name servers unless told to skip them
+/// (an unknown name-server list just means no cross-check).
+pub(super) fn build_probe(connect: &ConnectArgs, no_namesrv_check: bool) -> Result<RoleProbe, CliError> {
+    let namesrv = if no_namesrv_check { None } else { connect.namesrv_addrs().ok() };
+    Ok(RoleProbe::new(&connect.broker_addr(), namesrv.as_deref(), connect.client_options()?)?)
+}
+
 pub async fn run(args: RoleArgs) -> Result<(), CliError> {
-    let namesrv = if args.no_namesrv_check {
-        None
-    } else {
-        args.connect.namesrv_addrs().ok()
-    };
-    let probe = RoleProbe::new(
-        &args.connect.broker_addr(),
-        namesrv.as_deref(),
-        args.connect.client_options()?,
-    )?;
+    let probe = build_probe(&args.connect, args.no_namesrv_check)?;
     let obs = probe
         .check(args.connect.timeout, false)
         .await
-        .map_err(|source| CliError::Role {
-            broker: probe.broker_addr().to_string(),
-            source,
-        })?;
+        .map_err(|source| CliError::Role { broker: probe.broker_addr().to_string(), source })?;
     println!("{}", obs.role);
     Ok(())
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::http::{router, ENDPOINTS};
-use crate::role::{poller, ProbeState, RoleProbe};
+use crate::role::{poller, ProbeState};
 
 use super::args::{parse_duration, ConnectArgs};
 use super::error::CliError;
+use super::role_cmd::build_probe;
 
 pub const ABOUT: &str = "Run the sidecar: poll the broker's role and health, answer HTTP probes";
 
@@ -41,22 +42,13 @@ pub struct ServeArgs {
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
-    let namesrv = if args.no_namesrv_check {
-        None
-    } else {
-        args.connect.namesrv_addrs().ok()
-    };
-    let broker = args.connect.broker_addr();
-    let probe = Arc::new(RoleProbe::new(
-        &broker,
-        namesrv.as_deref(),
-        args.connect.client_options()?,
-    )?);
+    let probe = Arc::new(build_probe(&args.connect, args.no_namesrv_check)?);
+    let broker = probe.broker_addr().to_string();
     let state = Arc::new(ProbeState::new(args.interval, broker.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", args.listen)))?;
-    tracing::info!(listen = %args.listen, broker = %broker, namesrv = ?namesrv, interval = ?args.interval, "serving");
+    tracing::info!(listen = %args.listen, broker = %broker, interval = ?args.interval, "serving");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let limit = args.connect.timeout.min(args.interval * 2);
@@ -82,11 +74,10 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => return std::future::pending().await,
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -34,22 +34,12 @@ pub fn router(state: Arc<ProbeState>) -> Router {
         .route("/health", get(health))
         .route("/live", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
-        .fallback(|| async {
-            (
-                StatusCode::NOT_FOUND,
-                format!("not found; endpoints:\n{ENDPOINTS}\n"),
-            )
-        })
+        .fallback(|| async { (StatusCode::NOT_FOUND, format!("not found; endpoints:\n{ENDPOINTS}\n")) })
         .with_state(state)
 }
 
 fn text(code: StatusCode, body: String) -> Response {
-    (
-        code,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        body,
-    )
-        .into_response()
+    (code, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response()
 }
 
 fn unavailable(reason: String) -> Response {
@@ -90,10 +80,7 @@ fn role_gate(state: &ProbeState, want: Role) -> Result<crate::role::View, Respon
     match view.role {
         Some(r) if r == want => Ok(view),
         Some(r) => Err(unavailable(format!("not a {want}: this broker is {r}"))),
-        None => Err(unavailable(format!(
-            "unknown: {}",
-            view.reason.clone().unwrap_or_default()
-        ))),
+        None => Err(unavailable(format!("unknown: {}", view.reason.clone().unwrap_or_default()))),
     }
 }
 
@@ -119,9 +106,7 @@ async fn replica(State(state): State<Arc<ProbeState>>, Query(q): Query<LagQuery>
     };
     match view.observation.and_then(|o| o.slave_lag_bytes) {
         Some(lag) if lag <= max => text(StatusCode::OK, format!("slave, {lag} bytes behind\n")),
-        Some(lag) => unavailable(format!(
-            "slave is {lag} bytes behind its master (limit {max})"
-        )),
+        Some(lag) => unavailable(format!("slave is {lag} bytes behind its master (limit {max})")),
         None => unavailable("slave lag unknown (master not reachable or not registered)".into()),
     }
 }

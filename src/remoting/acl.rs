@@ -24,11 +24,7 @@ pub struct Credentials {
 
 impl Credentials {
     pub fn new(access_key: impl Into<String>, secret_key: impl Into<String>) -> Credentials {
-        Credentials {
-            access_key: access_key.into(),
-            secret_key: secret_key.into(),
-            security_token: None,
-        }
+        Credentials { access_key: access_key.into(), secret_key: secret_key.into(), security_token: None }
     }
 
     pub fn with_security_token(mut self, token: Option<String>) -> Credentials {
@@ -42,10 +38,7 @@ impl fmt::Debug for Credentials {
         f.debug_struct("Credentials")
             .field("access_key", &self.access_key)
             .field("secret_key", &"<redacted>")
-            .field(
-                "security_token",
-                &self.security_token.as_ref().map(|_| "<redacted>"),
-            )
+            .field("security_token", &self.security_token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -53,27 +46,20 @@ impl fmt::Debug for Credentials {
 /// Adds `AccessKey`, `SecurityToken` (when set) and `Signature` to the request's extFields.
 pub fn sign(cmd: &mut Command, creds: &Credentials) {
     cmd.ext_fields.remove(SIGNATURE);
-    cmd.ext_fields
-        .insert(ACCESS_KEY.to_string(), creds.access_key.clone());
+    cmd.ext_fields.insert(ACCESS_KEY.to_string(), creds.access_key.clone());
     if let Some(token) = &creds.security_token {
-        cmd.ext_fields
-            .insert(SECURITY_TOKEN.to_string(), token.clone());
+        cmd.ext_fields.insert(SECURITY_TOKEN.to_string(), token.clone());
     }
     let signature = signature(cmd, &creds.secret_key);
     cmd.ext_fields.insert(SIGNATURE.to_string(), signature);
 }
 
 fn signature(cmd: &Command, secret_key: &str) -> String {
-    let mut keys: Vec<&String> = cmd
-        .ext_fields
-        .keys()
-        .filter(|k| k.as_str() != SIGNATURE)
-        .collect();
+    let mut keys: Vec<&String> = cmd.ext_fields.keys().filter(|k| k.as_str() != SIGNATURE).collect();
     // Rust orders Strings by UTF-8 bytes, Java's TreeMap by UTF-16 units; they differ only
     // above U+FFFF, but follow Java exactly.
     keys.sort_by(|a, b| a.encode_utf16().cmp(b.encode_utf16()));
-    let mut mac =
-        Hmac::<Sha1>::new_from_slice(secret_key.as_bytes()).expect("HMAC accepts any key length");
+    let mut mac = Hmac::<Sha1>::new_from_slice(secret_key.as_bytes()).expect("HMAC accepts any key length");
     for k in keys {
         mac.update(cmd.ext_fields[k].as_bytes());
     }
@@ -87,13 +73,9 @@ mod tests {
 
     #[test]
     fn debug_hides_the_secret() {
-        let c =
-            Credentials::new("ak", "very-secret").with_security_token(Some("tok-secret".into()));
+        let c = Credentials::new("ak", "very-secret").with_security_token(Some("tok-secret".into()));
         let shown = format!("{c:?}");
-        assert!(
-            !shown.contains("very-secret") && !shown.contains("tok-secret"),
-            "{shown}"
-        );
+        assert!(!shown.contains("very-secret") && !shown.contains("tok-secret"), "{shown}");
     }
 
     #[test]

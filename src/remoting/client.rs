@@ -93,12 +93,7 @@ fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Client {
     pub fn new(addr: impl Into<String>, opts: ClientOptions) -> Client {
-        Client {
-            addr: addr.into(),
-            opts,
-            conn: Mutex::new(None),
-            next_opaque: AtomicI32::new(1),
-        }
+        Client { addr: addr.into(), opts, conn: Mutex::new(None), next_opaque: AtomicI32::new(1) }
     }
 
     pub fn addr(&self) -> &str {
@@ -115,18 +110,10 @@ impl Client {
     }
 
     /// Like [`Client::invoke`], with an explicit overall timeout.
-    pub async fn invoke_within(
-        &self,
-        mut cmd: Command,
-        limit: Duration,
-    ) -> Result<Command, RemotingError> {
+    pub async fn invoke_within(&self, mut cmd: Command, limit: Duration) -> Result<Command, RemotingError> {
         let request = request_name(cmd.code);
         let deadline = Instant::now() + limit;
-        let timed_out = || RemotingError::Timeout {
-            addr: self.addr.clone(),
-            request,
-            after: limit,
-        };
+        let timed_out = || RemotingError::Timeout { addr: self.addr.clone(), request, after: limit };
         let conn = match timeout_at(deadline, self.connection(deadline)).await {
             Ok(c) => c?,
             Err(_) => return Err(timed_out()),
@@ -137,27 +124,18 @@ impl Client {
 
         let (tx, rx) = oneshot::channel();
         lock(&conn.pending).insert(cmd.opaque, tx);
-        let _guard = PendingGuard {
-            pending: &conn.pending,
-            opaque: cmd.opaque,
-        };
+        let _guard = PendingGuard { pending: &conn.pending, opaque: cmd.opaque };
         // The reader marks the connection dead *before* failing its waiters, so a waiter added
         // after that drain sees it here instead of waiting for the timeout.
         if !conn.alive.load(Ordering::Acquire) {
-            return Err(RemotingError::Closed {
-                addr: self.addr.clone(),
-                request,
-            });
+            return Err(RemotingError::Closed { addr: self.addr.clone(), request });
         }
         let exchange = async {
             self.write(&conn, &frame, request).await?;
             match rx.await {
                 Ok(Ok(resp)) => Ok(resp),
                 Ok(Err(Lost::Protocol(reason))) => Err(self.protocol(reason)),
-                Ok(Err(Lost::Closed)) | Err(_) => Err(RemotingError::Closed {
-                    addr: self.addr.clone(),
-                    request,
-                }),
+                Ok(Err(Lost::Closed)) | Err(_) => Err(RemotingError::Closed { addr: self.addr.clone(), request }),
             }
         };
         match timeout_at(deadline, exchange).await {
@@ -177,20 +155,8 @@ impl Client {
         let remark = resp.remark.unwrap_or_default().trim().to_string();
         // 4.9.6 reports ACL failures as SYSTEM_ERROR with the AclException text as remark.
         Err(match remark.strip_prefix(ACL_EXCEPTION) {
-            Some(rest) => RemotingError::AclDenied {
-                addr,
-                request,
-                code,
-                code_name,
-                remark: acl_reason(rest),
-            },
-            None => RemotingError::Refused {
-                addr,
-                request,
-                code,
-                code_name,
-                remark,
-            },
+            Some(rest) => RemotingError::AclDenied { addr, request, code, code_name, remark: acl_reason(rest) },
+            None => RemotingError::Refused { addr, request, code, code_name, remark },
         })
     }
 
@@ -207,13 +173,9 @@ impl Client {
             let frame = encode(&cmd).map_err(|e| self.protocol(e.to_string()))?;
             self.write(&conn, &frame, request).await
         };
-        timeout_at(deadline, work).await.unwrap_or_else(|_| {
-            Err(RemotingError::Timeout {
-                addr: self.addr.clone(),
-                request,
-                after: limit,
-            })
-        })
+        timeout_at(deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(RemotingError::Timeout { addr: self.addr.clone(), request, after: limit }))
     }
 
     fn opaque(&self) -> i32 {
@@ -228,26 +190,14 @@ impl Client {
     }
 
     fn protocol(&self, reason: String) -> RemotingError {
-        RemotingError::Protocol {
-            addr: self.addr.clone(),
-            reason,
-        }
+        RemotingError::Protocol { addr: self.addr.clone(), reason }
     }
 
-    async fn write(
-        &self,
-        conn: &Connection,
-        frame: &[u8],
-        request: &'static str,
-    ) -> Result<(), RemotingError> {
+    async fn write(&self, conn: &Connection, frame: &[u8], request: &'static str) -> Result<(), RemotingError> {
         let mut w = conn.writer.lock().await;
         if let Err(source) = w.write_all(frame).await {
             conn.alive.store(false, Ordering::Release);
-            return Err(RemotingError::Write {
-                addr: self.addr.clone(),
-                request,
-                source,
-            });
+            return Err(RemotingError::Write { addr: self.addr.clone(), request, source });
         }
         Ok(())
     }
@@ -262,35 +212,17 @@ impl Client {
         let connect_deadline = deadline.min(Instant::now() + self.opts.connect_timeout);
         let stream = match timeout_at(connect_deadline, TcpStream::connect(&self.addr)).await {
             Ok(Ok(s)) => s,
-            Ok(Err(source)) => {
-                return Err(RemotingError::Connect {
-                    addr: self.addr.clone(),
-                    source,
-                })
-            }
+            Ok(Err(source)) => return Err(RemotingError::Connect { addr: self.addr.clone(), source }),
             Err(_) => {
-                return Err(RemotingError::ConnectTimeout {
-                    addr: self.addr.clone(),
-                    after: self.opts.connect_timeout,
-                })
+                return Err(RemotingError::ConnectTimeout { addr: self.addr.clone(), after: self.opts.connect_timeout })
             }
         };
         let _ = stream.set_nodelay(true);
         let (read, write) = stream.into_split();
         let pending = Arc::new(StdMutex::new(HashMap::new()));
         let alive = Arc::new(AtomicBool::new(true));
-        let reader = tokio::spawn(read_loop(
-            read,
-            pending.clone(),
-            alive.clone(),
-            self.opts.max_frame,
-        ));
-        let conn = Arc::new(Connection {
-            writer: Mutex::new(write),
-            pending,
-            alive,
-            reader,
-        });
+        let reader = tokio::spawn(read_loop(read, pending.clone(), alive.clone(), self.opts.max_frame));
+        let conn = Arc::new(Connection { writer: Mutex::new(write), pending, alive, reader });
         *slot = Some(conn.clone());
         Ok(conn)
     }
@@ -326,9 +258,7 @@ async fn read_loop(
         };
         let mut payload = vec![0u8; len];
         if read.read_exact(&mut payload).await.is_err() {
-            break Lost::Protocol(format!(
-                "connection closed in the middle of a {len}-byte frame"
-            ));
+            break Lost::Protocol(format!("connection closed in the middle of a {len}-byte frame"));
         }
         match decode_payload(&payload) {
             Ok(cmd) if cmd.is_response() => {

@@ -26,10 +26,8 @@ impl SerializeType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LanguageCode(pub u8);
 
-const LANGUAGE_NAMES: [&str; 13] = [
-    "JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO", "PHP",
-    "OMS", "RUST",
-];
+const LANGUAGE_NAMES: [&str; 13] =
+    ["JAVA", "CPP", "DOTNET", "PYTHON", "DELPHI", "ERLANG", "RUBY", "OTHER", "HTTP", "GO", "PHP", "OMS", "RUST"];
 
 impl LanguageCode {
     pub const JAVA: LanguageCode = LanguageCode(0);
@@ -37,19 +35,12 @@ impl LanguageCode {
     pub const RUST: LanguageCode = LanguageCode(12);
 
     pub fn name(self) -> &'static str {
-        LANGUAGE_NAMES
-            .get(self.0 as usize)
-            .copied()
-            .unwrap_or("OTHER")
+        LANGUAGE_NAMES.get(self.0 as usize).copied().unwrap_or("OTHER")
     }
 
     /// Unknown names map to OTHER rather than failing the whole frame.
     pub fn from_name(name: &str) -> LanguageCode {
-        LANGUAGE_NAMES
-            .iter()
-            .position(|n| *n == name)
-            .map(|i| LanguageCode(i as u8))
-            .unwrap_or(Self::OTHER)
+        LANGUAGE_NAMES.iter().position(|n| *n == name).map(|i| LanguageCode(i as u8)).unwrap_or(Self::OTHER)
     }
 }
 

@@ -23,53 +23,28 @@ pub enum FrameError {
 #[derive(Debug, thiserror::Error)]
 pub enum RemotingError {
     #[error("cannot connect to {addr}: {source} (is the broker/name server running and the address right?)")]
-    Connect {
-        addr: String,
-        source: std::io::Error,
-    },
+    Connect { addr: String, source: std::io::Error },
     #[error("connecting to {addr} timed out after {after:?} (host down, or a firewall dropping packets)")]
     ConnectTimeout { addr: String, after: Duration },
     #[error("{addr} did not answer {request} within {after:?} (peer hung, overloaded, or not a RocketMQ port)")]
-    Timeout {
-        addr: String,
-        request: &'static str,
-        after: Duration,
-    },
+    Timeout { addr: String, request: &'static str, after: Duration },
     #[error("connection to {addr} closed before {request} was answered")]
     Closed { addr: String, request: &'static str },
     #[error("protocol error from {addr}: {reason} (is this a RocketMQ 4.x remoting port?)")]
     Protocol { addr: String, reason: String },
     #[error("{addr} answered {request} with code {code} ({code_name}): {remark}")]
-    Refused {
-        addr: String,
-        request: &'static str,
-        code: i32,
-        code_name: &'static str,
-        remark: String,
-    },
+    Refused { addr: String, request: &'static str, code: i32, code_name: &'static str, remark: String },
     #[error("{addr} refused {request} by ACL (code {code} {code_name}): {remark} (check the access key, secret key and the broker's plain_acl.yml)")]
-    AclDenied {
-        addr: String,
-        request: &'static str,
-        code: i32,
-        code_name: &'static str,
-        remark: String,
-    },
+    AclDenied { addr: String, request: &'static str, code: i32, code_name: &'static str, remark: String },
     #[error("sending {request} to {addr} failed: {source}")]
-    Write {
-        addr: String,
-        request: &'static str,
-        source: std::io::Error,
-    },
+    Write { addr: String, request: &'static str, source: std::io::Error },
 }
 
 impl RemotingError {
     /// A stable, low-cardinality label (for metrics and logs).
     pub fn kind(&self) -> &'static str {
         match self {
-            RemotingError::Connect { source, .. }
-                if source.kind() == std::io::ErrorKind::ConnectionRefused =>
-            {
+            RemotingError::Connect { source, .. } if source.kind() == std::io::ErrorKind::ConnectionRefused => {
                 "connect_refused"
             }
             RemotingError::Connect { .. } => "connect",
@@ -85,9 +60,6 @@ impl RemotingError {
 
     /// True when the peer answered and said no (as opposed to not answering at all).
     pub fn is_refusal(&self) -> bool {
-        matches!(
-            self,
-            RemotingError::Refused { .. } | RemotingError::AclDenied { .. }
-        )
+        matches!(self, RemotingError::Refused { .. } | RemotingError::AclDenied { .. })
     }
 }

@@ -25,10 +25,7 @@ pub fn parse_length(prefix: [u8; 4], max_frame: usize) -> Result<usize, FrameErr
     let len = u32::from_be_bytes(prefix) as u64;
     // Netty's LengthFieldBasedFrameDecoder counts the length field itself against the limit.
     if len + 4 > max_frame as u64 || len > i32::MAX as u64 {
-        return Err(FrameError::TooLarge {
-            len: len + 4,
-            max: max_frame,
-        });
+        return Err(FrameError::TooLarge { len: len + 4, max: max_frame });
     }
     if len < 4 {
         return Err(FrameError::TooShort { len });
@@ -39,19 +36,14 @@ pub fn parse_length(prefix: [u8; 4], max_frame: usize) -> Result<usize, FrameErr
 /// Decodes what follows the length prefix (header-length word, header, body).
 pub fn decode_payload(payload: &[u8]) -> Result<Command, FrameError> {
     if payload.len() < 4 {
-        return Err(FrameError::TooShort {
-            len: payload.len() as u64,
-        });
+        return Err(FrameError::TooShort { len: payload.len() as u64 });
     }
     let word = u32::from_be_bytes([payload[0], payload[1], payload[2], payload[3]]);
     let ser = (word >> 24) as u8;
     let header_len = (word & 0x00FF_FFFF) as usize;
     let rest = &payload[4..];
     if header_len > rest.len() {
-        return Err(FrameError::HeaderLength {
-            header_len,
-            frame_len: payload.len(),
-        });
+        return Err(FrameError::HeaderLength { header_len, frame_len: payload.len() });
     }
     let (header, body) = rest.split_at(header_len);
     let mut cmd = match ser {
@@ -83,16 +75,11 @@ pub fn encode(cmd: &Command) -> Result<Vec<u8>, FrameError> {
         SerializeType::RocketMq => encode_binary_header(cmd)?,
     };
     if header.len() > MAX_HEADER_LEN {
-        return Err(FrameError::Encode(format!(
-            "header of {} bytes exceeds 24 bits",
-            header.len()
-        )));
+        return Err(FrameError::Encode(format!("header of {} bytes exceeds 24 bits", header.len())));
     }
     let total = 4 + header.len() + cmd.body.len();
     if total > i32::MAX as usize {
-        return Err(FrameError::Encode(format!(
-            "frame of {total} bytes is too large"
-        )));
+        return Err(FrameError::Encode(format!("frame of {total} bytes is too large")));
     }
     let mut out = Vec::with_capacity(4 + total);
     out.extend_from_slice(&(total as u32).to_be_bytes());
@@ -108,10 +95,7 @@ pub fn encode(cmd: &Command) -> Result<Vec<u8>, FrameError> {
 fn encode_json_header(cmd: &Command) -> Vec<u8> {
     let mut h = serde_json::Map::new();
     h.insert("code".into(), cmd.code.into());
-    h.insert(
-        "extFields".into(),
-        serde_json::to_value(&cmd.ext_fields).unwrap_or_default(),
-    );
+    h.insert("extFields".into(), serde_json::to_value(&cmd.ext_fields).unwrap_or_default());
     h.insert("flag".into(), cmd.flag.into());
     h.insert("language".into(), cmd.language.name().into());
     h.insert("opaque".into(), cmd.opaque.into());
@@ -136,10 +120,8 @@ struct JsonHeader {
 }
 
 fn decode_json_header(bytes: &[u8]) -> Result<Command, FrameError> {
-    let h: JsonHeader = serde_json::from_slice(bytes).map_err(|e| FrameError::Header {
-        kind: "JSON",
-        reason: e.to_string(),
-    })?;
+    let h: JsonHeader =
+        serde_json::from_slice(bytes).map_err(|e| FrameError::Header { kind: "JSON", reason: e.to_string() })?;
     let ext_fields = h
         .ext_fields
         .unwrap_or_default()
@@ -152,11 +134,7 @@ fn decode_json_header(bytes: &[u8]) -> Result<Command, FrameError> {
         .collect();
     Ok(Command {
         code: h.code,
-        language: h
-            .language
-            .as_deref()
-            .map(LanguageCode::from_name)
-            .unwrap_or(LanguageCode::JAVA),
+        language: h.language.as_deref().map(LanguageCode::from_name).unwrap_or(LanguageCode::JAVA),
         version: h.version,
         opaque: h.opaque,
         flag: h.flag,
@@ -172,14 +150,12 @@ fn decode_json_header(bytes: &[u8]) -> Result<Command, FrameError> {
 // i32 extLen | { i16 keyLen | key | i32 valLen | val }*
 
 fn encode_binary_header(cmd: &Command) -> Result<Vec<u8>, FrameError> {
-    let code = i16::try_from(cmd.code)
-        .map_err(|_| FrameError::Encode(format!("code {} exceeds i16", cmd.code)))?;
-    let version = i16::try_from(cmd.version)
-        .map_err(|_| FrameError::Encode(format!("version {} exceeds i16", cmd.version)))?;
+    let code = i16::try_from(cmd.code).map_err(|_| FrameError::Encode(format!("code {} exceeds i16", cmd.code)))?;
+    let version =
+        i16::try_from(cmd.version).map_err(|_| FrameError::Encode(format!("version {} exceeds i16", cmd.version)))?;
     let mut ext = Vec::new();
     for (k, v) in &cmd.ext_fields {
-        let klen = i16::try_from(k.len())
-            .map_err(|_| FrameError::Encode(format!("ext key {k:?} too long")))?;
+        let klen = i16::try_from(k.len()).map_err(|_| FrameError::Encode(format!("ext key {k:?} too long")))?;
         ext.extend_from_slice(&klen.to_be_bytes());
         ext.extend_from_slice(k.as_bytes());
         ext.extend_from_slice(&(v.len() as i32).to_be_bytes());
@@ -207,10 +183,7 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], FrameError> {
         if n > self.buf.len() {
-            return Err(bin_err(format!(
-                "{what}: needs {n} bytes, {} left",
-                self.buf.len()
-            )));
+            return Err(bin_err(format!("{what}: needs {n} bytes, {} left", self.buf.len())));
         }
         let (head, tail) = self.buf.split_at(n);
         self.buf = tail;
@@ -234,10 +207,7 @@ impl<'a> Reader<'a> {
 }
 
 fn bin_err(reason: String) -> FrameError {
-    FrameError::Header {
-        kind: "ROCKETMQ",
-        reason,
-    }
+    FrameError::Header { kind: "ROCKETMQ", reason }
 }
 
 fn decode_binary_header(bytes: &[u8]) -> Result<Command, FrameError> {
@@ -250,16 +220,10 @@ fn decode_binary_header(bytes: &[u8]) -> Result<Command, FrameError> {
     let raw = r.i32("remark length")? as i64;
     let remark_len = r.len(raw, "remark")?;
     // A zero length means null on the Java side.
-    let remark = if remark_len == 0 {
-        None
-    } else {
-        Some(r.string(remark_len, "remark")?)
-    };
+    let remark = if remark_len == 0 { None } else { Some(r.string(remark_len, "remark")?) };
     let raw = r.i32("extFields length")? as i64;
     let ext_len = r.len(raw, "extFields")?;
-    let mut ext = Reader {
-        buf: r.take(ext_len, "extFields")?,
-    };
+    let mut ext = Reader { buf: r.take(ext_len, "extFields")? };
     let mut ext_fields = BTreeMap::new();
     while !ext.buf.is_empty() {
         let raw = ext.i16("ext key length")? as i64;
@@ -288,10 +252,7 @@ mod tests {
     use super::*;
 
     fn sample(ser: SerializeType) -> Command {
-        let mut c = Command::request(26)
-            .with_ext("topic", "T")
-            .with_ext("queueId", "3")
-            .with_body(b"abc".to_vec());
+        let mut c = Command::request(26).with_ext("topic", "T").with_ext("queueId", "3").with_body(b"abc".to_vec());
         c.opaque = 42;
         c.remark = Some("héllo".into());
         c.serialize_type = ser;
@@ -313,12 +274,7 @@ mod tests {
     fn partial_frames_ask_for_more() {
         let bytes = encode(&sample(SerializeType::Json)).unwrap();
         for cut in 0..bytes.len() {
-            assert!(
-                split_frame(&bytes[..cut], DEFAULT_MAX_FRAME)
-                    .unwrap()
-                    .is_none(),
-                "cut at {cut}"
-            );
+            assert!(split_frame(&bytes[..cut], DEFAULT_MAX_FRAME).unwrap().is_none(), "cut at {cut}");
         }
     }
 
@@ -327,30 +283,16 @@ mod tests {
         let err = parse_length(0x7fff_ffffu32.to_be_bytes(), DEFAULT_MAX_FRAME).unwrap_err();
         assert!(matches!(err, FrameError::TooLarge { .. }), "{err}");
         // Exactly at Netty's limit (length field included) is accepted, one more byte is not.
-        assert!(parse_length(
-            ((DEFAULT_MAX_FRAME - 4) as u32).to_be_bytes(),
-            DEFAULT_MAX_FRAME
-        )
-        .is_ok());
-        assert!(parse_length(
-            ((DEFAULT_MAX_FRAME - 3) as u32).to_be_bytes(),
-            DEFAULT_MAX_FRAME
-        )
-        .is_err());
-        assert!(matches!(
-            parse_length(2u32.to_be_bytes(), DEFAULT_MAX_FRAME),
-            Err(FrameError::TooShort { .. })
-        ));
+        assert!(parse_length(((DEFAULT_MAX_FRAME - 4) as u32).to_be_bytes(), DEFAULT_MAX_FRAME).is_ok());
+        assert!(parse_length(((DEFAULT_MAX_FRAME - 3) as u32).to_be_bytes(), DEFAULT_MAX_FRAME).is_err());
+        assert!(matches!(parse_length(2u32.to_be_bytes(), DEFAULT_MAX_FRAME), Err(FrameError::TooShort { .. })));
     }
 
     #[test]
     fn header_longer_than_frame_is_an_error() {
         let mut payload = vec![0, 0, 0, 100];
         payload.extend_from_slice(b"{}");
-        assert!(matches!(
-            decode_payload(&payload),
-            Err(FrameError::HeaderLength { .. })
-        ));
+        assert!(matches!(decode_payload(&payload), Err(FrameError::HeaderLength { .. })));
     }
 
     #[test]

@@ -20,15 +20,8 @@ pub struct JsonError {
 
 /// Parses one JSON value (fastjson dialect) from `input`; trailing non-space is an error.
 pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
-    let text = std::str::from_utf8(input).map_err(|e| JsonError {
-        at: e.valid_up_to(),
-        reason: "not UTF-8".into(),
-    })?;
-    let mut p = Parser {
-        s: text.as_bytes(),
-        text,
-        pos: 0,
-    };
+    let text = std::str::from_utf8(input).map_err(|e| JsonError { at: e.valid_up_to(), reason: "not UTF-8".into() })?;
+    let mut p = Parser { s: text.as_bytes(), text, pos: 0 };
     let v = p.value(0)?;
     p.ws();
     if p.pos != p.s.len() {
@@ -53,10 +46,7 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, reason: &str) -> JsonError {
-        JsonError {
-            at: self.pos,
-            reason: reason.to_string(),
-        }
+        JsonError { at: self.pos, reason: reason.to_string() }
     }
 
     fn ws(&mut self) {
@@ -172,10 +162,7 @@ impl Parser<'_> {
             t.parse::<f64>()
                 .ok()
                 .and_then(Number::from_f64)
-                .ok_or_else(|| JsonError {
-                    at: start,
-                    reason: format!("invalid number {t:?}"),
-                })?
+                .ok_or_else(|| JsonError { at: start, reason: format!("invalid number {t:?}") })?
         };
         Ok(Value::Number(n))
     }
@@ -221,8 +208,7 @@ impl Parser<'_> {
             b't' => out.push('\t'),
             b'u' => {
                 let hi = self.hex4()?;
-                let ch = if (0xD800..0xDC00).contains(&hi) && self.s[self.pos..].starts_with(b"\\u")
-                {
+                let ch = if (0xD800..0xDC00).contains(&hi) && self.s[self.pos..].starts_with(b"\\u") {
                     let save = self.pos;
                     self.pos += 2;
                     let lo = self.hex4()?;
@@ -243,16 +229,10 @@ impl Parser<'_> {
     }
 
     fn hex4(&mut self) -> Result<u32, JsonError> {
-        let digits = self
-            .s
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.err("short \\u escape"))?;
+        let digits = self.s.get(self.pos..self.pos + 4).ok_or_else(|| self.err("short \\u escape"))?;
         let mut v = 0u32;
         for d in digits {
-            v = v * 16
-                + (*d as char)
-                    .to_digit(16)
-                    .ok_or_else(|| self.err("bad hex digit in \\u escape"))?;
+            v = v * 16 + (*d as char).to_digit(16).ok_or_else(|| self.err("bad hex digit in \\u escape"))?;
         }
         self.pos += 4;
         Ok(v)
@@ -267,18 +247,12 @@ mod tests {
     #[test]
     fn integer_keys_become_strings() {
         let v = parse(br#"{"brokerAddrs":{0:"127.0.0.1:10911",1:"127.0.0.1:10921"}}"#).unwrap();
-        assert_eq!(
-            v,
-            json!({"brokerAddrs": {"0": "127.0.0.1:10911", "1": "127.0.0.1:10921"}})
-        );
+        assert_eq!(v, json!({"brokerAddrs": {"0": "127.0.0.1:10911", "1": "127.0.0.1:10921"}}));
     }
 
     #[test]
     fn object_keys_become_reparseable_text() {
-        let v = parse(
-            br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"brokerOffset":5}}}"#,
-        )
-        .unwrap();
+        let v = parse(br#"{"offsetTable":{{"brokerName":"b","queueId":0,"topic":"t"}:{"brokerOffset":5}}}"#).unwrap();
         let table = v["offsetTable"].as_object().unwrap();
         let (k, off) = table.iter().next().unwrap();
         let mq = key_object(k).unwrap();
@@ -289,8 +263,10 @@ mod tests {
 
     #[test]
     fn standard_json_and_escapes() {
-        let v = parse(br#" {"a":[1,-2.5,1e3,true,false,null],"s":"x\"\\\/\n\u00e9\ud83d\ude00","big":18446744073709551615} "#)
-            .unwrap();
+        let v = parse(
+            br#" {"a":[1,-2.5,1e3,true,false,null],"s":"x\"\\\/\n\u00e9\ud83d\ude00","big":18446744073709551615} "#,
+        )
+        .unwrap();
         assert_eq!(v["s"], "x\"\\/\né😀");
         assert_eq!(v["a"][1], -2.5);
         assert_eq!(v["big"], json!(18446744073709551615u64));
@@ -321,10 +297,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_refused() {
         let deep = "[".repeat(10_000);
-        assert!(parse(deep.as_bytes())
-            .unwrap_err()
-            .reason
-            .contains("deeply"));
+        assert!(parse(deep.as_bytes()).unwrap_err().reason.contains("deeply"));
     }
 
     #[test]

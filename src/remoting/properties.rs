@@ -70,9 +70,6 @@ mod tests {
     #[test]
     fn escapes_like_properties_store() {
         let body = encode_update_body([("a b", " lead=x:y#!\\ é😀\n")]);
-        assert_eq!(
-            String::from_utf8(body).unwrap(),
-            "a\\ b=\\ lead\\=x\\:y\\#\\!\\\\ \\u00E9\\uD83D\\uDE00\\n\n"
-        );
+        assert_eq!(String::from_utf8(body).unwrap(), "a\\ b=\\ lead\\=x\\:y\\#\\!\\\\ \\u00E9\\uD83D\\uDE00\\n\n");
     }
 }

@@ -10,12 +10,7 @@ fn name(r: Option<Role>) -> &'static str {
 
 /// Checks the broker every interval until `shutdown` resolves; each check is bounded by `limit`.
 /// The first result is logged; later role changes are logged once (old -> new) and counted.
-pub async fn run(
-    probe: Arc<RoleProbe>,
-    state: Arc<ProbeState>,
-    limit: Duration,
-    shutdown: impl Future<Output = ()>,
-) {
+pub async fn run(probe: Arc<RoleProbe>, state: Arc<ProbeState>, limit: Duration, shutdown: impl Future<Output = ()>) {
     let mut ticker = tokio::time::interval(state.interval());
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);

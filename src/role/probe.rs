@@ -74,20 +74,9 @@ pub struct RoleProbe {
 }
 
 impl RoleProbe {
-    pub fn new(
-        broker: &str,
-        namesrv: Option<&str>,
-        opts: ClientOptions,
-    ) -> Result<RoleProbe, AdminError> {
-        let namesrv = namesrv
-            .map(|n| NamesrvAdmin::new(n, opts.clone()))
-            .transpose()?;
-        Ok(RoleProbe {
-            broker: BrokerAdmin::new(broker, opts.clone()),
-            namesrv,
-            opts,
-            master: Mutex::new(None),
-        })
+    pub fn new(broker: &str, namesrv: Option<&str>, opts: ClientOptions) -> Result<RoleProbe, AdminError> {
+        let namesrv = namesrv.map(|n| NamesrvAdmin::new(n, opts.clone())).transpose()?;
+        Ok(RoleProbe { broker: BrokerAdmin::new(broker, opts.clone()), namesrv, opts, master: Mutex::new(None) })
     }
 
     pub fn broker_addr(&self) -> &str {
@@ -97,9 +86,7 @@ impl RoleProbe {
     /// One check, bounded by `limit` as a whole. `with_lag` also asks a slave's master for its
     /// commit-log offset.
     pub async fn check(&self, limit: Duration, with_lag: bool) -> Result<Observation, RoleError> {
-        tokio::time::timeout(limit, self.check_inner(with_lag))
-            .await
-            .unwrap_or(Err(RoleError::Timeout(limit)))
+        tokio::time::timeout(limit, self.check_inner(with_lag)).await.unwrap_or(Err(RoleError::Timeout(limit)))
     }
 
     async fn check_inner(&self, with_lag: bool) -> Result<Observation, RoleError> {
@@ -109,11 +96,8 @@ impl RoleProbe {
                 None => None,
             }
         };
-        let (config, runtime, cluster_info) = tokio::join!(
-            self.broker.config(),
-            self.broker.runtime_info(),
-            cluster_info
-        );
+        let (config, runtime, cluster_info) =
+            tokio::join!(self.broker.config(), self.broker.runtime_info(), cluster_info);
         let config = config.map_err(RoleError::Broker)?;
         // Runtime info proves the broker's request path works; "still starting" is fine for the role.
         let runtime = match runtime {
@@ -130,14 +114,10 @@ impl RoleProbe {
             broker_id: id,
             cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
             registered_addr,
-            dledger: config
-                .get("enableDLegerCommitLog")
-                .is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            dledger: config.get("enableDLegerCommitLog").is_some_and(|v| v.eq_ignore_ascii_case("true")),
             namesrv_check: NamesrvCheck::NotConfigured,
             master_addr: None,
-            commit_log_max_offset: runtime
-                .as_ref()
-                .and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
+            commit_log_max_offset: runtime.as_ref().and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
             slave_lag_bytes: None,
         };
         match cluster_info {
@@ -170,10 +150,7 @@ impl RoleProbe {
 
 fn parse_id(config: &BrokerConfig) -> Result<u64, RoleError> {
     let raw = config.get("brokerId").cloned().unwrap_or_default();
-    raw.trim().parse().map_err(|_| RoleError::BadConfig {
-        key: "brokerId",
-        value: raw,
-    })
+    raw.trim().parse().map_err(|_| RoleError::BadConfig { key: "brokerId", value: raw })
 }
 
 fn role_of(config: &BrokerConfig, id: u64) -> Result<Role, RoleError> {
@@ -181,12 +158,7 @@ fn role_of(config: &BrokerConfig, id: u64) -> Result<Role, RoleError> {
     let role = match raw.trim() {
         "ASYNC_MASTER" | "SYNC_MASTER" => Role::Master,
         "SLAVE" => Role::Slave,
-        _ => {
-            return Err(RoleError::BadConfig {
-                key: "brokerRole",
-                value: raw,
-            })
-        }
+        _ => return Err(RoleError::BadConfig { key: "brokerRole", value: raw }),
     };
     // A master is brokerId 0 and a slave is not: anything else is a half-applied change.
     if (role == Role::Master) != (id == 0) {
@@ -197,10 +169,7 @@ fn role_of(config: &BrokerConfig, id: u64) -> Result<Role, RoleError> {
 
 fn registered_addr(config: &BrokerConfig) -> String {
     let ip = config.get("brokerIP1").map(String::as_str).unwrap_or("");
-    let port = config
-        .get("listenPort")
-        .map(String::as_str)
-        .unwrap_or("10911");
+    let port = config.get("listenPort").map(String::as_str).unwrap_or("10911");
     format!("{ip}:{port}")
 }
 
@@ -237,10 +206,7 @@ mod tests {
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> BrokerConfig {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -249,18 +215,9 @@ mod tests {
         assert_eq!(role_of(&c, parse_id(&c).unwrap()).unwrap(), Role::Master);
         let c = config(&[("brokerRole", "SLAVE"), ("brokerId", "2")]);
         assert_eq!(role_of(&c, 2).unwrap(), Role::Slave);
-        assert!(matches!(
-            role_of(&config(&[("brokerRole", "SLAVE")]), 0),
-            Err(RoleError::Inconsistent { .. })
-        ));
-        assert!(matches!(
-            role_of(&config(&[("brokerRole", "ASYNC_MASTER")]), 1),
-            Err(RoleError::Inconsistent { .. })
-        ));
-        assert!(matches!(
-            role_of(&config(&[("brokerRole", "LEADER")]), 0),
-            Err(RoleError::BadConfig { .. })
-        ));
+        assert!(matches!(role_of(&config(&[("brokerRole", "SLAVE")]), 0), Err(RoleError::Inconsistent { .. })));
+        assert!(matches!(role_of(&config(&[("brokerRole", "ASYNC_MASTER")]), 1), Err(RoleError::Inconsistent { .. })));
+        assert!(matches!(role_of(&config(&[("brokerRole", "LEADER")]), 0), Err(RoleError::BadConfig { .. })));
         assert!(parse_id(&config(&[("brokerId", "x")])).is_err());
         assert!(parse_id(&config(&[])).is_err());
     }
@@ -284,14 +241,8 @@ mod tests {
     fn name_server_cross_check() {
         let addrs = |v: &[(u64, &str)]| v.iter().map(|(i, a)| (*i, a.to_string())).collect();
         let two = addrs(&[(0, "10.0.0.1:10911"), (1, "10.0.0.2:10911")]);
-        assert_eq!(
-            cross_check(&obs(Role::Master, 0, "10.0.0.1:10911"), Some(&two)).unwrap(),
-            NamesrvCheck::Confirmed
-        );
-        assert_eq!(
-            cross_check(&obs(Role::Slave, 1, "10.0.0.2:10911"), Some(&two)).unwrap(),
-            NamesrvCheck::Confirmed
-        );
+        assert_eq!(cross_check(&obs(Role::Master, 0, "10.0.0.1:10911"), Some(&two)).unwrap(), NamesrvCheck::Confirmed);
+        assert_eq!(cross_check(&obs(Role::Slave, 1, "10.0.0.2:10911"), Some(&two)).unwrap(), NamesrvCheck::Confirmed);
         // The broker claims master, the name servers have it as a slave.
         assert!(cross_check(&obs(Role::Master, 0, "10.0.0.2:10911"), Some(&two)).is_err());
         // Another broker is registered as this shard's master.
@@ -301,9 +252,6 @@ mod tests {
             cross_check(&obs(Role::Slave, 2, "10.0.0.9:10911"), Some(&two)).unwrap(),
             NamesrvCheck::NotRegistered
         );
-        assert_eq!(
-            cross_check(&obs(Role::Master, 0, "x:1"), None).unwrap(),
-            NamesrvCheck::NotRegistered
-        );
+        assert_eq!(cross_check(&obs(Role::Master, 0, "x:1"), None).unwrap(), NamesrvCheck::NotRegistered);
     }
 }

@@ -58,11 +58,7 @@ pub enum RoleEvent {
 
 impl ProbeState {
     pub fn new(interval: Duration, broker_addr: impl Into<String>) -> ProbeState {
-        ProbeState {
-            interval,
-            broker_addr: broker_addr.into(),
-            inner: RwLock::new(Inner::default()),
-        }
+        ProbeState { interval, broker_addr: broker_addr.into(), inner: RwLock::new(Inner::default()) }
     }
 
     pub fn interval(&self) -> Duration {
@@ -101,10 +97,7 @@ impl ProbeState {
             None => RoleEvent::Initial(new_role),
             Some(old) if old != new_role => {
                 s.role_changes += 1;
-                RoleEvent::Changed {
-                    from: old,
-                    to: new_role,
-                }
+                RoleEvent::Changed { from: old, to: new_role }
             }
             Some(_) => RoleEvent::Unchanged,
         }
@@ -137,11 +130,7 @@ impl ProbeState {
         };
         let healthy = reason.is_none();
         View {
-            role: if healthy {
-                s.observation.as_ref().map(|o| o.role)
-            } else {
-                None
-            },
+            role: if healthy { s.observation.as_ref().map(|o| o.role) } else { None },
             healthy,
             reason,
             observation: s.observation.clone(),
@@ -153,11 +142,7 @@ impl ProbeState {
         let view = self.view();
         let s = self.read();
         let obs = view.observation.as_ref();
-        let epoch_ms = |t: SystemTime| {
-            t.duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0)
-        };
+        let epoch_ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         serde_json::json!({
             "role": view.role.map(Role::as_str).unwrap_or("unknown"),
             "healthy": view.healthy,

@@ -28,11 +28,7 @@ fn script() -> PathBuf {
 pub fn ensure_jars() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let st = Command::new("bash")
-            .arg(script())
-            .arg("fetch")
-            .status()
-            .expect("run scripts/rocketmq.sh");
+        let st = Command::new("bash").arg(script()).arg("fetch").status().expect("run scripts/rocketmq.sh");
         assert!(st.success(), "scripts/rocketmq.sh fetch failed");
     });
 }
@@ -43,12 +39,7 @@ pub fn scratch(name: &str) -> PathBuf {
     static CLEANED: OnceLock<()> = OnceLock::new();
     CLEANED.get_or_init(|| {
         for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
-            let pid = e
-                .file_name()
-                .to_string_lossy()
-                .split('-')
-                .next()
-                .and_then(|p| p.parse::<u32>().ok());
+            let pid = e.file_name().to_string_lossy().split('-').next().and_then(|p| p.parse::<u32>().ok());
             if pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
                 let _ = std::fs::remove_dir_all(e.path());
             }
@@ -61,8 +52,7 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 fn port_free(p: u16) -> bool {
-    std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
-        && std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()
+    std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() && std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()
 }
 
 /// A port P with P-2..=P+1 free (a broker also binds P+1 for HA and P-2 for its VIP channel),
@@ -72,11 +62,7 @@ pub fn free_port() -> u16 {
     let mut used = USED.lock().unwrap();
     let used = used.get_or_insert_with(HashSet::new);
     for _ in 0..1000 {
-        let p = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         if p < 2000 || p > 65000 || (p - 2..=p + 1).any(|q| used.contains(&q) || !port_free(q)) {
             continue;
         }
@@ -105,34 +91,20 @@ impl Proc {
 
     /// SIGKILL and wait until it is gone.
     pub fn kill(&self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["stop", &self.pid.to_string(), "--kill"])
-            .status();
+        let _ = Command::new("bash").arg(script()).args(["stop", &self.pid.to_string(), "--kill"]).status();
     }
 
     /// SIGTERM (the broker shuts down cleanly) and wait until it is gone.
     pub fn stop(&self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["stop", &self.pid.to_string()])
-            .status();
+        let _ = Command::new("bash").arg(script()).args(["stop", &self.pid.to_string()]).status();
     }
 
     fn log_tail(&self) -> String {
         let mut out = String::new();
-        for e in std::fs::read_dir(self.home.join("logs"))
-            .into_iter()
-            .flatten()
-            .flatten()
-        {
+        for e in std::fs::read_dir(self.home.join("logs")).into_iter().flatten().flatten() {
             let text = std::fs::read_to_string(e.path()).unwrap_or_default();
             let tail: Vec<&str> = text.lines().rev().take(15).collect();
-            out += &format!(
-                "--- {}\n{}\n",
-                e.path().display(),
-                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-            );
+            out += &format!("--- {}\n{}\n", e.path().display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
         }
         out
     }
@@ -141,25 +113,14 @@ impl Proc {
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(150);
         loop {
-            let booted =
-                std::fs::read_to_string(self.home.join(format!("logs/{}.out", self.log_name())))
-                    .map(|t| t.contains("boot success"))
-                    .unwrap_or(false);
+            let booted = std::fs::read_to_string(self.home.join(format!("logs/{}.out", self.log_name())))
+                .map(|t| t.contains("boot success"))
+                .unwrap_or(false);
             if booted && self.answers() {
                 return;
             }
-            assert!(
-                self.alive(),
-                "{} exited during startup:\n{}",
-                self.what,
-                self.log_tail()
-            );
-            assert!(
-                Instant::now() < deadline,
-                "{} not ready after 150 s:\n{}",
-                self.what,
-                self.log_tail()
-            );
+            assert!(self.alive(), "{} exited during startup:\n{}", self.what, self.log_tail());
+            assert!(Instant::now() < deadline, "{} not ready after 150 s:\n{}", self.what, self.log_tail());
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -168,11 +129,7 @@ impl Proc {
     /// (which fails with NoSuchElementException until its stats sampler has run once, ~1 s after
     /// "boot success"). An ACL refusal also counts as answering.
     fn answers(&self) -> bool {
-        let code = if self.log_name() == "namesrv" {
-            106
-        } else {
-            28
-        };
+        let code = if self.log_name() == "namesrv" { 106 } else { 28 };
         match exchange(&self.addr(), code) {
             Some(resp) => resp.code == 0 || resp.remark.is_some_and(|r| r.contains("AclException")),
             None => false,
@@ -224,37 +181,17 @@ fn start(args: &[&str], home: &Path, port: u16, what: &str) -> Proc {
     let out = Command::new("bash")
         .arg(script())
         .args(args)
-        .args([
-            "--home",
-            home.to_str().unwrap(),
-            "--port",
-            &port.to_string(),
-            "--owner",
-            &owner,
-        ])
+        .args(["--home", home.to_str().unwrap(), "--port", &port.to_string(), "--owner", &owner])
         .stderr(Stdio::inherit())
         .output()
         .expect("run scripts/rocketmq.sh");
     assert!(out.status.success(), "starting {what} failed");
-    let pid = String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("script prints the java PID");
-    Proc {
-        pid,
-        port,
-        home: home.to_path_buf(),
-        what: what.to_string(),
-    }
+    let pid = String::from_utf8_lossy(&out.stdout).trim().parse().expect("script prints the java PID");
+    Proc { pid, port, home: home.to_path_buf(), what: what.to_string() }
 }
 
 pub fn start_namesrv(dir: &Path) -> Proc {
-    start(
-        &["start-namesrv"],
-        &dir.join("namesrv"),
-        free_port(),
-        "name server",
-    )
+    start(&["start-namesrv"], &dir.join("namesrv"), free_port(), "name server")
 }
 
 /// Options for a broker; `home` is reused on restart so the store and broker.conf survive.
@@ -270,26 +207,12 @@ pub struct BrokerSpec<'a> {
 
 pub fn start_broker(spec: &BrokerSpec) -> Proc {
     let id = spec.id.to_string();
-    let mut args = vec![
-        "start-broker",
-        "--namesrv",
-        spec.namesrv,
-        "--name",
-        spec.name,
-        "--id",
-        &id,
-        "--role",
-        spec.role,
-    ];
+    let mut args =
+        vec!["start-broker", "--namesrv", spec.namesrv, "--name", spec.name, "--id", &id, "--role", spec.role];
     if spec.acl {
         args.push("--acl");
     }
-    start(
-        &args,
-        &spec.home,
-        spec.port,
-        &format!("broker {} id {}", spec.name, spec.id),
-    )
+    start(&args, &spec.home, spec.port, &format!("broker {} id {}", spec.name, spec.id))
 }
 
 /// Name server + master + slave of shard `broker-a`, + an ACL-enabled broker `broker-acl`.
@@ -307,15 +230,7 @@ impl Cluster {
         namesrv.wait_ready();
         let ns = namesrv.addr();
         let broker = |sub: &str, name: &str, id, role, acl| {
-            start_broker(&BrokerSpec {
-                home: dir.join(sub),
-                port: free_port(),
-                namesrv: &ns,
-                name,
-                id,
-                role,
-                acl,
-            })
+            start_broker(&BrokerSpec { home: dir.join(sub), port: free_port(), namesrv: &ns, name, id, role, acl })
         };
         let master = broker("master", "broker-a", 0, "ASYNC_MASTER", false);
         let slave = broker("slave", "broker-a", 1, "SLAVE", false);
@@ -323,12 +238,7 @@ impl Cluster {
         for p in [&master, &slave, &acl] {
             p.wait_ready();
         }
-        Cluster {
-            namesrv,
-            master,
-            slave,
-            acl,
-        }
+        Cluster { namesrv, master, slave, acl }
     }
 
     /// One cluster per test binary, started on first use.
@@ -355,10 +265,7 @@ impl Run {
 /// Runs `rocketmq-sidecar ARGS` with `env`, killing it if it outlives `limit` (a hang fails the test).
 pub fn sidecar(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"));
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // A clean environment for the variables the CLI reads, so the developer's shell can't leak in.
     for var in [
         "ROCKETMQ_SIDECAR_BROKER",
@@ -405,12 +312,7 @@ pub fn sidecar(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
         std::thread::sleep(Duration::from_millis(5));
     };
     let elapsed = start.elapsed();
-    Run {
-        code: status.code(),
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-        elapsed,
-    }
+    Run { code: status.code(), stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap(), elapsed }
 }
 
 /// `rocketmq-sidecar serve` as a child process on a free port; killed on drop.
@@ -446,23 +348,14 @@ impl Serve {
     }
 
     /// Polls `path` until `ok(status, body)` holds; panics with the log after `limit`.
-    pub fn wait_for(
-        &self,
-        path: &str,
-        limit: Duration,
-        ok: impl Fn(u16, &str) -> bool,
-    ) -> (u16, String) {
+    pub fn wait_for(&self, path: &str, limit: Duration, ok: impl Fn(u16, &str) -> bool) -> (u16, String) {
         let deadline = Instant::now() + limit;
         loop {
             let (code, body, _) = self.get(path);
             if ok(code, &body) {
                 return (code, body);
             }
-            assert!(
-                Instant::now() < deadline,
-                "{path} still {code} {body:?} after {limit:?}; log:\n{}",
-                self.log()
-            );
+            assert!(Instant::now() < deadline, "{path} still {code} {body:?} after {limit:?}; log:\n{}", self.log());
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -474,17 +367,12 @@ impl Serve {
     /// Sends SIGTERM and waits up to `limit` for the exit; returns the exit code and how long it took.
     pub fn terminate(&mut self, limit: Duration) -> (Option<i32>, Duration) {
         let start = Instant::now();
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         loop {
             if let Some(st) = self.child.try_wait().unwrap() {
                 return (st.code(), start.elapsed());
             }
-            assert!(
-                start.elapsed() < limit,
-                "serve did not stop within {limit:?} after SIGTERM"
-            );
+            assert!(start.elapsed() < limit, "serve did not stop within {limit:?} after SIGTERM");
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -509,21 +397,11 @@ pub fn http_get(port: u16, path: &str) -> (u16, String, Duration) {
         return (0, String::new(), start.elapsed());
     };
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let _ = write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    );
+    let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     let mut raw = String::new();
     let _ = s.read_to_string(&mut raw);
     let elapsed = start.elapsed();
-    let code = raw
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = raw
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
+    let code = raw.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (code, body, elapsed)
 }
