@@ -15,11 +15,18 @@ pub async fn run(probe: Arc<RoleProbe>, state: Arc<ProbeState>, limit: Duration,
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
+        // `biased`: shutdown wins over a due tick, and it also cancels a check in flight, so a
+        // hanging broker never delays SIGTERM.
         tokio::select! {
+            biased;
             _ = &mut shutdown => return,
             _ = ticker.tick() => {}
         }
-        let outcome = probe.check(limit, true).await;
+        let outcome = tokio::select! {
+            biased;
+            _ = &mut shutdown => return,
+            outcome = probe.check(limit, true) => outcome,
+        };
         let reason = outcome.as_ref().err().map(|e| e.to_string());
         match state.record(&outcome) {
             RoleEvent::Initial(role) => tracing::info!(role = name(role), reason, "first check"),
