@@ -394,3 +394,28 @@ fn serve_next_to_master_and_slave() {
     assert_eq!(s["masterAddr"], m_addr);
     assert!(s["slaveLagBytes"].is_u64(), "slave lag reported: {s}");
 }
+
+#[tokio::test]
+async fn update_config_round_trips_through_java_properties() {
+    // The ACL broker is used so no other test sees the change; the admin key is required for code 25.
+    let c = Cluster::shared();
+    let creds = Credentials::new(ACL_ADMIN.0, ACL_ADMIN.1);
+    let admin = BrokerAdmin::new(c.acl.addr(), ClientOptions { credentials: Some(creds), ..opts() });
+    // Separators, comment starters, a backslash, a leading space and non-ASCII must survive
+    // Properties.load on the broker exactly.
+    let tricky = " Region=A:B #1 !x \\ ü中";
+    let pairs: BTreeMap<String, String> =
+        [("regionId", tricky), ("waitTimeMillsInSendQueue", "333")].map(|(k, v)| (k.to_string(), v.to_string())).into();
+    admin.update_config(&pairs).await.unwrap();
+    let config = admin.config().await.unwrap();
+    assert_eq!(config["regionId"], tricky);
+    assert_eq!(config["waitTimeMillsInSendQueue"], "333");
+
+    // A non-admin key is refused by ACL, and nothing changes.
+    let reader = Credentials::new(ACL_READER.0, ACL_READER.1);
+    let ro = BrokerAdmin::new(c.acl.addr(), ClientOptions { credentials: Some(reader), ..opts() });
+    let one: BTreeMap<String, String> = [("waitTimeMillsInSendQueue".to_string(), "444".to_string())].into();
+    let err = ro.update_config(&one).await.unwrap_err();
+    assert!(err.to_string().contains("Need admin permission for request code=25"), "{err}");
+    assert_eq!(admin.config().await.unwrap()["waitTimeMillsInSendQueue"], "333");
+}
