@@ -25,13 +25,4 @@ impl AdminError {
             AdminError::AllNameServersFailed(_) => "namesrv_unavailable",
         }
     }
-
-    /// The underlying remoting errors (one, or one per name server).
-    pub fn remoting_errors(&self) -> Vec<&RemotingError> {
-        match self {
-            AdminError::Remoting(e) => vec![e],
-            AdminError::AllNameServersFailed(v) => v.iter().collect(),
-            _ => Vec::new(),
-        }
-    }
 }

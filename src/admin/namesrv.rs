@@ -1,5 +1,5 @@
 use crate::remoting::codes::request::GET_BROKER_CLUSTER_INFO;
-use crate::remoting::{Client, ClientOptions, Command, RemotingError};
+use crate::remoting::{Client, ClientOptions, Command};
 
 use super::error::AdminError;
 use super::types::ClusterInfo;
@@ -20,10 +20,6 @@ impl NamesrvAdmin {
         Ok(NamesrvAdmin { clients })
     }
 
-    pub fn addrs(&self) -> Vec<&str> {
-        self.clients.iter().map(Client::addr).collect()
-    }
-
     pub async fn cluster_info(&self) -> Result<ClusterInfo, AdminError> {
         let (addr, resp) = self.first_ok(|| Command::request(GET_BROKER_CLUSTER_INFO)).await?;
         ClusterInfo::from_body(&resp.body).map_err(|reason| AdminError::Decode { what: "cluster info", addr, reason })
@@ -34,7 +30,7 @@ impl NamesrvAdmin {
         for client in &self.clients {
             match client.invoke_ok(make()).await {
                 Ok(resp) => return Ok((client.addr().to_string(), resp)),
-                Err(e @ RemotingError::Refused { .. }) => return Err(e.into()),
+                Err(e) if e.is_refusal() => return Err(e.into()),
                 Err(e) => {
                     tracing::debug!(namesrv = client.addr(), error = %e, "name server unavailable, trying the next");
                     errors.push(e)

@@ -67,14 +67,7 @@ struct RawKvTable {
 pub fn runtime_info_from_body(body: &[u8]) -> Result<RuntimeInfo, String> {
     let value = json::parse(body).map_err(|e| e.to_string())?;
     let raw: RawKvTable = serde_json::from_value(value).map_err(|e| e.to_string())?;
-    Ok(raw
-        .table
-        .into_iter()
-        .map(|(k, v)| match v {
-            serde_json::Value::String(s) => (k, s),
-            other => (k, other.to_string()),
-        })
-        .collect())
+    Ok(raw.table.into_iter().map(|(k, v)| (k, json::text(v))).collect())
 }
 
 impl RawClusterInfo {

@@ -100,10 +100,6 @@ impl Client {
         &self.addr
     }
 
-    pub fn options(&self) -> &ClientOptions {
-        &self.opts
-    }
-
     /// Sends a request and returns the peer's answer whatever its code.
     pub async fn invoke(&self, cmd: Command) -> Result<Command, RemotingError> {
         self.invoke_within(cmd, self.opts.request_timeout).await

@@ -95,15 +95,7 @@ impl Command {
         self.flag & FLAG_RESPONSE != 0
     }
 
-    pub fn is_oneway(&self) -> bool {
-        self.flag & FLAG_ONEWAY != 0
-    }
-
     pub fn mark_oneway(&mut self) {
         self.flag |= FLAG_ONEWAY;
-    }
-
-    pub fn mark_response(&mut self) {
-        self.flag |= FLAG_RESPONSE;
     }
 }

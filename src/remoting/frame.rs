@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::command::{Command, LanguageCode, SerializeType};
 use super::error::FrameError;
+use super::json;
 
 /// The broker's own limit (`com.rocketmq.remoting.frameMaxLength`): 16 MiB including the
 /// 4-byte length field.
@@ -128,8 +129,7 @@ fn decode_json_header(bytes: &[u8]) -> Result<Command, FrameError> {
         .into_iter()
         .filter_map(|(k, v)| match v {
             serde_json::Value::Null => None,
-            serde_json::Value::String(s) => Some((k, s)),
-            other => Some((k, other.to_string())),
+            other => Some((k, json::text(other))),
         })
         .collect();
     Ok(Command {

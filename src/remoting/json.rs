@@ -30,6 +30,15 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
     Ok(v)
 }
 
+/// A value as plain text: strings without quotes, anything else as its JSON text (fastjson
+/// sometimes writes numbers where the Java type is a String).
+pub fn text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
 /// Re-parses a key produced from an object key (e.g. a MessageQueue) into its fields.
 pub fn key_object(key: &str) -> Option<Map<String, Value>> {
     match parse(key.as_bytes()) {

@@ -107,10 +107,6 @@ impl ProbeState {
         self.read().ready
     }
 
-    pub fn role_changes(&self) -> u64 {
-        self.read().role_changes
-    }
-
     pub fn view(&self) -> View {
         let s = self.read();
         let stale_after = self.interval * STALE_AFTER_INTERVALS;
