@@ -1,14 +1,20 @@
 //! rocketmq-sidecar: a native agent for Apache RocketMQ 4.9.6 brokers managed by KubeBlocks.
 //!
 //! Layers, each depending only on the ones above it:
+//! - [`properties`]: Java `.properties` text as the broker reads it (no dependencies).
 //! - [`remoting`]: the wire protocol (frames, headers, ACL signing, lenient JSON).
 //! - [`admin`]: typed broker and name-server operations.
+//! - [`params`]: the broker parameter catalog and value validation (no I/O).
 //! - [`role`]: master/slave detection and the poller's shared state.
+//! - [`reload`]: the config reloader (diff, apply in one request, verify, watch the file).
 //! - [`http`]: the read-only probe endpoints served by `serve`.
 //! - [`cli`]: the `rocketmq-sidecar` command line.
 
 pub mod admin;
 pub mod cli;
 pub mod http;
+pub mod params;
+pub mod properties;
+pub mod reload;
 pub mod remoting;
 pub mod role;

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use crate::remoting::codes::request::{GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, UPDATE_BROKER_CONFIG};
 use crate::remoting::properties::{encode_update_body, parse_config_body};
-use crate::remoting::{Client, ClientOptions, Command, RemotingError};
+use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 
 use super::error::AdminError;
 use super::types::{runtime_info_from_body, BrokerConfig, RuntimeInfo};
@@ -23,12 +23,23 @@ impl BrokerAdmin {
 
     /// The broker's effective configuration.
     pub async fn config(&self) -> Result<BrokerConfig, AdminError> {
+        Ok(self.config_versioned().await?.0)
+    }
+
+    /// The configuration and its version counter (bumped by one on every update request,
+    /// accepted keys or not; None if the broker sent no version).
+    pub async fn config_versioned(&self) -> Result<(BrokerConfig, Option<u64>), AdminError> {
         let resp = self.client.invoke_ok(Command::request(GET_BROKER_CONFIG)).await?;
         let config = parse_config_body(&resp.body);
         if config.is_empty() {
             return Err(self.decode_err("broker config", "empty answer".into()));
         }
-        Ok(config)
+        let counter = resp
+            .ext_fields
+            .get("version")
+            .and_then(|v| json::parse(v.as_bytes()).ok())
+            .and_then(|v| v.get("counter").and_then(|c| c.as_u64()));
+        Ok((config, counter))
     }
 
     /// Sends all pairs in one UPDATE_BROKER_CONFIG. 4.9.6 answers SUCCESS even for unknown keys

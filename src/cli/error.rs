@@ -1,4 +1,5 @@
 use crate::admin::AdminError;
+use crate::reload::ReloadError;
 use crate::role::RoleError;
 
 #[derive(Debug, thiserror::Error)]
@@ -10,6 +11,11 @@ pub enum CliError {
     Admin(#[from] AdminError),
     #[error("cannot determine the role of broker {broker}: {source}")]
     Role { broker: String, source: RoleError },
+    #[error(transparent)]
+    Reload(#[from] ReloadError),
+    /// Everything valid was handled, but some values need a broker restart (already reported).
+    #[error("{0}")]
+    RestartRequired(String),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -18,6 +24,9 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Reload(e) if e.is_invalid_input() => 2,
+            CliError::Reload(_) => 1,
+            CliError::RestartRequired(_) => 3,
             CliError::Admin(_) | CliError::Role { .. } | CliError::Output(_) => 1,
         }
     }

@@ -5,6 +5,7 @@ mod args;
 mod cluster_cmd;
 mod config_cmd;
 mod error;
+mod reconfigure_cmd;
 mod role_cmd;
 mod serve_cmd;
 
@@ -19,7 +20,8 @@ const ABOUT: &str = "Native sidecar agent for Apache RocketMQ 4.9.6 brokers mana
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, or
-the role cannot be determined (one-line reason on stderr); 2 bad command line or configuration.
+the role cannot be determined (one-line reason on stderr); 2 bad command line, configuration or
+parameter value (nothing sent); 3 (reconfigure) some values need a broker restart.
 
 Connection settings (every command): --broker, --namesrv, --access-key, --secret-key,
 --secret-key-file, --timeout, --max-frame; each also from the env var shown in its help.
@@ -47,6 +49,8 @@ pub enum Command {
     Cluster(cluster_cmd::ClusterArgs),
     #[command(about = role_cmd::ABOUT, long_about = role_cmd::LONG_ABOUT)]
     Role(role_cmd::RoleArgs),
+    #[command(about = reconfigure_cmd::ABOUT, long_about = reconfigure_cmd::LONG_ABOUT)]
+    Reconfigure(reconfigure_cmd::ReconfigureArgs),
     #[command(about = serve_cmd::ABOUT, long_about = serve_cmd::long_about())]
     Serve(serve_cmd::ServeArgs),
 }
@@ -74,6 +78,7 @@ pub fn run() -> ExitCode {
             Command::Config(cmd) => config_cmd::run(cmd).await,
             Command::Cluster(args) => cluster_cmd::run(args).await,
             Command::Role(args) => role_cmd::run(args).await,
+            Command::Reconfigure(args) => reconfigure_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
         }
     });

@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::http::{router, ENDPOINTS};
+use crate::admin::BrokerAdmin;
+use crate::http::{router, AppState, ENDPOINTS};
+use crate::reload::{self, ReloadSettings, ReloadState};
 use crate::role::{poller, ProbeState};
 
 use super::args::{parse_duration, ConnectArgs};
@@ -19,6 +21,14 @@ pub fn long_about() -> String {
 and HTTP endpoints answer from that state (never by asking the broker), so they stay fast when
 the broker hangs. A check older than 3 intervals counts as unknown. Role changes are logged once
 (old -> new) and counted in /status. SIGTERM or SIGINT stops it gracefully.
+
+With --config-file, it also keeps the broker's dynamic parameters equal to that file (e.g. the
+KubeBlocks-mounted /kb-config/broker.conf): on every change of the file (ConfigMap symlink swaps,
+rename-writes and re-creates included; bursts debounced) and every --reload-interval (drift, or a
+broker restarted on an old config), it validates the whole file, sends the changed live-safe
+values in one updateBrokerConfig and verifies them by reading back. An invalid value rejects the
+whole file; static or hazardous parameters are reported as restart-required, never sent. The
+outcome is in /status under `reload` and in the log.
 
 Endpoints:
 {ENDPOINTS}"
@@ -39,6 +49,15 @@ pub struct ServeArgs {
     /// Skip the name-server cross-check even when name servers are known
     #[arg(long, env = "ROCKETMQ_SIDECAR_NO_NAMESRV_CHECK")]
     pub no_namesrv_check: bool,
+    /// Keep the broker's dynamic parameters equal to this properties file (off when not given)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_CONFIG_FILE", value_name = "FILE")]
+    pub config_file: Option<std::path::PathBuf>,
+    /// How often the file is re-checked against the broker even without a change (drift, restarts)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_RELOAD_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub reload_interval: Duration,
+    /// Quiet time after the last file event before the file is read (bursts give one apply)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_RELOAD_DEBOUNCE", default_value = "200ms", value_parser = parse_duration)]
+    pub reload_debounce: Duration,
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
@@ -56,8 +75,28 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let poller = tokio::spawn(poller::run(probe, state.clone(), limit, async move {
         let _ = poller_stop.wait_for(|s| *s).await;
     }));
+    let reload_state = match &args.config_file {
+        Some(file) => {
+            let state = Arc::new(ReloadState::new(file.display().to_string()));
+            let admin = BrokerAdmin::new(broker.clone(), args.connect.client_options()?);
+            let settings = ReloadSettings {
+                file: file.clone(),
+                interval: args.reload_interval,
+                debounce: args.reload_debounce,
+                max_backoff: Duration::from_secs(30),
+            };
+            let mut stop = stop_rx.clone();
+            tracing::info!(file = %file.display(), interval = ?args.reload_interval, "config reloader on");
+            tokio::spawn(reload::run(admin, settings, state.clone(), async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }));
+            Some(state)
+        }
+        None => None,
+    };
     let mut http_stop = stop_rx;
-    let server = axum::serve(listener, router(state)).with_graceful_shutdown(async move {
+    let app = AppState { probe: state, reload: reload_state };
+    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
         let _ = http_stop.wait_for(|s| *s).await;
     });
     tokio::spawn(async move {

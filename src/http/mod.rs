@@ -3,27 +3,42 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
+use axum::extract::{FromRef, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use crate::reload::ReloadState;
 use crate::role::{ProbeState, Role};
+
+/// What the handlers read: the role poller's state and, when the reloader runs, its state.
+#[derive(Clone)]
+pub struct AppState {
+    pub probe: Arc<ProbeState>,
+    pub reload: Option<Arc<ReloadState>>,
+}
+
+impl FromRef<AppState> for Arc<ProbeState> {
+    fn from_ref(app: &AppState) -> Arc<ProbeState> {
+        app.probe.clone()
+    }
+}
 
 /// Endpoint summary, shown by `serve --help` and on unknown paths.
 pub const ENDPOINTS: &str = "\
 GET /role       the role as text (master | slave); 503 \"unknown: <reason>\" when it cannot be told
 GET /status     JSON: role, brokerName, brokerId, cluster, broker address, last successful check,
-                last error, slave lag in bytes, counters
+                last error, slave lag in bytes, counters; `reload`: the config reloader's last
+                outcome, restart-required parameters and counters (with --config-file)
 GET /primary    200 only for a healthy master, else 503 with the reason (alias /master)
 GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if further behind
 GET /health     200 while the broker answers (fresh check), else 503
 GET /live       200 while the agent runs (a broker outage never fails it)
 GET /ready      200 once the first check has finished (then stays 200)";
 
-pub fn router(state: Arc<ProbeState>) -> Router {
+pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/role", get(role))
         .route("/status", get(status))
@@ -54,8 +69,12 @@ async fn role(State(state): State<Arc<ProbeState>>) -> Response {
     }
 }
 
-async fn status(State(state): State<Arc<ProbeState>>) -> Response {
-    axum::Json(state.status()).into_response()
+async fn status(State(app): State<AppState>) -> Response {
+    let mut status = app.probe.status();
+    if let Some(reload) = &app.reload {
+        status["reload"] = reload.status();
+    }
+    axum::Json(status).into_response()
 }
 
 async fn health(State(state): State<Arc<ProbeState>>) -> Response {

@@ -2,8 +2,8 @@
 //!
 //! GET_BROKER_CONFIG answers `key=value` lines written by `MixAll.properties2String`
 //! (unescaped, unordered). UPDATE_BROKER_CONFIG's body is read with `java.util.Properties.load`
-//! after an ISO-8859-1 round trip, so we escape as `Properties.store` would: `\uXXXX` for
-//! non-ASCII, backslash escapes for separators, comment starters and leading spaces.
+//! after an ISO-8859-1 round trip, so we escape as `Properties.store` would
+//! ([`crate::properties::store_line`]).
 use std::collections::BTreeMap;
 
 /// Parses a GET_BROKER_CONFIG body. Lines without `=` are ignored; the first `=` splits.
@@ -22,36 +22,9 @@ pub fn parse_config_body(body: &[u8]) -> BTreeMap<String, String> {
 pub fn encode_update_body<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<u8> {
     let mut out = String::new();
     for (k, v) in pairs {
-        escape(k, true, &mut out);
-        out.push('=');
-        escape(v, false, &mut out);
-        out.push('\n');
+        crate::properties::store_line(k, v, &mut out);
     }
     out.into_bytes()
-}
-
-fn escape(s: &str, is_key: bool, out: &mut String) {
-    for (i, c) in s.chars().enumerate() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{c}' => out.push_str("\\f"),
-            ' ' if is_key || i == 0 => out.push_str("\\ "),
-            '=' | ':' | '#' | '!' => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || (c as u32) > 0x7e => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04X}"));
-                }
-            }
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,57 @@
+//! Sending a plan: one request, read back, verify every value; undo on a partial result.
+
+use std::collections::BTreeMap;
+
+use crate::admin::{BrokerAdmin, BrokerConfig};
+use crate::params::{lookup, normalize};
+
+use super::error::ReloadError;
+use super::plan::Plan;
+
+/// Applies `plan.send` in one UPDATE_BROKER_CONFIG and verifies it by reading the config back.
+/// Returns the broker's config after the change. If some values did not take, the ones that
+/// did are put back to their previous values, so the broker never keeps half a change.
+pub async fn apply(admin: &BrokerAdmin, plan: &Plan) -> Result<Option<BrokerConfig>, ReloadError> {
+    if plan.send.is_empty() {
+        return Ok(None);
+    }
+    admin.update_config(&plan.body()).await.map_err(ReloadError::Broker)?;
+    let after = admin.config().await.map_err(ReloadError::Unverified)?;
+    let missed = not_taken(&plan.body(), &after);
+    if missed.is_empty() {
+        return Ok(Some(after));
+    }
+    let undo: BTreeMap<String, String> = plan
+        .send
+        .iter()
+        .filter(|c| !missed.iter().any(|m| m == c.key))
+        .filter_map(|c| Some((c.key.to_string(), c.from.clone()?)))
+        .collect();
+    let rolled_back = undo.is_empty() || rollback(admin, &undo).await;
+    Err(ReloadError::NotTaken { missed, rolled_back })
+}
+
+/// Keys whose value on the broker is not the one we sent.
+pub fn not_taken(sent: &BTreeMap<String, String>, config: &BrokerConfig) -> Vec<String> {
+    sent.iter()
+        .filter(|(key, want)| {
+            let got = config.get(key.as_str());
+            let param = lookup(key);
+            match (got, param) {
+                (Some(got), Some(param)) => normalize(param, got).as_deref() != Some(want.as_str()),
+                _ => true,
+            }
+        })
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
+async fn rollback(admin: &BrokerAdmin, undo: &BTreeMap<String, String>) -> bool {
+    if admin.update_config(undo).await.is_err() {
+        return false;
+    }
+    match admin.config().await {
+        Ok(config) => not_taken(undo, &config).is_empty(),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,18 @@
+//! The config reloader: desired broker parameters (a file or pairs) → validated → diffed
+//! against the broker → sent in one UPDATE_BROKER_CONFIG → read back and verified.
+
+mod apply;
+mod desired;
+mod error;
+mod plan;
+mod reconciler;
+mod status;
+mod watch;
+
+pub use apply::{apply, not_taken};
+pub use desired::Desired;
+pub use error::ReloadError;
+pub use plan::{Change, Plan};
+pub use reconciler::{cycle, run, ReloadSettings};
+pub use status::{Outcome, ReloadState};
+pub use watch::{watch, FileWatch};

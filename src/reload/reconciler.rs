@@ -1,0 +1,97 @@
+//! The reload loop inside `serve`: keep the broker's dynamic parameters equal to the file.
+//!
+//! A cycle = read and validate the file, read the broker's config, diff, send what changed in
+//! one request, verify. It runs when the file changes (debounced) and every `interval`, which
+//! also catches drift: a broker restarted on an old config file, or a value changed behind our
+//! back, gets the desired values again. Broker errors back off exponentially.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::admin::BrokerAdmin;
+
+use super::apply::apply;
+use super::desired::Desired;
+use super::error::ReloadError;
+use super::plan::Plan;
+use super::status::{Outcome, ReloadState};
+use super::watch::watch;
+
+#[derive(Debug, Clone)]
+pub struct ReloadSettings {
+    pub file: PathBuf,
+    pub interval: Duration,
+    pub debounce: Duration,
+    pub max_backoff: Duration,
+}
+
+pub async fn run(
+    admin: BrokerAdmin,
+    settings: ReloadSettings,
+    state: Arc<ReloadState>,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut watch = match watch(&settings.file, settings.debounce, settings.debounce * 5) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(file = %settings.file.display(), error = %e, "cannot watch the config file; re-reading it every interval instead");
+            None
+        }
+    };
+    let mut failures = 0u32;
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            _ = &mut shutdown => return,
+            outcome = cycle(&admin, &settings, &state) => outcome,
+        };
+        failures = if outcome == Outcome::Error { failures + 1 } else { 0 };
+        let wait = if failures == 0 {
+            settings.interval
+        } else {
+            (Duration::from_secs(1) * 2u32.saturating_pow(failures - 1))
+                .min(settings.max_backoff)
+                .min(settings.interval)
+        };
+        let file_changed = async {
+            match watch.as_mut() {
+                Some(w) => {
+                    if w.changes.recv().await.is_none() {
+                        std::future::pending::<()>().await
+                    }
+                    w.refresh();
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return,
+            _ = file_changed => tracing::debug!("config file changed"),
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One reconcile pass; records and logs its outcome.
+pub async fn cycle(admin: &BrokerAdmin, settings: &ReloadSettings, state: &ReloadState) -> Outcome {
+    let desired = match Desired::from_file(&settings.file) {
+        Ok(d) => d,
+        Err(e) => return state.record_error(&e),
+    };
+    let live = match admin.config().await {
+        Ok(c) => c,
+        Err(e) => return state.record_error(&ReloadError::Broker(e)),
+    };
+    let plan = Plan::compute(&desired, &live);
+    if plan.send.is_empty() {
+        return state.record_plan(&plan, false);
+    }
+    match apply(admin, &plan).await {
+        Ok(_) => state.record_plan(&plan, true),
+        Err(e) => state.record_error(&e),
+    }
+}

@@ -1,0 +1,138 @@
+//! What the reloader did last, for `/status`, logs and counters. Log lines are written only when
+//! something changes, so a steady state (or a steadily rejected file) does not flood the log.
+
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+
+use super::error::ReloadError;
+use super::plan::{Change, Plan};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Unchanged,
+    RestartRequired,
+    Rejected,
+    Error,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Unchanged => "unchanged",
+            Outcome::RestartRequired => "restart_required",
+            Outcome::Rejected => "rejected",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    last: Option<(Outcome, SystemTime, String)>,
+    restart_required: Vec<Change>,
+    pending_restart: Vec<Change>,
+    last_applied: Vec<Change>,
+    last_applied_at: Option<SystemTime>,
+    counts: [u64; 5],
+    updates_sent: u64,
+}
+
+/// Shared between the reload loop (writer) and the HTTP handlers (readers).
+#[derive(Debug)]
+pub struct ReloadState {
+    file: String,
+    inner: Mutex<Inner>,
+}
+
+impl ReloadState {
+    pub fn new(file: impl Into<String>) -> ReloadState {
+        ReloadState { file: file.into(), inner: Mutex::new(Inner::default()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn record_plan(&self, plan: &Plan, sent: bool) -> Outcome {
+        let outcome = if sent {
+            Outcome::Applied
+        } else if plan.restart_required.is_empty() {
+            Outcome::Unchanged
+        } else {
+            Outcome::RestartRequired
+        };
+        let mut s = self.lock();
+        if sent {
+            s.updates_sent += 1;
+            s.last_applied = plan.send.clone();
+            s.last_applied_at = Some(SystemTime::now());
+            let keys: Vec<String> = plan.send.iter().map(|c| format!("{}={}", c.key, c.to)).collect();
+            tracing::info!(file = %self.file, count = keys.len(), values = %keys.join(" "), "applied and verified");
+            let pending: Vec<Change> = plan.pending_restart().cloned().collect();
+            if !pending.is_empty() {
+                let keys: Vec<&str> = pending.iter().map(|c| c.key).collect();
+                tracing::warn!(keys = %keys.join(","), "stored, but these take effect only after a broker restart");
+                s.pending_restart = pending;
+            }
+        }
+        if s.restart_required != plan.restart_required && !plan.restart_required.is_empty() {
+            let keys: Vec<String> = plan.restart_required.iter().map(|c| format!("{} ({})", c.key, c.why)).collect();
+            tracing::warn!(file = %self.file, keys = %keys.join("; "), "not applied live: restart required");
+        }
+        s.restart_required = plan.restart_required.clone();
+        let detail = if sent { format!("{} value(s) applied", plan.send.len()) } else { String::new() };
+        self.finish(&mut s, outcome, detail)
+    }
+
+    pub fn record_error(&self, e: &ReloadError) -> Outcome {
+        let outcome = if e.is_invalid_input() { Outcome::Rejected } else { Outcome::Error };
+        let mut s = self.lock();
+        let text = e.to_string();
+        let repeated = matches!(&s.last, Some((o, _, t)) if *o == outcome && *t == text);
+        if !repeated {
+            tracing::warn!(file = %self.file, kind = e.kind(), error = %text, "config not applied");
+        }
+        self.finish(&mut s, outcome, text)
+    }
+
+    fn finish(&self, s: &mut Inner, outcome: Outcome, detail: String) -> Outcome {
+        s.counts[outcome as usize] += 1;
+        s.last = Some((outcome, SystemTime::now(), detail));
+        outcome
+    }
+
+    /// Number of UPDATE_BROKER_CONFIG requests sent so far.
+    pub fn updates_sent(&self) -> u64 {
+        self.lock().updates_sent
+    }
+
+    pub fn last_outcome(&self) -> Option<Outcome> {
+        self.lock().last.as_ref().map(|(o, _, _)| *o)
+    }
+
+    pub fn status(&self) -> Value {
+        let s = self.lock();
+        let ms = |t: &SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+        let counts: serde_json::Map<String, Value> =
+            [Outcome::Applied, Outcome::Unchanged, Outcome::RestartRequired, Outcome::Rejected, Outcome::Error]
+                .iter()
+                .map(|o| (o.label().to_string(), json!(s.counts[*o as usize])))
+                .collect();
+        json!({
+            "file": self.file,
+            "lastOutcome": s.last.as_ref().map(|(o, _, _)| o.label()),
+            "lastCheckMs": s.last.as_ref().map(|(_, t, _)| ms(t)),
+            "lastDetail": s.last.as_ref().map(|(_, _, d)| d.clone()).filter(|d| !d.is_empty()),
+            "restartRequired": s.restart_required,
+            "storedPendingRestart": s.pending_restart,
+            "lastApplied": s.last_applied,
+            "lastAppliedMs": s.last_applied_at.as_ref().map(ms),
+            "updatesSent": s.updates_sent,
+            "outcomes": counts,
+        })
+    }
+}
