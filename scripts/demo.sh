@@ -58,6 +58,32 @@ done
 printf 'GET /status -> '; curl -s "http://127.0.0.1:$SERVE_PORT/status" | head -c 400; echo
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -f /tmp/demo-body.$$
 
+step "Config reloader: the addon's reconfigure action form (KEY VALUE), validated, one request, read back"
+show rocketmq-sidecar reconfigure --broker "$MASTER" maxMessageSize 5242880
+show rocketmq-sidecar reconfigure --broker "$MASTER" traceOn yes
+show rocketmq-sidecar reconfigure --broker "$MASTER" maxMesageSize 1
+show rocketmq-sidecar reconfigure --broker "$MASTER" flushDiskType SYNC_FLUSH
+CONF_DIR=$(mktemp -d)
+printf 'maxMessageSize=4194304\nwaitTimeMillsInSendQueue=900\nsendMessageThreadPoolNums=8\nlistenPort=10911\nautoMessageVersionOnTopicLen=true\n' >"$CONF_DIR/broker.conf"
+echo "\$ cat broker.conf"; cat "$CONF_DIR/broker.conf"
+show rocketmq-sidecar config diff --broker "$MASTER" --file "$CONF_DIR/broker.conf"
+printf '$ rocketmq-sidecar config params | grep -E "^(name|maxMessageSize|flushDiskType|sendMessageThreadPoolNums) "\n'
+rocketmq-sidecar config params | grep -E '^(name|maxMessageSize|flushDiskType|sendMessageThreadPoolNums) '
+
+step "serve --config-file: the file is watched; a change is applied live and shown in /status"
+SERVE_PORT=$(free_port)
+rocketmq-sidecar serve --broker "$MASTER" --listen "127.0.0.1:$SERVE_PORT" --config-file "$CONF_DIR/broker.conf" --log info 2>"$CONF_DIR/serve.log" &
+SERVE_PID=$!
+until curl -sf "http://127.0.0.1:$SERVE_PORT/ready" >/dev/null; do sleep 0.1; done
+sleep 0.5
+echo "\$ sed -i s/waitTimeMillsInSendQueue=900/waitTimeMillsInSendQueue=1000/ broker.conf"
+sed -i 's/waitTimeMillsInSendQueue=900/waitTimeMillsInSendQueue=1000/' "$CONF_DIR/broker.conf"
+for _ in $(seq 1 40); do rocketmq-sidecar config get --broker "$MASTER" | grep -q '^waitTimeMillsInSendQueue=1000$' && break; sleep 0.05; done
+printf '$ rocketmq-sidecar config get | grep waitTimeMillsInSendQueue\n'; rocketmq-sidecar config get --broker "$MASTER" | grep '^waitTimeMillsInSendQueue='
+printf 'GET /status (reload part) -> '; curl -s "http://127.0.0.1:$SERVE_PORT/status" | sed -E 's/.*"reload":/"reload":/' | head -c 600; echo
+echo "serve log:"; grep -E "applied|restart" "$CONF_DIR/serve.log" | sed -E 's/^[^ ]+ +//' | cut -c1-220
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$CONF_DIR"
+
 step "Speed: one config get, process start to exit"
 start=$(date +%s%N); rocketmq-sidecar config get --broker "$MASTER" >/dev/null; end=$(date +%s%N)
 echo "rocketmq-sidecar config get: $(( (end - start) / 1000 )) µs (mqadmin getBrokerConfig: ~3.5 s, see README)"

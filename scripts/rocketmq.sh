@@ -8,6 +8,7 @@
 #                                     [--acl] [--owner PID] [--set key=value]...
 #   scripts/rocketmq.sh stop PID [--kill]            SIGTERM (or SIGKILL) and wait until the JVM is gone
 #   scripts/rocketmq.sh mqadmin ARGS...              the official mqadmin (MQAdminStartup) with the same JVM flags
+#   scripts/rocketmq.sh client produce|consume ...   test producer/consumer (scripts/java/TestClient.java)
 #   scripts/rocketmq.sh classpath                    print the classpath of the downloaded jars
 #
 # start-* print the PID of the java process itself and return at once; the caller waits for readiness.
@@ -168,6 +169,15 @@ mqadmin() {
   rm -rf "$home"; return $rc
 }
 
+client() { # test producer/consumer: scripts/java/TestClient.java (see its header)
+  fetch
+  local home; home=$(mktemp -d); prepare_home "$home"
+  local rc=0
+  java "${JVM_FLAGS[@]}" -Xmx256m -Duser.home="$home" -Drocketmq.client.logRoot="$home/logs" \
+    -cp "$LIB/*" "$ROOT/scripts/java/TestClient.java" "$@" || rc=$?
+  rm -rf "$home"; return $rc
+}
+
 cmd=${1:-}; [ $# -gt 0 ] && shift
 case $cmd in
   fetch) fetch ;;
@@ -176,6 +186,7 @@ case $cmd in
   start-broker) start_broker "$@" ;;
   stop) [ $# -ge 1 ] || die "stop needs a PID"; stop "$@" ;;
   mqadmin) mqadmin "$@" ;;
+  client) client "$@" ;;
   acl-accounts) printf '%s %s admin\n%s %s reader\n' "$ACL_ADMIN_AK" "$ACL_ADMIN_SK" "$ACL_USER_AK" "$ACL_USER_SK" ;;
   *) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [ -z "$cmd" ] || exit 2 ;;
 esac

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Serve, ACL_ADMIN, ACL_READER};
 use rocketmq_sidecar::admin::BrokerAdmin;
-use rocketmq_sidecar::params::{Effect, JavaType, Scope, CATALOG};
+use rocketmq_sidecar::params::{alternative, Effect, Scope, CATALOG};
 use rocketmq_sidecar::remoting::ClientOptions;
 
 struct Fixture {
@@ -92,23 +92,6 @@ fn kv(k: &str, v: impl ToString) -> (String, String) {
     (k.to_string(), v.to_string())
 }
 
-/// A valid value different from `live` for this parameter.
-fn other_value(name: &str, java: JavaType, live: &str, range: Option<(i64, i64)>) -> String {
-    match (java, name) {
-        (_, "brokerPermission") => if live == "4" { "6" } else { "4" }.into(),
-        (_, "deleteWhen") => if live == "05" { "04" } else { "05" }.into(),
-        (_, "messageDelayLevel") => format!("{live} 3h"),
-        (JavaType::JBool, _) => (live != "true").to_string(),
-        (JavaType::JInt | JavaType::JLong, _) => {
-            let n: i64 = live.parse().unwrap_or(0);
-            let (lo, hi) = range.unwrap_or((i64::MIN, i64::MAX));
-            if n < hi && n + 1 >= lo { n + 1 } else { n - 1 }.to_string()
-        }
-        (JavaType::JEnum, "flushDiskType") => if live == "SYNC_FLUSH" { "ASYNC_FLUSH" } else { "SYNC_FLUSH" }.into(),
-        _ => format!("{live}2"),
-    }
-}
-
 fn status_reload(serve: &Serve) -> serde_json::Value {
     serve.status()["reload"].clone()
 }
@@ -154,7 +137,7 @@ fn every_dynamic_parameter_changed_in_one_file_change_is_one_request_and_reads_b
     let mut desired = Vec::new();
     for p in CATALOG.iter().filter(|p| p.scope == Scope::Dyn) {
         let live = before.get(p.name).cloned().unwrap_or_else(|| p.default.to_string());
-        desired.push(kv(p.name, other_value(p.name, p.java, &live, p.range)));
+        desired.push(kv(p.name, alternative(p, &live)));
     }
     write_file(&file, &desired);
     let r = wait_reload(&serve, Duration::from_secs(10), "apply", |r| r["updatesSent"] == 1);
@@ -200,10 +183,8 @@ fn one_invalid_value_among_twenty_changes_nothing_and_names_the_key() {
     let addr = broker_addr();
     let (before, version_before) = config(&addr);
     let live: Vec<_> = CATALOG.iter().filter(|p| p.effect == Effect::Live && p.scope == Scope::Dyn).take(20).collect();
-    let mut pairs: Vec<(String, String)> = live
-        .iter()
-        .map(|p| kv(p.name, other_value(p.name, p.java, before.get(p.name).map_or(p.default, |v| v), p.range)))
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        live.iter().map(|p| kv(p.name, alternative(p, before.get(p.name).map_or(p.default, |v| v)))).collect();
     pairs.insert(10, kv("maxMessageSize", "4MB"));
     let file = f.dir.join("invalid.conf");
     write_file(&file, &pairs);
@@ -389,6 +370,7 @@ fn a_broker_restarted_on_its_old_config_gets_the_desired_values_back() {
 
     // Stop the broker, put its original broker.conf back (what a pod restart on the old file
     // looks like), start it again.
+    let sent_before = status_reload(&serve)["updatesSent"].as_u64().unwrap();
     let mut broker = f.broker.lock().unwrap();
     broker.stop();
     std::fs::write(f.broker_home.join("broker.conf"), &f.pristine_conf).unwrap();
@@ -414,7 +396,8 @@ fn a_broker_restarted_on_its_old_config_gets_the_desired_values_back() {
         std::thread::sleep(Duration::from_millis(100));
     }
     eprintln!("re-applied {:?} after the broker answered again", ready.elapsed());
-    assert!(serve.log().contains("applied and verified"), "{}", serve.log());
+    let sent_after = status_reload(&serve)["updatesSent"].as_u64().unwrap();
+    assert!(sent_after > sent_before, "the values came back through a new update: {sent_before} -> {sent_after}");
 }
 
 #[test]
@@ -440,4 +423,46 @@ fn acl_broker_admin_key_applies_and_a_non_admin_key_changes_nothing() {
     );
     assert!(!run.all_output().contains(ACL_READER.1), "secret never printed");
     assert_eq!(read(), "AclRegion1");
+}
+
+/// Why flushDiskType is never sent live, shown on a throwaway broker: after a live
+/// ASYNC_FLUSH -> SYNC_FLUSH update (sent raw, around our validation), every send fails although
+/// the message is stored, so producers' retries duplicate messages.
+#[test]
+fn evidence_live_flush_disk_type_change_breaks_sends_but_stores_the_message() {
+    // Its own name server, so the producer can only route to this broker.
+    let dir = scratch("throwaway");
+    let namesrv = start_namesrv(&dir);
+    namesrv.wait_ready();
+    let ns = namesrv.addr();
+    let spec = BrokerSpec {
+        home: dir.join("broker"),
+        port: common::free_port(),
+        namesrv: &ns,
+        name: "broker-throwaway",
+        id: 0,
+        role: "ASYNC_MASTER",
+        acl: false,
+    };
+    let broker = start_broker(&spec);
+    broker.wait_ready();
+    let addr = broker.addr();
+    let before = common::client(&["produce", &ns, "HazardTopic", "2"]);
+    assert!(before.iter().all(|l| l.starts_with("ok ")), "{before:?}");
+
+    let rt = rt();
+    let raw = admin(&addr);
+    let offset = || rt.block_on(raw.runtime_info()).unwrap()["commitLogMaxOffset"].parse::<u64>().unwrap();
+    let stored_before = offset();
+    let pairs: BTreeMap<String, String> = [("flushDiskType".to_string(), "SYNC_FLUSH".to_string())].into();
+    rt.block_on(raw.update_config(&pairs)).unwrap();
+    let after = common::client(&["produce", &ns, "HazardTopic", "2"]);
+    assert!(after.iter().all(|l| l.starts_with("error ")), "every send fails after the live change: {after:?}");
+    assert!(offset() > stored_before, "yet the messages were written to the commit log");
+
+    // Our CLI refuses the same change up front.
+    let run =
+        sidecar(&["reconfigure", "--broker", &addr, "flushDiskType", "ASYNC_FLUSH"], &[], Duration::from_secs(10));
+    assert_eq!(run.code, Some(3), "{}", run.all_output());
+    broker.kill();
 }

@@ -3,6 +3,7 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use crate::admin::BrokerAdmin;
+use crate::params::{Scope, CATALOG, EXTRA};
 use crate::reload::{Desired, Plan};
 
 use super::args::ConnectArgs;
@@ -17,6 +18,16 @@ pub enum ConfigCommand {
     /// live, persisted-only (needs a restart to take effect) or restart-required (never sent live).
     /// Sends nothing.
     Diff(DiffArgs),
+    /// List every parameter the reloader knows: type, default, KubeBlocks scope, and what 4.9.6
+    /// does with a live change (live | persisted-only | unused | hazardous | absent). No broker needed.
+    Params(ParamsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ParamsArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -44,6 +55,7 @@ pub async fn run(cmd: ConfigCommand) -> Result<(), CliError> {
     match cmd {
         ConfigCommand::Get(args) => get(args).await,
         ConfigCommand::Diff(args) => diff(args).await,
+        ConfigCommand::Params(args) => params(args),
     }
 }
 
@@ -66,6 +78,32 @@ async fn get(args: GetArgs) -> Result<(), CliError> {
         for (k, v) in &config {
             writeln!(out, "{k}={v}")?;
         }
+    }
+    Ok(())
+}
+
+fn params(args: ParamsArgs) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    let rows = CATALOG.iter().chain(EXTRA).map(|p| {
+        let java = format!("{:?}", p.java).trim_start_matches('J').to_lowercase();
+        let scope = if p.scope == Scope::Dyn { "dynamic" } else { "static" };
+        let send = if p.sendable() { "sent live" } else { "never sent" };
+        (p, java, scope, send)
+    });
+    if args.json {
+        let list: Vec<serde_json::Value> = rows
+            .map(|(p, java, scope, send)| {
+                serde_json::json!({"name": p.name, "javaType": java, "default": p.default, "scope": scope,
+                    "effect": p.effect.label(), "reloader": send, "inAddonSchema": !p.extra, "note": p.note})
+            })
+            .collect();
+        serde_json::to_writer_pretty(&mut out, &list).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(out, "{:<42} {:<5} {:<8} {:<15} {:<11} note", "name", "type", "kb", "effect (4.9.6)", "reloader")?;
+    for (p, java, scope, send) in rows {
+        writeln!(out, "{:<42} {:<5} {:<8} {:<15} {:<11} {}", p.name, java, scope, p.effect.label(), send, p.note)?;
     }
     Ok(())
 }

@@ -8,4 +8,4 @@ mod validate;
 
 pub use catalog::{lookup, names, Effect, JavaType, Param, SchemaType, Scope, CATALOG, EXTRA, FOREIGN};
 pub use error::ParamError;
-pub use validate::{check, closest, normalize, Checked};
+pub use validate::{alternative, check, closest, normalize, Checked};

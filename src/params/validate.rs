@@ -97,6 +97,26 @@ fn text(name: &str, raw: &str) -> Result<String, String> {
     }
 }
 
+/// A valid value for `param` that differs from `current` (demo, tests and benchmarks use it
+/// to change every parameter at once).
+pub fn alternative(param: &Param, current: &str) -> String {
+    match (param.java, param.name) {
+        (_, "brokerPermission") => if current == "4" { "6" } else { "4" }.into(),
+        (_, "deleteWhen") => if current == "05" { "04" } else { "05" }.into(),
+        (_, "messageDelayLevel") => format!("{current} 3h"),
+        (JavaType::JBool, _) => (!current.eq_ignore_ascii_case("true")).to_string(),
+        (JavaType::JInt | JavaType::JLong, _) => {
+            let n: i64 = current.parse().unwrap_or(0);
+            let (lo, hi) = param.range.unwrap_or((i64::MIN, i64::MAX));
+            if n < hi && n + 1 >= lo { n + 1 } else { n - 1 }.to_string()
+        }
+        (JavaType::JEnum, _) => {
+            param.enum_values().iter().find(|v| **v != current).copied().unwrap_or_default().to_string()
+        }
+        _ => format!("{current}2"),
+    }
+}
+
 /// The known parameter name nearest to `key` (typo help), if any is close enough.
 pub fn closest(key: &str) -> Option<&'static str> {
     let lower = key.to_ascii_lowercase();

@@ -405,3 +405,22 @@ pub fn http_get(port: u16, path: &str) -> (u16, String, Duration) {
     let body = raw.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
     (code, body, elapsed)
 }
+
+/// Runs the test producer/consumer (scripts/java/TestClient.java); returns its result lines
+/// (`ok ...`, `error ...`, `consumed N`), client log noise filtered out.
+pub fn client(args: &[&str]) -> Vec<String> {
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("client")
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run scripts/rocketmq.sh client");
+    assert!(out.status.success(), "client {args:?} failed: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("ok ") || l.starts_with("error ") || l.starts_with("consumed "))
+        .map(str::to_string)
+        .collect()
+}
