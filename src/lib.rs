@@ -7,11 +7,13 @@
 //! - [`params`]: the broker parameter catalog and value validation (no I/O).
 //! - [`role`]: master/slave detection and the poller's shared state.
 //! - [`reload`]: the config reloader (diff, apply in one request, verify, watch the file).
+//! - [`guard`]: the scale-in guard (backlog per group/topic/queue, drain).
 //! - [`http`]: the read-only probe endpoints served by `serve`.
 //! - [`cli`]: the `rocketmq-sidecar` command line.
 
 pub mod admin;
 pub mod cli;
+pub mod guard;
 pub mod http;
 pub mod params;
 pub mod properties;

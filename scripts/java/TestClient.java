@@ -46,6 +46,9 @@ public class TestClient {
         c.setNamesrvAddr(namesrv);
         c.setAutoCommit(false);
         c.setPollTimeoutMillis(500);
+        // Offsets reach the broker by the periodic persist task (one-way requests); the one at
+        // shutdown can be lost with the closing connection, so persist often and wait for it.
+        c.setPersistConsumerOffsetInterval(100);
         c.subscribe(topic, "*");
         c.start();
         long deadline = System.currentTimeMillis() + seconds * 1000L;
@@ -55,7 +58,7 @@ public class TestClient {
             got += batch.size();
         }
         c.commitSync();
-        Thread.sleep(500);
+        Thread.sleep(1000);
         c.shutdown();
         System.out.println("consumed " + got);
     }

@@ -1,10 +1,21 @@
 use std::collections::BTreeMap;
 
-use crate::remoting::codes::request::{GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, UPDATE_BROKER_CONFIG};
+use crate::remoting::codes::request::{
+    GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_TOPIC_CONFIG,
+    GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_MAX_OFFSET, GET_TOPIC_STATS_INFO,
+    UPDATE_BROKER_CONFIG,
+};
+
+/// "the consumer group[g] not online"
+const CONSUMER_NOT_ONLINE: i32 = 206;
 use crate::remoting::properties::{encode_update_body, parse_config_body};
 use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 
 use super::error::AdminError;
+use super::stats::{
+    consumer_offsets_from_body, delay_offsets_from_body, groups_from_body, topic_configs_from_body,
+    topic_offsets_from_body, ConsumerOffsets, GroupConfig, TopicConfig, TopicOffsets,
+};
 use super::types::{runtime_info_from_body, BrokerConfig, RuntimeInfo};
 
 /// Operations on one broker.
@@ -48,6 +59,60 @@ impl BrokerAdmin {
         let body = encode_update_body(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         self.client.invoke_ok(Command::request(UPDATE_BROKER_CONFIG).with_body(body)).await?;
         Ok(())
+    }
+
+    /// Every topic this broker holds (GET_ALL_TOPIC_CONFIG).
+    pub async fn topic_configs(&self) -> Result<BTreeMap<String, TopicConfig>, AdminError> {
+        let resp = self.client.invoke_ok(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
+        topic_configs_from_body(&resp.body).map_err(|e| self.decode_err("topic configs", e))
+    }
+
+    /// Every subscription group (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
+    pub async fn groups(&self) -> Result<BTreeMap<String, GroupConfig>, AdminError> {
+        let resp = self.client.invoke_ok(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
+        groups_from_body(&resp.body).map_err(|e| self.decode_err("subscription groups", e))
+    }
+
+    /// Every committed consumer offset (GET_ALL_CONSUMER_OFFSET), one request for all groups.
+    pub async fn consumer_offsets(&self) -> Result<ConsumerOffsets, AdminError> {
+        let resp = self.client.invoke_ok(Command::request(GET_ALL_CONSUMER_OFFSET)).await?;
+        consumer_offsets_from_body(&resp.body).map_err(|e| self.decode_err("consumer offsets", e))
+    }
+
+    /// How far the schedule service has delivered each delay level (GET_ALL_DELAY_OFFSET).
+    pub async fn delay_offsets(&self) -> Result<BTreeMap<u32, i64>, AdminError> {
+        let resp = self.client.invoke_ok(Command::request(GET_ALL_DELAY_OFFSET)).await?;
+        delay_offsets_from_body(&resp.body).map_err(|e| self.decode_err("delay offsets", e))
+    }
+
+    /// Min and max offset of every (write) queue of `topic`, one request (GET_TOPIC_STATS_INFO).
+    pub async fn topic_offsets(&self, topic: &str) -> Result<TopicOffsets, AdminError> {
+        let resp = self.client.invoke_ok(Command::request(GET_TOPIC_STATS_INFO).with_ext("topic", topic)).await?;
+        topic_offsets_from_body(&resp.body).map_err(|e| self.decode_err("topic stats", e))
+    }
+
+    /// The message model (`CLUSTERING` / `BROADCASTING`) of a group's online consumers, or None
+    /// when no consumer of the group is online (GET_CONSUMER_CONNECTION_LIST).
+    pub async fn online_message_model(&self, group: &str) -> Result<Option<String>, AdminError> {
+        let req = Command::request(GET_CONSUMER_CONNECTION_LIST).with_ext("consumerGroup", group);
+        match self.client.invoke_ok(req).await {
+            Ok(resp) => {
+                let v = json::parse(&resp.body).map_err(|e| self.decode_err("consumer connections", e.to_string()))?;
+                Ok(v.get("messageModel").and_then(|m| m.as_str()).map(str::to_string))
+            }
+            Err(RemotingError::Refused { code: CONSUMER_NOT_ONLINE, .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The max offset of one queue (GET_MAX_OFFSET); for queues the topic stats do not cover.
+    pub async fn max_offset(&self, topic: &str, queue: u32) -> Result<i64, AdminError> {
+        let req = Command::request(GET_MAX_OFFSET).with_ext("topic", topic).with_ext("queueId", queue.to_string());
+        let resp = self.client.invoke_ok(req).await?;
+        resp.ext_fields
+            .get("offset")
+            .and_then(|o| o.parse().ok())
+            .ok_or_else(|| self.decode_err("max offset", "no offset in the answer".into()))
     }
 
     /// GET_BROKER_RUNTIME_INFO: throughput, offsets, disk ratios, versions.

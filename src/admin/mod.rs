@@ -4,9 +4,11 @@
 mod broker;
 mod error;
 mod namesrv;
+mod stats;
 mod types;
 
 pub use broker::BrokerAdmin;
 pub use error::AdminError;
 pub use namesrv::NamesrvAdmin;
+pub use stats::{ConsumerOffsets, GroupConfig, QueueData, TopicConfig, TopicOffsets};
 pub use types::{runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, RuntimeInfo};

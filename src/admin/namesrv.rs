@@ -1,7 +1,8 @@
-use crate::remoting::codes::request::GET_BROKER_CLUSTER_INFO;
+use crate::remoting::codes::request::{GET_BROKER_CLUSTER_INFO, GET_ROUTEINFO_BY_TOPIC};
 use crate::remoting::{Client, ClientOptions, Command};
 
 use super::error::AdminError;
+use super::stats::{route_from_body, QueueData};
 use super::types::ClusterInfo;
 
 /// Operations on the name servers. Each request goes to the first name server that answers,
@@ -23,6 +24,31 @@ impl NamesrvAdmin {
     pub async fn cluster_info(&self) -> Result<ClusterInfo, AdminError> {
         let (addr, resp) = self.first_ok(|| Command::request(GET_BROKER_CLUSTER_INFO)).await?;
         ClusterInfo::from_body(&resp.body).map_err(|reason| AdminError::Decode { what: "cluster info", addr, reason })
+    }
+
+    /// The topic's queue data per broker group (GET_ROUTEINFO_BY_TOPIC) from the first name
+    /// server that answers.
+    pub async fn route(&self, topic: &str) -> Result<Vec<QueueData>, AdminError> {
+        let (addr, resp) = self.first_ok(|| Command::request(GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic)).await?;
+        route_from_body(&resp.body).map_err(|reason| AdminError::Decode { what: "topic route", addr, reason })
+    }
+
+    /// The topic's queue data as each name server sees it (they are independent; after a
+    /// permission change every one must agree).
+    pub async fn route_everywhere(&self, topic: &str) -> Vec<(String, Result<Vec<QueueData>, AdminError>)> {
+        let mut out = Vec::new();
+        for client in &self.clients {
+            let res = match client.invoke_ok(Command::request(GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic)).await {
+                Ok(resp) => route_from_body(&resp.body).map_err(|reason| AdminError::Decode {
+                    what: "topic route",
+                    addr: client.addr().into(),
+                    reason,
+                }),
+                Err(e) => Err(e.into()),
+            };
+            out.push((client.addr().to_string(), res));
+        }
+        out
     }
 
     async fn first_ok(&self, make: impl Fn() -> Command) -> Result<(String, Command), AdminError> {

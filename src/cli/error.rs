@@ -1,4 +1,5 @@
 use crate::admin::AdminError;
+use crate::guard::GuardError;
 use crate::reload::ReloadError;
 use crate::role::RoleError;
 
@@ -16,6 +17,12 @@ pub enum CliError {
     /// Everything valid was handled, but some values need a broker restart (already reported).
     #[error("{0}")]
     RestartRequired(String),
+    /// The scale-in guard cannot tell: always exit 2, never "safe".
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    /// The guard found unconsumed messages (exit 1).
+    #[error("{0}")]
+    Unsafe(String),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -27,6 +34,8 @@ impl CliError {
             CliError::Reload(e) if e.is_invalid_input() => 2,
             CliError::Reload(_) => 1,
             CliError::RestartRequired(_) => 3,
+            CliError::Guard(_) => 2,
+            CliError::Unsafe(_) => 1,
             CliError::Admin(_) | CliError::Role { .. } | CliError::Output(_) => 1,
         }
     }

@@ -7,6 +7,7 @@ mod config_cmd;
 mod error;
 mod reconfigure_cmd;
 mod role_cmd;
+mod scale_in_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, or
 the role cannot be determined (one-line reason on stderr); 2 bad command line, configuration or
 parameter value (nothing sent); 3 (reconfigure) some values need a broker restart.
+scale-in check: 0 safe, 1 unconsumed messages (table on stdout), 2 cannot tell (never reported as safe).
 
 Connection settings (every command): --broker, --namesrv, --access-key, --secret-key,
 --secret-key-file, --timeout, --max-frame; each also from the env var shown in its help.
@@ -51,6 +53,8 @@ pub enum Command {
     Role(role_cmd::RoleArgs),
     #[command(about = reconfigure_cmd::ABOUT, long_about = reconfigure_cmd::LONG_ABOUT)]
     Reconfigure(reconfigure_cmd::ReconfigureArgs),
+    #[command(about = scale_in_cmd::ABOUT, subcommand)]
+    ScaleIn(scale_in_cmd::ScaleInCommand),
     #[command(about = serve_cmd::ABOUT, long_about = serve_cmd::long_about())]
     Serve(serve_cmd::ServeArgs),
 }
@@ -79,6 +83,7 @@ pub fn run() -> ExitCode {
             Command::Cluster(args) => cluster_cmd::run(args).await,
             Command::Role(args) => role_cmd::run(args).await,
             Command::Reconfigure(args) => reconfigure_cmd::run(args).await,
+            Command::ScaleIn(cmd) => scale_in_cmd::run(cmd).await,
             Command::Serve(args) => serve_cmd::run(args).await,
         }
     });

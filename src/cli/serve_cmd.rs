@@ -95,7 +95,8 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         None => None,
     };
     let mut http_stop = stop_rx;
-    let app = AppState { probe: state, reload: reload_state };
+    let guard_admin = Arc::new(BrokerAdmin::new(broker.clone(), args.connect.client_options()?));
+    let app = AppState { probe: state, reload: reload_state, scale_in: Some((guard_admin, args.connect.timeout * 5)) };
     let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
         let _ = http_stop.wait_for(|s| *s).await;
     });

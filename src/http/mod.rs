@@ -10,6 +10,8 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 
+use crate::admin::BrokerAdmin;
+use crate::guard::{compute, GuardError, Policy};
 use crate::reload::ReloadState;
 use crate::role::{ProbeState, Role};
 
@@ -18,6 +20,8 @@ use crate::role::{ProbeState, Role};
 pub struct AppState {
     pub probe: Arc<ProbeState>,
     pub reload: Option<Arc<ReloadState>>,
+    /// The broker to check for `/scale-in`, and the time limit of one check.
+    pub scale_in: Option<(Arc<BrokerAdmin>, std::time::Duration)>,
 }
 
 impl FromRef<AppState> for Arc<ProbeState> {
@@ -35,6 +39,8 @@ GET /status     JSON: role, brokerName, brokerId, cluster, broker address, last 
 GET /primary    200 only for a healthy master, else 503 with the reason (alias /master)
 GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if further behind
 GET /health     200 while the broker answers (fresh check), else 503
+GET /scale-in   the scale-in guard's verdict as JSON (asks the broker, bounded by --timeout x 5):
+                200 safe, 409 unconsumed messages (with the table), 503 cannot tell
 GET /live       200 while the agent runs (a broker outage never fails it)
 GET /ready      200 once the first check has finished (then stays 200)";
 
@@ -47,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/replica", get(replica))
         .route("/slave", get(replica))
         .route("/health", get(health))
+        .route("/scale-in", get(scale_in))
         .route("/live", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .fallback(|| async { (StatusCode::NOT_FOUND, format!("not found; endpoints:\n{ENDPOINTS}\n")) })
@@ -75,6 +82,29 @@ async fn status(State(app): State<AppState>) -> Response {
         status["reload"] = reload.status();
     }
     axum::Json(status).into_response()
+}
+
+async fn scale_in(State(app): State<AppState>) -> Response {
+    let Some((admin, limit)) = app.scale_in.clone() else {
+        return unavailable("scale-in check not configured".into());
+    };
+    let result = match tokio::time::timeout(limit, compute(admin, &Policy::default())).await {
+        Ok(r) => r,
+        Err(_) => Err(GuardError::Timeout(limit)),
+    };
+    match result {
+        Ok(b) => {
+            let code = if b.safe { StatusCode::OK } else { StatusCode::CONFLICT };
+            let mut v = serde_json::to_value(&b).unwrap_or_default();
+            v["verdict"] = (if b.safe { "safe" } else { "unsafe" }).into();
+            (code, axum::Json(v)).into_response()
+        }
+        Err(e) => {
+            let body =
+                serde_json::json!({"verdict": "cannot_tell", "safe": false, "error": e.to_string(), "kind": e.kind()});
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
 }
 
 async fn health(State(state): State<Arc<ProbeState>>) -> Response {

@@ -3,10 +3,18 @@
 
 /// Request codes.
 pub mod request {
+    pub const GET_ALL_TOPIC_CONFIG: i32 = 21;
     pub const UPDATE_BROKER_CONFIG: i32 = 25;
     pub const GET_BROKER_CONFIG: i32 = 26;
     pub const GET_BROKER_RUNTIME_INFO: i32 = 28;
+    pub const GET_MAX_OFFSET: i32 = 30;
+    pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
+    pub const GET_ALL_DELAY_OFFSET: i32 = 45;
+    pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
+    pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
+    pub const GET_TOPIC_STATS_INFO: i32 = 202;
+    pub const GET_CONSUMER_CONNECTION_LIST: i32 = 203;
 }
 
 pub const SUCCESS: i32 = 0;
@@ -26,6 +34,7 @@ pub fn request_name(code: i32) -> &'static str {
         106 => "GET_BROKER_CLUSTER_INFO",
         201 => "GET_ALL_SUBSCRIPTIONGROUP_CONFIG",
         202 => "GET_TOPIC_STATS_INFO",
+        203 => "GET_CONSUMER_CONNECTION_LIST",
         205 => "WIPE_WRITE_PERM_OF_BROKER",
         208 => "GET_CONSUME_STATS",
         317 => "GET_BROKER_CONSUME_STATS",

@@ -1,0 +1,144 @@
+//! Typed bodies for the scale-in guard: topic configs, subscription groups, consumer offsets,
+//! topic offsets, delay offsets and topic routes. All decoded leniently (fastjson shapes:
+//! unquoted integer keys, MessageQueue objects as map keys; unknown fields ignored).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::remoting::json;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct TopicConfig {
+    pub topic_name: String,
+    pub read_queue_nums: u32,
+    pub write_queue_nums: u32,
+    pub perm: u32,
+    pub topic_sys_flag: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct GroupConfig {
+    pub group_name: String,
+    pub consume_enable: bool,
+    /// BROADCASTING groups keep their offsets on the clients, not on the broker.
+    pub consume_broadcast_enable: bool,
+    pub retry_max_times: i32,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        GroupConfig {
+            group_name: String::new(),
+            consume_enable: true,
+            consume_broadcast_enable: false,
+            retry_max_times: 16,
+        }
+    }
+}
+
+/// Per-queue offsets of one topic: queueId → (min, max), max = the next offset to be written.
+pub type TopicOffsets = BTreeMap<u32, (i64, i64)>;
+
+/// Committed consumer offsets: (topic, group) → queueId → offset.
+pub type ConsumerOffsets = BTreeMap<(String, String), BTreeMap<u32, i64>>;
+
+/// What the name servers say about one topic on one broker group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct QueueData {
+    pub broker_name: String,
+    pub read_queue_nums: u32,
+    pub write_queue_nums: u32,
+    pub perm: u32,
+}
+
+fn parse(body: &[u8]) -> Result<Value, String> {
+    json::parse(body).map_err(|e| e.to_string())
+}
+
+fn table<T: for<'de> Deserialize<'de>>(body: &[u8], field: &str) -> Result<BTreeMap<String, T>, String> {
+    let v = parse(body)?;
+    match v.get(field) {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(t) => serde_json::from_value(t.clone()).map_err(|e| format!("{field}: {e}")),
+    }
+}
+
+/// GET_ALL_TOPIC_CONFIG body.
+pub fn topic_configs_from_body(body: &[u8]) -> Result<BTreeMap<String, TopicConfig>, String> {
+    table(body, "topicConfigTable")
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG body.
+pub fn groups_from_body(body: &[u8]) -> Result<BTreeMap<String, GroupConfig>, String> {
+    table(body, "subscriptionGroupTable")
+}
+
+/// GET_ALL_CONSUMER_OFFSET body: `{"offsetTable":{"topic@group":{0:12,1:7}}}`.
+pub fn consumer_offsets_from_body(body: &[u8]) -> Result<ConsumerOffsets, String> {
+    let raw: BTreeMap<String, BTreeMap<String, i64>> = table(body, "offsetTable")?;
+    let mut out = ConsumerOffsets::new();
+    for (key, queues) in raw {
+        // Topic and group names cannot contain '@' (RocketMQ's name pattern), so the split is exact.
+        let (topic, group) = key.split_once('@').ok_or_else(|| format!("offset key {key:?} is not topic@group"))?;
+        out.insert((topic.to_string(), group.to_string()), queue_map(queues)?);
+    }
+    Ok(out)
+}
+
+/// GET_ALL_DELAY_OFFSET body: `{"offsetTable":{1:off,2:off}}` keyed by delay level.
+pub fn delay_offsets_from_body(body: &[u8]) -> Result<BTreeMap<u32, i64>, String> {
+    queue_map(table(body, "offsetTable")?)
+}
+
+fn queue_map(raw: BTreeMap<String, i64>) -> Result<BTreeMap<u32, i64>, String> {
+    raw.into_iter().map(|(q, o)| Ok((q.parse().map_err(|_| format!("queue id {q:?} is not a number"))?, o))).collect()
+}
+
+/// GET_TOPIC_STATS_INFO body: `{"offsetTable":{{"brokerName":..,"queueId":0,"topic":..}:{"minOffset":..,"maxOffset":..}}}`.
+pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicOffsets, String> {
+    let v = parse(body)?;
+    let mut out = TopicOffsets::new();
+    let Some(Value::Object(t)) = v.get("offsetTable") else { return Ok(out) };
+    for (key, val) in t {
+        let queue = json::key_object(key)
+            .and_then(|mq| mq.get("queueId").and_then(Value::as_u64))
+            .ok_or_else(|| format!("offset table key {key:?} is not a message queue"))?;
+        let num = |f: &str| val.get(f).and_then(Value::as_i64).ok_or_else(|| format!("queue {queue}: no {f}"));
+        out.insert(queue as u32, (num("minOffset")?, num("maxOffset")?));
+    }
+    Ok(out)
+}
+
+/// GET_ROUTEINFO_BY_TOPIC body → the topic's queue data per broker group.
+pub fn route_from_body(body: &[u8]) -> Result<Vec<QueueData>, String> {
+    let v = parse(body)?;
+    match v.get("queueDatas") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(q) => serde_json::from_value(q.clone()).map_err(|e| format!("queueDatas: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fastjson_shapes_decode() {
+        let offsets = consumer_offsets_from_body(br#"{"offsetTable":{"T@G":{0:5,1:7},"%RETRY%G@G":{0:0}}}"#).unwrap();
+        assert_eq!(offsets[&("T".into(), "G".into())][&1], 7);
+        assert_eq!(offsets.len(), 2);
+        let stats = topic_offsets_from_body(
+            br#"{"offsetTable":{{"brokerName":"b","queueId":3,"topic":"T"}:{"lastUpdateTimestamp":1,"maxOffset":9,"minOffset":2}}}"#,
+        )
+        .unwrap();
+        assert_eq!(stats[&3], (2, 9));
+        let groups = groups_from_body(br#"{"subscriptionGroupTable":{"G":{"groupName":"G","consumeBroadcastEnable":false,"x":1}},"dataVersion":{}}"#).unwrap();
+        assert!(!groups["G"].consume_broadcast_enable);
+        assert_eq!(delay_offsets_from_body(br#"{"offsetTable":{18:4}}"#).unwrap()[&18], 4);
+    }
+}
