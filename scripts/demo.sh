@@ -84,6 +84,20 @@ printf 'GET /status (reload part) -> '; curl -s "http://127.0.0.1:$SERVE_PORT/st
 echo "serve log:"; grep -E "applied|restart" "$CONF_DIR/serve.log" | sed -E 's/^[^ ]+ +//' | cut -c1-220
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$CONF_DIR"
 
+step "Scale-in guard (the shardRemove action): unconsumed messages block removing the shard"
+echo "(DemoTopic created on broker-a with mqadmin; messages produced and consumed with the official Java"
+echo " client, scripts/java/TestClient.java)"
+scripts/rocketmq.sh mqadmin updateTopic -b "$MASTER" -t DemoTopic -r 4 -w 4 >/dev/null 2>&1
+scripts/rocketmq.sh client produce "$NAMESRV" DemoTopic 4 | grep -c '^ok' | xargs printf 'produced %s messages; '
+scripts/rocketmq.sh client consume "$NAMESRV" DemoTopic DemoGroup 4 30 | grep consumed
+show rocketmq-sidecar scale-in check --broker "$MASTER" --ignore-delayed
+scripts/rocketmq.sh client produce "$NAMESRV" DemoTopic 5 | grep -c '^ok' | xargs printf 'produced %s more messages to DemoTopic\n'
+show rocketmq-sidecar scale-in check --broker "$MASTER"
+scripts/rocketmq.sh client consume "$NAMESRV" DemoTopic DemoGroup 5 30 | grep consumed
+show rocketmq-sidecar scale-in check --broker "$MASTER" --shard broker-a --namesrv "$NAMESRV"
+echo "(a broker that cannot be asked is never reported safe)"
+show rocketmq-sidecar scale-in check --broker "127.0.0.1:$(free_port)" --timeout 1s
+
 step "Speed: one config get, process start to exit"
 start=$(date +%s%N); rocketmq-sidecar config get --broker "$MASTER" >/dev/null; end=$(date +%s%N)
 echo "rocketmq-sidecar config get: $(( (end - start) / 1000 )) µs (mqadmin getBrokerConfig: ~3.5 s, see README)"

@@ -140,7 +140,7 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
         let blocks = kind != Kind::DeadLetter || policy.strict;
         push(&mut rows, Some(group), topic, kind, blocks, behind(queues, committed));
     }
-    mark_broadcast(&admin, &mut rows).await.map_err(err)?;
+    mark_broadcast(&admin, &mut rows, policy.concurrency).await.map_err(err)?;
     for (topic, queues) in &stats {
         if consumed.contains(topic.as_str()) {
             continue;
@@ -178,16 +178,18 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
 /// are stale, not backlog. The message model is only known from online consumers (the
 /// subscription group's `consumeBroadcastEnable` is a permission, true by default), so only
 /// groups that are behind are asked, and an offline group counts as clustering (fail closed).
-async fn mark_broadcast(admin: &BrokerAdmin, rows: &mut [Row]) -> Result<(), AdminError> {
+async fn mark_broadcast(admin: &Arc<BrokerAdmin>, rows: &mut [Row], concurrency: usize) -> Result<(), AdminError> {
     let behind: BTreeSet<String> =
         rows.iter().filter(|r| r.kind == Kind::Consumer).filter_map(|r| r.group.clone()).collect();
-    for group in behind {
-        if admin.online_message_model(&group).await?.as_deref() == Some("BROADCASTING") {
-            for r in rows.iter_mut().filter(|r| r.group.as_deref() == Some(group.as_str()) && r.kind == Kind::Consumer)
-            {
-                r.kind = Kind::Broadcast;
-                r.blocks = false;
-            }
+    let broadcast = bounded(admin, behind.into_iter().collect(), concurrency, |admin, group: &String| {
+        let group = group.clone();
+        async move { Ok((admin.online_message_model(&group).await?.as_deref() == Some("BROADCASTING")).then_some(())) }
+    })
+    .await?;
+    for (group, ()) in broadcast {
+        for r in rows.iter_mut().filter(|r| r.group.as_deref() == Some(group.as_str()) && r.kind == Kind::Consumer) {
+            r.kind = Kind::Broadcast;
+            r.blocks = false;
         }
     }
     Ok(())
@@ -221,32 +223,36 @@ fn push(rows: &mut Vec<Row>, group: Option<&str>, topic: &str, kind: Kind, block
     });
 }
 
-/// Offsets of every queue of every topic, `concurrency` requests at a time. Queues the topic
-/// stats leave out (it walks writeQueueNums; readQueueNums may be larger) are asked one by one.
-async fn topic_stats(
+/// Runs `f` on every item, `concurrency` at a time (requests share the one pipelined
+/// connection); stops at the first error.
+async fn bounded<T, R, F, Fut>(
     admin: &Arc<BrokerAdmin>,
-    topics: Vec<String>,
+    items: Vec<T>,
     concurrency: usize,
-) -> Result<BTreeMap<String, TopicOffsets>, AdminError> {
+    f: F,
+) -> Result<Vec<(T, R)>, AdminError>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(Arc<BrokerAdmin>, &T) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Option<R>, AdminError>> + Send,
+{
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut tasks = JoinSet::new();
-    for topic in topics {
-        let (admin, permits) = (admin.clone(), permits.clone());
+    for item in items {
+        let (admin, permits, f) = (admin.clone(), permits.clone(), f.clone());
         tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let stats = admin.topic_offsets(&topic).await;
-            (topic, stats)
+            let r = f(admin, &item).await;
+            (item, r)
         });
     }
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     while let Some(joined) = tasks.join_next().await {
-        let (topic, stats) = joined.expect("topic stats task panicked");
-        match stats {
-            Ok(s) => {
-                out.insert(topic, s);
-            }
-            // Deleted between the two requests: nothing left to lose on that topic.
-            Err(AdminError::Remoting(crate::remoting::RemotingError::Refused { code: 17, .. })) => {}
+        let (item, r) = joined.expect("broker request task panicked");
+        match r {
+            Ok(Some(r)) => out.push((item, r)),
+            Ok(None) => {}
             Err(e) => {
                 tasks.abort_all();
                 return Err(e);
@@ -254,4 +260,25 @@ async fn topic_stats(
         }
     }
     Ok(out)
+}
+
+/// Offsets of every (write) queue of every topic, one GET_TOPIC_STATS_INFO per topic.
+async fn topic_stats(
+    admin: &Arc<BrokerAdmin>,
+    topics: Vec<String>,
+    concurrency: usize,
+) -> Result<BTreeMap<String, TopicOffsets>, AdminError> {
+    let stats = bounded(admin, topics, concurrency, |admin, topic: &String| {
+        let topic = topic.clone();
+        async move {
+            match admin.topic_offsets(&topic).await {
+                Ok(s) => Ok(Some(s)),
+                // Deleted between the two requests: nothing left to lose on that topic.
+                Err(AdminError::Remoting(crate::remoting::RemotingError::Refused { code: 17, .. })) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+    })
+    .await?;
+    Ok(stats.into_iter().collect())
 }

@@ -1,0 +1,82 @@
+//! Benchmark setup and timing for benches/guard.sh, on a real broker:
+//! `setup`: topic BenchGuard8 with 8 queues, GROUPS subscription groups, each with committed
+//! offset 0 on every queue (so once messages are produced, every group is behind).
+//! `time`: runs `rocketmq-sidecar scale-in check --json` RUNS times; prints the median and the
+//! verdict's row count as JSON.
+//!
+//! Usage: guard_bench setup BROKER GROUPS | guard_bench time BROKER RUNS SIDECAR_BIN
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rocketmq_sidecar::remoting::{Client, ClientOptions, Command};
+
+const TOPIC: &str = "BenchGuard8";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args[1].as_str() {
+        "setup" => setup(&args[2], args[3].parse().unwrap()).await,
+        "time" => time(&args[2], args[3].parse().unwrap(), &args[4]),
+        other => panic!("unknown mode {other}"),
+    }
+}
+
+async fn setup(broker: &str, groups: usize) {
+    let client =
+        Arc::new(Client::new(broker, ClientOptions { request_timeout: Duration::from_secs(10), ..Default::default() }));
+    // UPDATE_AND_CREATE_TOPIC (17)
+    let create = Command::request(17)
+        .with_ext("topic", TOPIC)
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", "8")
+        .with_ext("writeQueueNums", "8")
+        .with_ext("perm", "6")
+        .with_ext("topicFilterType", "SINGLE_TAG")
+        .with_ext("topicSysFlag", "0")
+        .with_ext("order", "false");
+    client.invoke_ok(create).await.expect("create topic");
+    let mut tasks = tokio::task::JoinSet::new();
+    for g in 0..groups {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let group = format!("BenchGroup{g:04}");
+            // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): body = SubscriptionGroupConfig JSON.
+            let body = format!(r#"{{"groupName":"{group}","consumeEnable":true,"consumeBroadcastEnable":true,"retryQueueNums":1,"retryMaxTimes":16,"brokerId":0,"whichBrokerWhenConsumeSlowly":1,"notifyConsumerIdsChangedEnable":true,"consumeFromMinEnable":true}}"#);
+            client.invoke_ok(Command::request(200).with_body(body.into_bytes())).await.expect("create group");
+            for q in 0..8 {
+                // UPDATE_CONSUMER_OFFSET (15)
+                let commit = Command::request(15)
+                    .with_ext("consumerGroup", group.as_str())
+                    .with_ext("topic", TOPIC)
+                    .with_ext("queueId", q.to_string())
+                    .with_ext("commitOffset", "0");
+                client.invoke_ok(commit).await.expect("commit offset");
+            }
+        });
+        if tasks.len() >= 32 {
+            tasks.join_next().await.unwrap().unwrap();
+        }
+    }
+    while let Some(t) = tasks.join_next().await {
+        t.unwrap();
+    }
+    println!("created {TOPIC} (8 queues) and {groups} groups with offsets");
+}
+
+fn time(broker: &str, runs: usize, bin: &str) {
+    let mut times = Vec::new();
+    let mut rows = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = std::process::Command::new(bin)
+            .args(["scale-in", "check", "--broker", broker, "--json", "--ignore-delayed"])
+            .output()
+            .unwrap();
+        times.push(start.elapsed());
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("check JSON");
+        rows = v["rows"].as_array().map_or(0, |r| r.len());
+    }
+    times.sort();
+    println!("{{\"medianUs\": {}, \"rows\": {rows}}}", times[runs / 2].as_micros());
+}
