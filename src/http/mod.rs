@@ -1,5 +1,6 @@
-//! The sidecar's HTTP endpoints. All read-only, answered from the poller's last state (never a
-//! broker round trip), so they stay fast when the broker hangs.
+//! The sidecar's HTTP endpoints. All read-only. The probe endpoints answer from the poller's last
+//! state (never a broker round trip), so they stay fast when the broker hangs; only `/scale-in`
+//! asks the broker, bounded by a time limit.
 
 use std::sync::Arc;
 
