@@ -98,6 +98,16 @@ show rocketmq-sidecar scale-in check --broker "$MASTER" --shard broker-a --names
 echo "(a broker that cannot be asked is never reported safe)"
 show rocketmq-sidecar scale-in check --broker "127.0.0.1:$(free_port)" --timeout 1s
 
+step "Shard seeding: the master's sidecar on the addon's agent port; a new shard's store seeded from it"
+SERVE_PORT=$(free_port); AGENT_PORT=$(free_port)
+rocketmq-sidecar serve --broker "$MASTER" --listen "127.0.0.1:$SERVE_PORT" --agent-listen "127.0.0.1:$AGENT_PORT" --log warn &
+SERVE_PID=$!
+until curl -sf "http://127.0.0.1:$SERVE_PORT/ready" >/dev/null; do sleep 0.1; done
+printf 'GET :%s/topicInfo -> ' "$AGENT_PORT"; curl -s "http://127.0.0.1:$AGENT_PORT/topicInfo" | head -c 300; echo " ..."
+NEW_STORE=$(mktemp -d)
+show rocketmq-sidecar seed --from "http://127.0.0.1:$(free_port),http://127.0.0.1:$AGENT_PORT" --data-dir "$NEW_STORE" --timeout 1s
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$NEW_STORE"
+
 step "Speed: one config get, process start to exit"
 start=$(date +%s%N); rocketmq-sidecar config get --broker "$MASTER" >/dev/null; end=$(date +%s%N)
 echo "rocketmq-sidecar config get: $(( (end - start) / 1000 )) µs (mqadmin getBrokerConfig: ~3.5 s, see README)"

@@ -8,6 +8,7 @@
 //! - [`role`]: master/slave detection and the poller's shared state.
 //! - [`reload`]: the config reloader (diff, apply in one request, verify, watch the file).
 //! - [`guard`]: the scale-in guard (backlog per group/topic/queue, drain).
+//! - [`seed`]: topic/group metadata for a new shard (serve endpoints, `seed` command).
 //! - [`http`]: the read-only probe endpoints served by `serve`.
 //! - [`cli`]: the `rocketmq-sidecar` command line.
 
@@ -20,3 +21,4 @@ pub mod properties;
 pub mod reload;
 pub mod remoting;
 pub mod role;
+pub mod seed;

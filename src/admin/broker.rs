@@ -67,6 +67,19 @@ impl BrokerAdmin {
         topic_configs_from_body(&resp.body).map_err(|e| self.decode_err("topic configs", e))
     }
 
+    /// GET_ALL_TOPIC_CONFIG's body as JSON: `{"dataVersion":..,"topicConfigTable":..}`, the same
+    /// shape the broker persists as `config/topics.json`.
+    pub async fn topic_configs_json(&self) -> Result<serde_json::Value, AdminError> {
+        let resp = self.client.invoke_ok(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
+        json::parse(&resp.body).map_err(|e| self.decode_err("topic configs", e.to_string()))
+    }
+
+    /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body as JSON: the shape of `config/subscriptionGroup.json`.
+    pub async fn groups_json(&self) -> Result<serde_json::Value, AdminError> {
+        let resp = self.client.invoke_ok(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
+        json::parse(&resp.body).map_err(|e| self.decode_err("subscription groups", e.to_string()))
+    }
+
     /// Every subscription group (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
     pub async fn groups(&self) -> Result<BTreeMap<String, GroupConfig>, AdminError> {
         let resp = self.client.invoke_ok(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;

@@ -5,10 +5,12 @@ mod broker;
 mod error;
 mod namesrv;
 mod stats;
+mod system;
 mod types;
 
 pub use broker::BrokerAdmin;
 pub use error::AdminError;
 pub use namesrv::NamesrvAdmin;
 pub use stats::{ConsumerOffsets, GroupConfig, QueueData, TopicConfig, TopicOffsets};
+pub use system::{is_system_group, is_system_topic, own_topics};
 pub use types::{runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, RuntimeInfo};

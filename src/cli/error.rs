@@ -23,6 +23,9 @@ pub enum CliError {
     /// The guard found unconsumed messages (exit 1).
     #[error("{0}")]
     Unsafe(String),
+    /// `seed` found no valid peer answer (nothing written).
+    #[error("{0}")]
+    Seed(String),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
 }
@@ -36,6 +39,7 @@ impl CliError {
             CliError::RestartRequired(_) => 3,
             CliError::Guard(_) => 2,
             CliError::Unsafe(_) => 1,
+            CliError::Seed(_) => 1,
             CliError::Admin(_) | CliError::Role { .. } | CliError::Output(_) => 1,
         }
     }

@@ -8,6 +8,7 @@ mod error;
 mod reconfigure_cmd;
 mod role_cmd;
 mod scale_in_cmd;
+mod seed_cmd;
 mod serve_cmd;
 
 use std::process::ExitCode;
@@ -55,6 +56,8 @@ pub enum Command {
     Reconfigure(reconfigure_cmd::ReconfigureArgs),
     #[command(about = scale_in_cmd::ABOUT, subcommand)]
     ScaleIn(scale_in_cmd::ScaleInCommand),
+    #[command(about = seed_cmd::ABOUT, long_about = seed_cmd::LONG_ABOUT)]
+    Seed(seed_cmd::SeedArgs),
     #[command(about = serve_cmd::ABOUT, long_about = serve_cmd::long_about())]
     Serve(serve_cmd::ServeArgs),
 }
@@ -84,6 +87,7 @@ pub fn run() -> ExitCode {
             Command::Role(args) => role_cmd::run(args).await,
             Command::Reconfigure(args) => reconfigure_cmd::run(args).await,
             Command::ScaleIn(cmd) => scale_in_cmd::run(cmd).await,
+            Command::Seed(args) => seed_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
         }
     });

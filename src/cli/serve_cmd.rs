@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Skip the name-server cross-check even when name servers are known
     #[arg(long, env = "ROCKETMQ_SIDECAR_NO_NAMESRV_CHECK")]
     pub no_namesrv_check: bool,
+    /// Also answer on this address (e.g. 0.0.0.0:8999, the addon's agent port, so its
+    /// broker-setup.sh can seed new shards from /topicInfo and /subscriptionGroupInfo unchanged)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_AGENT_LISTEN", value_name = "ADDR")]
+    pub agent_listen: Option<SocketAddr>,
     /// Keep the broker's dynamic parameters equal to this properties file (off when not given)
     #[arg(long, env = "ROCKETMQ_SIDECAR_CONFIG_FILE", value_name = "FILE")]
     pub config_file: Option<std::path::PathBuf>,
@@ -94,9 +98,29 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         }
         None => None,
     };
+    let agent_listener = match args.agent_listen {
+        Some(addr) => Some(
+            tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| CliError::Usage(format!("cannot listen on {addr} (--agent-listen): {e}")))?,
+        ),
+        None => None,
+    };
     let mut http_stop = stop_rx;
     let guard_admin = Arc::new(BrokerAdmin::new(broker.clone(), args.connect.client_options()?));
-    let app = AppState { probe: state, reload: reload_state, scale_in: Some((guard_admin, args.connect.timeout * 5)) };
+    let app = AppState { probe: state, reload: reload_state, broker: Some((guard_admin, args.connect.timeout * 5)) };
+    if let Some(agent) = agent_listener {
+        let mut stop = http_stop.clone();
+        let app = router(app.clone());
+        tracing::info!(listen = ?agent.local_addr().ok(), "also serving on the agent port");
+        tokio::spawn(async move {
+            let _ = axum::serve(agent, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await;
+        });
+    }
     let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
         let _ = http_stop.wait_for(|s| *s).await;
     });

@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::admin::{AdminError, BrokerAdmin, TopicOffsets};
+use crate::admin::{is_system_topic, own_topics, AdminError, BrokerAdmin, TopicOffsets};
 
 use super::error::GuardError;
 
@@ -84,14 +84,6 @@ pub struct Backlog {
     pub topics: usize,
 }
 
-/// Topics every broker creates for itself; never "unconsumed" user data.
-fn is_system_topic(topic: &str, cluster_or_broker: &BTreeSet<String>) -> bool {
-    matches!(topic, "TBW102" | "SELF_TEST_TOPIC" | "OFFSET_MOVED_EVENT" | "BenchmarkTest" | SCHEDULE_TOPIC)
-        || topic.starts_with("RMQ_SYS_")
-        || topic.starts_with("rmq_sys_")
-        || cluster_or_broker.contains(topic)
-}
-
 pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog, GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
@@ -107,9 +99,8 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
     if let Some(id) = config.get("brokerId").filter(|id| id.as_str() != "0") {
         return Err(GuardError::NotMaster { broker, id: id.clone() });
     }
-    // The broker's own cluster and broker-name topics are system topics too.
-    let own: BTreeSet<String> =
-        ["brokerClusterName", "brokerName"].iter().filter_map(|k| config.get(*k).cloned()).collect();
+    // The broker's own cluster, broker-name and reply topics are system topics too.
+    let own = own_topics(&config);
 
     let mut stats = topic_stats(&admin, topics.keys().cloned().collect(), policy.concurrency).await.map_err(err)?;
     for (topic, queues) in stats.iter_mut() {

@@ -15,14 +15,16 @@ use crate::admin::BrokerAdmin;
 use crate::guard::{compute, GuardError, Policy};
 use crate::reload::ReloadState;
 use crate::role::{ProbeState, Role};
+use crate::seed::{snapshot, SeedFile};
 
 /// What the handlers read: the role poller's state and, when the reloader runs, its state.
 #[derive(Clone)]
 pub struct AppState {
     pub probe: Arc<ProbeState>,
     pub reload: Option<Arc<ReloadState>>,
-    /// The broker to check for `/scale-in`, and the time limit of one check.
-    pub scale_in: Option<(Arc<BrokerAdmin>, std::time::Duration)>,
+    /// The broker asked by `/scale-in`, `/topicInfo` and `/subscriptionGroupInfo`, and the time
+    /// limit of one such answer.
+    pub broker: Option<(Arc<BrokerAdmin>, std::time::Duration)>,
 }
 
 impl FromRef<AppState> for Arc<ProbeState> {
@@ -42,6 +44,10 @@ GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if 
 GET /health     200 while the broker answers (fresh check), else 503
 GET /scale-in   the scale-in guard's verdict as JSON (asks the broker, bounded by --timeout x 5):
                 200 safe, 409 unconsumed messages (with the table), 503 cannot tell
+GET /topicInfo  the broker's topics in its own config/topics.json format (for seeding a new shard;
+                ?all=true keeps system and per-shard topics); 503 with the reason if the broker
+                cannot be asked
+GET /subscriptionGroupInfo   the same for config/subscriptionGroup.json
 GET /live       200 while the agent runs (a broker outage never fails it)
 GET /ready      200 once the first check has finished (then stays 200)";
 
@@ -55,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/slave", get(replica))
         .route("/health", get(health))
         .route("/scale-in", get(scale_in))
+        .route("/topicInfo", get(|app, q| seed_file(app, q, SeedFile::Topics)))
+        .route("/subscriptionGroupInfo", get(|app, q| seed_file(app, q, SeedFile::Groups)))
         .route("/live", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .fallback(|| async { (StatusCode::NOT_FOUND, format!("not found; endpoints:\n{ENDPOINTS}\n")) })
@@ -86,7 +94,7 @@ async fn status(State(app): State<AppState>) -> Response {
 }
 
 async fn scale_in(State(app): State<AppState>) -> Response {
-    let Some((admin, limit)) = app.scale_in.clone() else {
+    let Some((admin, limit)) = app.broker.clone() else {
         return unavailable("scale-in check not configured".into());
     };
     let result = match tokio::time::timeout(limit, compute(admin, &Policy::default())).await {
@@ -105,6 +113,22 @@ async fn scale_in(State(app): State<AppState>) -> Response {
                 serde_json::json!({"verdict": "cannot_tell", "safe": false, "error": e.to_string(), "kind": e.kind()});
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct SeedQuery {
+    all: Option<bool>,
+}
+
+async fn seed_file(State(app): State<AppState>, Query(q): Query<SeedQuery>, file: SeedFile) -> Response {
+    let Some((admin, limit)) = app.broker.clone() else {
+        return unavailable("broker not configured".into());
+    };
+    match tokio::time::timeout(limit, snapshot(&admin, file, q.all.unwrap_or(false))).await {
+        Ok(Ok(doc)) => axum::Json(doc).into_response(),
+        Ok(Err(e)) => unavailable(format!("cannot read {} from the broker: {e}", file.file_name())),
+        Err(_) => unavailable(format!("the broker did not answer within {limit:?}")),
     }
 }
 

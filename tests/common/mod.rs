@@ -424,3 +424,29 @@ pub fn client(args: &[&str]) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Creates `topic` with `queues` read/write queues on the broker at `addr` (UPDATE_AND_CREATE_TOPIC).
+pub fn create_topic(addr: &str, topic: &str, queues: u32) {
+    use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
+    let q = queues.to_string();
+    let req = Req::request(17)
+        .with_ext("topic", topic)
+        .with_ext("defaultTopic", "TBW102")
+        .with_ext("readQueueNums", q.as_str())
+        .with_ext("writeQueueNums", q.as_str())
+        .with_ext("perm", "6")
+        .with_ext("topicFilterType", "SINGLE_TAG")
+        .with_ext("topicSysFlag", "0")
+        .with_ext("order", "false");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(Client::new(addr, ClientOptions::default()).invoke_ok(req)).expect("create topic");
+}
+
+/// Creates subscription group `group` on the broker at `addr` (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).
+pub fn create_group(addr: &str, group: &str) {
+    use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
+    let body = format!(r#"{{"groupName":"{group}","consumeEnable":true,"retryQueueNums":1,"retryMaxTimes":5}}"#);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(Client::new(addr, ClientOptions::default()).invoke_ok(Req::request(200).with_body(body.into_bytes())))
+        .expect("create group");
+}

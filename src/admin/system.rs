@@ -1,0 +1,39 @@
+//! Names every 4.9.6 broker creates for itself (`TopicConfigManager`, `SubscriptionGroupManager`
+//! constructors, `MixAll`/`TopicValidator` constants): never user data, never to be copied to
+//! another broker.
+
+use std::collections::BTreeSet;
+
+/// A system topic, or the broker's own cluster- or broker-name topic (`own`).
+pub fn is_system_topic(topic: &str, own: &BTreeSet<String>) -> bool {
+    matches!(topic, "TBW102" | "SELF_TEST_TOPIC" | "OFFSET_MOVED_EVENT" | "BenchmarkTest" | "SCHEDULE_TOPIC_XXXX")
+        || topic.starts_with("RMQ_SYS_")
+        || topic.starts_with("rmq_sys_")
+        || own.contains(topic)
+}
+
+/// The topics a broker creates for its own identity: its broker name and cluster name (with
+/// `brokerTopicEnable` / `clusterTopicEnable`) and `<cluster>_REPLY_TOPIC`.
+pub fn own_topics(config: &super::BrokerConfig) -> BTreeSet<String> {
+    let mut own: BTreeSet<String> =
+        ["brokerName", "brokerClusterName"].iter().filter_map(|k| config.get(*k).cloned()).collect();
+    if let Some(cluster) = config.get("brokerClusterName") {
+        own.insert(format!("{cluster}_REPLY_TOPIC"));
+    }
+    own
+}
+
+/// A subscription group the broker creates for itself.
+pub fn is_system_group(group: &str) -> bool {
+    matches!(
+        group,
+        "TOOLS_CONSUMER"
+            | "FILTERSRV_CONSUMER"
+            | "SELF_TEST_C_GROUP"
+            | "CID_ONS-HTTP-PROXY"
+            | "CID_ONSAPI_PERMISSION"
+            | "CID_ONSAPI_OWNER"
+            | "CID_ONSAPI_PULL"
+            | "CID_RMQ_SYS_TRANS"
+    )
+}
