@@ -18,7 +18,7 @@ struct Fixture {
     namesrv: Proc,
     broker: Proc,
     /// On its own name server, so producers of the other tests never route to it.
-    acl_namesrv: Proc,
+    _acl_namesrv: Proc,
     acl: Proc,
     turn: Mutex<()>,
 }
@@ -42,7 +42,7 @@ fn fixture() -> &'static Fixture {
         let acl = spec("acl", &acl_namesrv, "broker-sacl", true);
         broker.wait_ready();
         acl.wait_ready();
-        Fixture { namesrv, broker, acl_namesrv, acl, turn: Mutex::new(()) }
+        Fixture { namesrv, broker, _acl_namesrv: acl_namesrv, acl, turn: Mutex::new(()) }
     })
 }
 

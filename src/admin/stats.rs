@@ -24,7 +24,8 @@ pub struct TopicConfig {
 pub struct GroupConfig {
     pub group_name: String,
     pub consume_enable: bool,
-    /// BROADCASTING groups keep their offsets on the clients, not on the broker.
+    /// A permission (true by default for every group in 4.9.6), not the group's message model:
+    /// only online consumers tell whether a group consumes in BROADCASTING mode.
     pub consume_broadcast_enable: bool,
     pub retry_max_times: i32,
 }

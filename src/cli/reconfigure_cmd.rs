@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::admin::BrokerAdmin;
-use crate::reload::{apply, Desired, Plan};
+use crate::reload::{apply, read_pairs, Desired, Plan};
 
 use super::args::ConnectArgs;
 use super::error::CliError;
@@ -78,10 +78,8 @@ fn desired_from(args: &ReconfigureArgs) -> Result<Desired, CliError> {
     }
     let mut pairs: Vec<(String, String)> = Vec::new();
     if let Some(file) = &args.file {
-        let from_file = Desired::from_file(file)?;
-        // Re-validated below with the rest so that every error is reported at once.
-        pairs.extend(from_file.values.values().map(|c| (c.param.name.to_string(), c.value.clone())));
-        pairs.extend(from_file.ignored.iter().map(|(k, _)| (k.clone(), String::new())));
+        // Validated below with the rest, so every error is reported at once.
+        pairs.extend(read_pairs(file)?);
     }
     pairs.extend(args.pairs.chunks(2).map(|kv| (kv[0].clone(), kv[1].clone())));
     for s in &args.set {

@@ -106,9 +106,8 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
     for (topic, queues) in stats.iter_mut() {
         let read_queues = topics.get(topic).map_or(0, |t| t.read_queue_nums);
         for q in 0..read_queues {
-            if !queues.contains_key(&q) {
-                let max = admin.max_offset(topic, q).await.map_err(err)?;
-                queues.insert(q, (0, max));
+            if let std::collections::btree_map::Entry::Vacant(slot) = queues.entry(q) {
+                slot.insert((0, admin.max_offset(topic, q).await.map_err(err)?));
             }
         }
     }

@@ -76,6 +76,8 @@ pub async fn drain(
             _ = &mut interrupted => break "interrupted".to_string(),
             _ = tokio::time::sleep(settings.progress_every) => {}
         }
+        // Checked here, not left to the select above: a zero sleep is not ready on its first
+        // poll, so without this one more backlog check would start after the deadline.
         if started.elapsed() >= settings.timeout {
             break format!("timed out after {:?}", settings.timeout);
         }

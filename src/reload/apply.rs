@@ -9,17 +9,18 @@ use super::error::ReloadError;
 use super::plan::Plan;
 
 /// Applies `plan.send` in one UPDATE_BROKER_CONFIG and verifies it by reading the config back.
-/// Returns the broker's config after the change. If some values did not take, the ones that
-/// did are put back to their previous values, so the broker never keeps half a change.
-pub async fn apply(admin: &BrokerAdmin, plan: &Plan) -> Result<Option<BrokerConfig>, ReloadError> {
+/// Returns whether a request was sent (false: nothing to change). If some values did not take,
+/// the ones that did are put back to their previous values, so the broker never keeps half a change.
+pub async fn apply(admin: &BrokerAdmin, plan: &Plan) -> Result<bool, ReloadError> {
     if plan.send.is_empty() {
-        return Ok(None);
+        return Ok(false);
     }
-    admin.update_config(&plan.body()).await.map_err(ReloadError::Broker)?;
+    let body = plan.body();
+    admin.update_config(&body).await.map_err(ReloadError::Broker)?;
     let after = admin.config().await.map_err(ReloadError::Unverified)?;
-    let missed = not_taken(&plan.body(), &after);
+    let missed = not_taken(&body, &after);
     if missed.is_empty() {
-        return Ok(Some(after));
+        return Ok(true);
     }
     let undo: BTreeMap<String, String> = plan
         .send

@@ -48,15 +48,17 @@ impl Desired {
         }
     }
 
-    /// Reads a broker config file as the broker would (`Properties.load`).
+    /// Reads and validates a broker config file.
     pub fn from_file(path: &Path) -> Result<Desired, ReloadError> {
-        let bytes = std::fs::read(path).map_err(|source| ReloadError::ReadFile { path: path.to_path_buf(), source })?;
-        Desired::from_bytes(&bytes, path)
+        Desired::from_pairs(read_pairs(path)?)
     }
+}
 
-    pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<Desired, ReloadError> {
-        let entries =
-            properties::load(bytes).map_err(|source| ReloadError::Syntax { path: path.to_path_buf(), source })?;
-        Desired::from_pairs(entries.into_iter().map(|e| (e.key, e.value)))
-    }
+/// A broker config file's pairs as the broker would read them (`Properties.load`), in file
+/// order, duplicates included, not validated yet.
+pub fn read_pairs(path: &Path) -> Result<Vec<(String, String)>, ReloadError> {
+    let bytes = std::fs::read(path).map_err(|source| ReloadError::ReadFile { path: path.to_path_buf(), source })?;
+    let entries =
+        properties::load(&bytes).map_err(|source| ReloadError::Syntax { path: path.to_path_buf(), source })?;
+    Ok(entries.into_iter().map(|e| (e.key, e.value)).collect())
 }

@@ -87,11 +87,8 @@ pub async fn cycle(admin: &BrokerAdmin, settings: &ReloadSettings, state: &Reloa
         Err(e) => return state.record_error(&ReloadError::Broker(e)),
     };
     let plan = Plan::compute(&desired, &live);
-    if plan.send.is_empty() {
-        return state.record_plan(&plan, false);
-    }
     match apply(admin, &plan).await {
-        Ok(_) => state.record_plan(&plan, true),
+        Ok(sent) => state.record_plan(&plan, sent),
         Err(e) => state.record_error(&e),
     }
 }

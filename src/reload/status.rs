@@ -38,7 +38,6 @@ struct Inner {
     last_applied: Vec<Change>,
     last_applied_at: Option<SystemTime>,
     counts: [u64; 5],
-    updates_sent: u64,
 }
 
 /// Shared between the reload loop (writer) and the HTTP handlers (readers).
@@ -67,7 +66,6 @@ impl ReloadState {
         };
         let mut s = self.lock();
         if sent {
-            s.updates_sent += 1;
             s.last_applied = plan.send.clone();
             s.last_applied_at = Some(SystemTime::now());
             let keys: Vec<String> = plan.send.iter().map(|c| format!("{}={}", c.key, c.to)).collect();
@@ -105,15 +103,6 @@ impl ReloadState {
         outcome
     }
 
-    /// Number of UPDATE_BROKER_CONFIG requests sent so far.
-    pub fn updates_sent(&self) -> u64 {
-        self.lock().updates_sent
-    }
-
-    pub fn last_outcome(&self) -> Option<Outcome> {
-        self.lock().last.as_ref().map(|(o, _, _)| *o)
-    }
-
     pub fn status(&self) -> Value {
         let s = self.lock();
         let ms = |t: &SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
@@ -131,7 +120,8 @@ impl ReloadState {
             "storedPendingRestart": s.pending_restart,
             "lastApplied": s.last_applied,
             "lastAppliedMs": s.last_applied_at.as_ref().map(ms),
-            "updatesSent": s.updates_sent,
+            // Every applied outcome is exactly one verified update request.
+            "updatesSent": s.counts[Outcome::Applied as usize],
             "outcomes": counts,
         })
     }

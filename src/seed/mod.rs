@@ -72,16 +72,15 @@ pub async fn snapshot(admin: &BrokerAdmin, file: SeedFile, include_system: bool)
 }
 
 /// Checks a peer's answer the way broker-setup.sh should have: valid JSON, an object with
-/// `dataVersion` and the table. Returns the bytes to write.
-pub fn validate(file: SeedFile, body: &[u8]) -> Result<Vec<u8>, String> {
+/// `dataVersion` and the table. Returns the bytes to write and the table's entry count.
+pub fn validate(file: SeedFile, body: &[u8]) -> Result<(Vec<u8>, usize), String> {
     let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
     if !v.get("dataVersion").is_some_and(Value::is_object) {
         return Err("no dataVersion object".into());
     }
-    if !v.get(file.table_key()).is_some_and(Value::is_object) {
-        return Err(format!("no {} object", file.table_key()));
-    }
-    serde_json::to_vec_pretty(&v).map_err(|e| e.to_string())
+    let entries = v.get(file.table_key()).and_then(Value::as_object).map(|t| t.len());
+    let entries = entries.ok_or_else(|| format!("no {} object", file.table_key()))?;
+    Ok((serde_json::to_vec_pretty(&v).map_err(|e| e.to_string())?, entries))
 }
 
 #[derive(Debug)]
@@ -107,12 +106,8 @@ pub async fn seed(urls: &[String], store_root: &Path, timeout: Duration) -> Resu
         for base in urls {
             let url = format!("{}{}", base.trim_end_matches('/'), file.http_path());
             match http_get(&url, timeout).await.and_then(|body| validate(file, &body)) {
-                Ok(bytes) => {
+                Ok((bytes, entries)) => {
                     write_atomic(&path, &bytes)?;
-                    let entries = serde_json::from_slice::<Value>(&bytes)
-                        .ok()
-                        .and_then(|v| v.get(file.table_key()).and_then(Value::as_object).map(|t| t.len()))
-                        .unwrap_or(0);
                     written = Some(Seeded::Written { path: path.clone(), from: url, entries });
                     break;
                 }
