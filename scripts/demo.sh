@@ -98,6 +98,20 @@ show rocketmq-sidecar scale-in check --broker "$MASTER" --shard broker-a --names
 echo "(a broker that cannot be asked is never reported safe)"
 show rocketmq-sidecar scale-in check --broker "127.0.0.1:$(free_port)" --timeout 1s
 
+step "Metrics: GET /metrics, the agent's own and the broker's under rocketmq-exporter's names"
+scripts/rocketmq.sh client produce "$NAMESRV" DemoTopic 3 | grep -c '^ok' | xargs printf 'produced %s messages to DemoTopic (DemoGroup is now behind)\n'
+SERVE_PORT=$(free_port)
+rocketmq-sidecar serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$SERVE_PORT" --metrics-interval 1s --log warn &
+SERVE_PID=$!
+until curl -s "http://127.0.0.1:$SERVE_PORT/metrics" | grep -q '^rocketmq_group_diff{.*DemoGroup'; do sleep 0.2; done
+printf '$ curl -s :%s/metrics | grep -E "^rocketmq_(sidecar_(broker_up|role|scale_in)|group_diff|consumer_offset|producer_offset|brokeruntime_msg_put_total_today_now).*"\n' "$SERVE_PORT"
+curl -s "http://127.0.0.1:$SERVE_PORT/metrics" \
+  | grep -E '^rocketmq_(sidecar_(broker_up|role\{|scale_in)|group_diff|consumer_offset|producer_offset|brokeruntime_msg_put_total_today_now)' \
+  | grep -E 'sidecar|DemoTopic|brokeruntime'
+curl -s "http://127.0.0.1:$SERVE_PORT/metrics" | grep -vc '^#' | xargs printf '(%s series in all; a scrape reads a cache refreshed every --metrics-interval)\n'
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true
+scripts/rocketmq.sh client consume "$NAMESRV" DemoTopic DemoGroup 3 30 >/dev/null
+
 step "Shard seeding: the master's sidecar on the addon's agent port; a new shard's store seeded from it"
 SERVE_PORT=$(free_port); AGENT_PORT=$(free_port)
 rocketmq-sidecar serve --broker "$MASTER" --listen "127.0.0.1:$SERVE_PORT" --agent-listen "127.0.0.1:$AGENT_PORT" --log warn &

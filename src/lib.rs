@@ -8,6 +8,7 @@
 //! - [`role`]: master/slave detection and the poller's shared state.
 //! - [`reload`]: the config reloader (diff, apply in one request, verify, watch the file).
 //! - [`guard`]: the scale-in guard (backlog per group/topic/queue, drain).
+//! - [`metrics`]: Prometheus metrics, the agent's own and the broker's (rocketmq-exporter names).
 //! - [`seed`]: topic/group metadata for a new shard (serve endpoints, `seed` command).
 //! - [`http`]: the read-only probe endpoints served by `serve`.
 //! - [`cli`]: the `rocketmq-sidecar` command line.
@@ -16,6 +17,7 @@ pub mod admin;
 pub mod cli;
 pub mod guard;
 pub mod http;
+pub mod metrics;
 pub mod params;
 pub mod properties;
 pub mod reload;

@@ -3,18 +3,21 @@ use std::collections::BTreeMap;
 use crate::remoting::codes::request::{
     GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_TOPIC_CONFIG,
     GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_MAX_OFFSET, GET_TOPIC_STATS_INFO,
-    UPDATE_BROKER_CONFIG,
+    UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
 };
 
 /// "the consumer group[g] not online"
 const CONSUMER_NOT_ONLINE: i32 = 206;
+/// What 4.9.6 answers for a statistic it has no item for ("The stats <..> <..> not exist").
+const SYSTEM_ERROR: i32 = 1;
 use crate::remoting::properties::{encode_update_body, parse_config_body};
 use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 
 use super::error::AdminError;
 use super::stats::{
-    consumer_offsets_from_body, delay_offsets_from_body, groups_from_body, topic_configs_from_body,
-    topic_offsets_from_body, ConsumerOffsets, GroupConfig, TopicConfig, TopicOffsets,
+    consumer_offsets_from_body, delay_offsets_from_body, groups_from_body, stats_minute_from_body,
+    topic_configs_from_body, topic_offsets_from_body, ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute,
+    TopicConfig, TopicOffsets,
 };
 use super::types::{runtime_info_from_body, BrokerConfig, RuntimeInfo};
 
@@ -104,16 +107,30 @@ impl BrokerAdmin {
         topic_offsets_from_body(&resp.body).map_err(|e| self.decode_err("topic stats", e))
     }
 
-    /// The message model (`CLUSTERING` / `BROADCASTING`) of a group's online consumers, or None
-    /// when no consumer of the group is online (GET_CONSUMER_CONNECTION_LIST).
-    pub async fn online_message_model(&self, group: &str) -> Result<Option<String>, AdminError> {
+    /// A group's online consumers: their message model (`CLUSTERING` / `BROADCASTING`) and how
+    /// many clients are connected; None when none is online (GET_CONSUMER_CONNECTION_LIST).
+    pub async fn online_consumers(&self, group: &str) -> Result<Option<OnlineConsumers>, AdminError> {
         let req = Command::request(GET_CONSUMER_CONNECTION_LIST).with_ext("consumerGroup", group);
         match self.client.invoke_ok(req).await {
             Ok(resp) => {
                 let v = json::parse(&resp.body).map_err(|e| self.decode_err("consumer connections", e.to_string()))?;
-                Ok(v.get("messageModel").and_then(|m| m.as_str()).map(str::to_string))
+                Ok(Some(OnlineConsumers {
+                    message_model: v.get("messageModel").and_then(|m| m.as_str()).unwrap_or_default().to_string(),
+                    clients: v.get("connectionSet").and_then(|c| c.as_array()).map_or(0, Vec::len),
+                }))
             }
             Err(RemotingError::Refused { code: CONSUMER_NOT_ONLINE, .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One of the broker's own statistics (VIEW_BROKER_STATS_DATA), over the last minute; None
+    /// when the broker has no such item (nothing counted yet under that name and key).
+    pub async fn stats_minute(&self, name: &str, key: &str) -> Result<Option<StatsMinute>, AdminError> {
+        let req = Command::request(VIEW_BROKER_STATS_DATA).with_ext("statsName", name).with_ext("statsKey", key);
+        match self.client.invoke_ok(req).await {
+            Ok(resp) => stats_minute_from_body(&resp.body).map(Some).map_err(|e| self.decode_err("broker stats", e)),
+            Err(RemotingError::Refused { code: SYSTEM_ERROR, remark, .. }) if remark.contains("not exist") => Ok(None),
             Err(e) => Err(e.into()),
         }
     }

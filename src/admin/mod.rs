@@ -3,6 +3,7 @@
 
 mod broker;
 mod error;
+mod fanout;
 mod namesrv;
 mod stats;
 mod system;
@@ -10,7 +11,8 @@ mod types;
 
 pub use broker::BrokerAdmin;
 pub use error::AdminError;
+pub use fanout::{bounded, topic_stats};
 pub use namesrv::NamesrvAdmin;
-pub use stats::{ConsumerOffsets, GroupConfig, QueueData, TopicConfig, TopicOffsets};
+pub use stats::{ConsumerOffsets, GroupConfig, OnlineConsumers, QueueData, StatsMinute, TopicConfig, TopicOffsets};
 pub use system::{is_system_group, is_system_topic, own_topics};
 pub use types::{runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, RuntimeInfo};

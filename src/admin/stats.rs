@@ -115,6 +115,34 @@ pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicOffsets, String> {
     Ok(out)
 }
 
+/// A group's online consumers (GET_CONSUMER_CONNECTION_LIST).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnlineConsumers {
+    /// `CLUSTERING` or `BROADCASTING` as the clients declared it.
+    pub message_model: String,
+    /// Connected client instances.
+    pub clients: usize,
+}
+
+/// One broker statistic over the last minute (VIEW_BROKER_STATS_DATA's `statsMinute`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize)]
+#[serde(default)]
+pub struct StatsMinute {
+    /// Total counted during the minute.
+    pub sum: i64,
+    /// Per second, averaged over the minute.
+    pub tps: f64,
+}
+
+/// VIEW_BROKER_STATS_DATA body: `{"statsMinute":{"sum":..,"tps":..,"avgpt":..},"statsHour":..,"statsDay":..}`.
+pub fn stats_minute_from_body(body: &[u8]) -> Result<StatsMinute, String> {
+    let v = parse(body)?;
+    match v.get("statsMinute") {
+        Some(m) => serde_json::from_value(m.clone()).map_err(|e| format!("statsMinute: {e}")),
+        None => Err("no statsMinute".into()),
+    }
+}
+
 /// GET_ROUTEINFO_BY_TOPIC body → the topic's queue data per broker group.
 pub fn route_from_body(body: &[u8]) -> Result<Vec<QueueData>, String> {
     let v = parse(body)?;
@@ -141,5 +169,9 @@ mod tests {
         let groups = groups_from_body(br#"{"subscriptionGroupTable":{"G":{"groupName":"G","consumeBroadcastEnable":false,"x":1}},"dataVersion":{}}"#).unwrap();
         assert!(!groups["G"].consume_broadcast_enable);
         assert_eq!(delay_offsets_from_body(br#"{"offsetTable":{18:4}}"#).unwrap()[&18], 4);
+        let m = stats_minute_from_body(
+            br#"{"statsDay":{"avgpt":0.0,"sum":9,"tps":0.1},"statsMinute":{"avgpt":1.0,"sum":60,"tps":1.0}}"#,
+        );
+        assert_eq!(m.unwrap(), StatsMinute { sum: 60, tps: 1.0 });
     }
 }

@@ -1,5 +1,6 @@
 use clap::Args;
 
+use crate::remoting::ClientOptions;
 use crate::role::RoleProbe;
 
 use super::args::ConnectArgs;
@@ -29,13 +30,17 @@ pub struct RoleArgs {
 
 /// The probe for `role` and `serve`: the broker, plus the name servers unless told to skip them
 /// (an unknown name-server list just means no cross-check).
-pub(super) fn build_probe(connect: &ConnectArgs, no_namesrv_check: bool) -> Result<RoleProbe, CliError> {
+pub(super) fn build_probe(
+    connect: &ConnectArgs,
+    no_namesrv_check: bool,
+    opts: ClientOptions,
+) -> Result<RoleProbe, CliError> {
     let namesrv = if no_namesrv_check { None } else { connect.namesrv_addrs().ok() };
-    Ok(RoleProbe::new(&connect.broker_addr(), namesrv.as_deref(), connect.client_options()?)?)
+    Ok(RoleProbe::new(&connect.broker_addr(), namesrv.as_deref(), opts)?)
 }
 
 pub async fn run(args: RoleArgs) -> Result<(), CliError> {
-    let probe = build_probe(&args.connect, args.no_namesrv_check)?;
+    let probe = build_probe(&args.connect, args.no_namesrv_check, args.connect.client_options()?)?;
     let obs = probe
         .check(args.connect.timeout, false)
         .await

@@ -6,7 +6,9 @@ use clap::Args;
 
 use crate::admin::BrokerAdmin;
 use crate::http::{router, AppState, ENDPOINTS};
+use crate::metrics::{self, AgentMetrics, BrokerMetrics, Limits};
 use crate::reload::{self, ReloadSettings, ReloadState};
+use crate::remoting::ClientOptions;
 use crate::role::{poller, ProbeState};
 
 use super::args::{parse_duration, ConnectArgs};
@@ -62,10 +64,24 @@ pub struct ServeArgs {
     /// Quiet time after the last file event before the file is read (bursts give one apply)
     #[arg(long, env = "ROCKETMQ_SIDECAR_RELOAD_DEBOUNCE", default_value = "200ms", value_parser = parse_duration)]
     pub reload_debounce: Duration,
+    /// How often the broker metrics behind /metrics are refreshed (a scrape reads the last
+    /// refresh and never waits on the broker); each refresh is bounded by this interval, at least 10s
+    #[arg(long, env = "ROCKETMQ_SIDECAR_METRICS_INTERVAL", default_value = "15s", value_parser = parse_duration)]
+    pub metrics_interval: Duration,
+    /// At most this many topics and this many group/topic pairs get their own broker series
+    /// (the largest offsets and lags are kept; the rest are counted in
+    /// rocketmq_sidecar_broker_metrics_dropped)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_METRICS_MAX_SERIES", default_value_t = 5000, value_name = "N")]
+    pub metrics_max_series: usize,
+    /// Serve only the agent's own metrics on /metrics (no broker refresh requests at all)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_NO_BROKER_METRICS")]
+    pub no_broker_metrics: bool,
 }
 
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
-    let probe = Arc::new(build_probe(&args.connect, args.no_namesrv_check)?);
+    let metrics = Arc::new(AgentMetrics::new());
+    let opts = ClientOptions { observer: Some(metrics.request_observer()), ..args.connect.client_options()? };
+    let probe = Arc::new(build_probe(&args.connect, args.no_namesrv_check, opts.clone())?);
     let broker = probe.broker_addr().to_string();
     let state = Arc::new(ProbeState::new(args.interval, broker.clone()));
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -76,13 +92,13 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let limit = args.connect.timeout.min(args.interval * 2);
     let mut poller_stop = stop_rx.clone();
-    let poller = tokio::spawn(poller::run(probe, state.clone(), limit, async move {
+    let poller = tokio::spawn(poller::run(probe, state.clone(), limit, Some(metrics.check_observer()), async move {
         let _ = poller_stop.wait_for(|s| *s).await;
     }));
     let reload_state = match &args.config_file {
         Some(file) => {
             let state = Arc::new(ReloadState::new(file.display().to_string()));
-            let admin = BrokerAdmin::new(broker.clone(), args.connect.client_options()?);
+            let admin = BrokerAdmin::new(broker.clone(), opts.clone());
             let settings = ReloadSettings {
                 file: file.clone(),
                 interval: args.reload_interval,
@@ -107,8 +123,24 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         None => None,
     };
     let mut http_stop = stop_rx;
-    let guard_admin = Arc::new(BrokerAdmin::new(broker.clone(), args.connect.client_options()?));
-    let app = AppState { probe: state, reload: reload_state, broker: Some((guard_admin, args.connect.timeout * 5)) };
+    let guard_admin = Arc::new(BrokerAdmin::new(broker.clone(), opts.clone()));
+    let broker_metrics = (!args.no_broker_metrics).then(|| {
+        let limits = Limits { max_series: args.metrics_max_series, ..Limits::default() };
+        let cache = Arc::new(BrokerMetrics::new(args.metrics_interval, limits));
+        // Its own connection: a slow metrics pass never queues in front of /scale-in answers.
+        let admin = Arc::new(BrokerAdmin::new(broker.clone(), opts.clone()));
+        let mut stop = http_stop.clone();
+        tokio::spawn(metrics::run(admin, cache.clone(), async move {
+            let _ = stop.wait_for(|s| *s).await;
+        }));
+        cache
+    });
+    let app = AppState {
+        probe: state,
+        reload: reload_state,
+        broker: Some((guard_admin, args.connect.timeout * 5)),
+        metrics: Some((metrics, broker_metrics)),
+    };
     if let Some(agent) = agent_listener {
         let mut stop = http_stop.clone();
         let app = router(app.clone());

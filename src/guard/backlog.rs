@@ -8,11 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::admin::{bounded, is_system_topic, own_topics, topic_stats, AdminError, BrokerAdmin, TopicOffsets};
 use serde::Serialize;
-use tokio::sync::Semaphore;
-use tokio::task::JoinSet;
-
-use crate::admin::{is_system_topic, own_topics, AdminError, BrokerAdmin, TopicOffsets};
 
 use super::error::GuardError;
 
@@ -173,7 +170,9 @@ async fn mark_broadcast(admin: &Arc<BrokerAdmin>, rows: &mut [Row], concurrency:
         rows.iter().filter(|r| r.kind == Kind::Consumer).filter_map(|r| r.group.clone()).collect();
     let broadcast = bounded(admin, behind.into_iter().collect(), concurrency, |admin, group: &String| {
         let group = group.clone();
-        async move { Ok((admin.online_message_model(&group).await?.as_deref() == Some("BROADCASTING")).then_some(())) }
+        async move {
+            Ok((admin.online_consumers(&group).await?.is_some_and(|c| c.message_model == "BROADCASTING")).then_some(()))
+        }
     })
     .await?;
     for (group, ()) in broadcast {
@@ -211,64 +210,4 @@ fn push(rows: &mut Vec<Row>, group: Option<&str>, topic: &str, kind: Kind, block
         messages,
         blocks,
     });
-}
-
-/// Runs `f` on every item, `concurrency` at a time (requests share the one pipelined
-/// connection); stops at the first error.
-async fn bounded<T, R, F, Fut>(
-    admin: &Arc<BrokerAdmin>,
-    items: Vec<T>,
-    concurrency: usize,
-    f: F,
-) -> Result<Vec<(T, R)>, AdminError>
-where
-    T: Send + 'static,
-    R: Send + 'static,
-    F: Fn(Arc<BrokerAdmin>, &T) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = Result<Option<R>, AdminError>> + Send,
-{
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let mut tasks = JoinSet::new();
-    for item in items {
-        let (admin, permits, f) = (admin.clone(), permits.clone(), f.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let r = f(admin, &item).await;
-            (item, r)
-        });
-    }
-    let mut out = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let (item, r) = joined.expect("broker request task panicked");
-        match r {
-            Ok(Some(r)) => out.push((item, r)),
-            Ok(None) => {}
-            Err(e) => {
-                tasks.abort_all();
-                return Err(e);
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Offsets of every (write) queue of every topic, one GET_TOPIC_STATS_INFO per topic.
-async fn topic_stats(
-    admin: &Arc<BrokerAdmin>,
-    topics: Vec<String>,
-    concurrency: usize,
-) -> Result<BTreeMap<String, TopicOffsets>, AdminError> {
-    let stats = bounded(admin, topics, concurrency, |admin, topic: &String| {
-        let topic = topic.clone();
-        async move {
-            match admin.topic_offsets(&topic).await {
-                Ok(s) => Ok(Some(s)),
-                // Deleted between the two requests: nothing left to lose on that topic.
-                Err(AdminError::Remoting(crate::remoting::RemotingError::Refused { code: 17, .. })) => Ok(None),
-                Err(e) => Err(e),
-            }
-        }
-    })
-    .await?;
-    Ok(stats.into_iter().collect())
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::admin::BrokerAdmin;
 use crate::guard::{compute, GuardError, Policy};
+use crate::metrics::{AgentMetrics, BrokerMetrics};
 use crate::reload::ReloadState;
 use crate::role::{ProbeState, Role};
 use crate::seed::{snapshot, SeedFile};
@@ -25,6 +26,8 @@ pub struct AppState {
     /// The broker asked by `/scale-in`, `/topicInfo` and `/subscriptionGroupInfo`, and the time
     /// limit of one such answer.
     pub broker: Option<(Arc<BrokerAdmin>, std::time::Duration)>,
+    /// The agent's metrics and, unless turned off, the broker metrics cache.
+    pub metrics: Option<(Arc<AgentMetrics>, Option<Arc<BrokerMetrics>>)>,
 }
 
 impl FromRef<AppState> for Arc<ProbeState> {
@@ -48,6 +51,8 @@ GET /topicInfo  the broker's topics in its own config/topics.json format (for se
                 ?all=true keeps system and per-shard topics); 503 with the reason if the broker
                 cannot be asked
 GET /subscriptionGroupInfo   the same for config/subscriptionGroup.json
+GET /metrics    Prometheus text: the agent's rocketmq_sidecar_* metrics and the broker's under
+                rocketmq-exporter's names (from a cache refreshed every --metrics-interval)
 GET /live       200 while the agent runs (a broker outage never fails it)
 GET /ready      200 once the first check has finished (then stays 200)";
 
@@ -63,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/scale-in", get(scale_in))
         .route("/topicInfo", get(|app, q| seed_file(app, q, SeedFile::Topics)))
         .route("/subscriptionGroupInfo", get(|app, q| seed_file(app, q, SeedFile::Groups)))
+        .route("/metrics", get(metrics))
         .route("/live", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .fallback(|| async { (StatusCode::NOT_FOUND, format!("not found; endpoints:\n{ENDPOINTS}\n")) })
@@ -132,6 +138,14 @@ async fn seed_file(State(app): State<AppState>, Query(q): Query<SeedQuery>, file
     }
 }
 
+async fn metrics(State(app): State<AppState>) -> Response {
+    let Some((agent, broker)) = &app.metrics else {
+        return unavailable("metrics not configured".into());
+    };
+    let page = agent.render(&app.probe, app.reload.as_deref(), broker.as_deref());
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response()
+}
+
 async fn health(State(state): State<Arc<ProbeState>>) -> Response {
     let view = state.view();
     match view.reason {
@@ -148,20 +162,20 @@ async fn ready(State(state): State<Arc<ProbeState>>) -> Response {
     }
 }
 
-/// 200 only for a healthy broker in `want`; otherwise 503 saying what it is instead.
-fn role_gate(state: &ProbeState, want: Role) -> Result<crate::role::View, Response> {
+/// The view when the broker is healthy and in `want`; otherwise why not (for a 503).
+fn role_gate(state: &ProbeState, want: Role) -> Result<crate::role::View, String> {
     let view = state.view();
     match view.role {
         Some(r) if r == want => Ok(view),
-        Some(r) => Err(unavailable(format!("not a {want}: this broker is {r}"))),
-        None => Err(unavailable(format!("unknown: {}", view.reason.clone().unwrap_or_default()))),
+        Some(r) => Err(format!("not a {want}: this broker is {r}")),
+        None => Err(format!("unknown: {}", view.reason.clone().unwrap_or_default())),
     }
 }
 
 async fn primary(State(state): State<Arc<ProbeState>>) -> Response {
     match role_gate(&state, Role::Master) {
         Ok(_) => text(StatusCode::OK, "master\n".into()),
-        Err(resp) => resp,
+        Err(reason) => unavailable(reason),
     }
 }
 
@@ -173,7 +187,7 @@ struct LagQuery {
 async fn replica(State(state): State<Arc<ProbeState>>, Query(q): Query<LagQuery>) -> Response {
     let view = match role_gate(&state, Role::Slave) {
         Ok(v) => v,
-        Err(resp) => return resp,
+        Err(reason) => return unavailable(reason),
     };
     let Some(max) = q.lag else {
         return text(StatusCode::OK, "slave\n".into());

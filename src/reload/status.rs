@@ -19,6 +19,9 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    pub const ALL: [Outcome; 5] =
+        [Outcome::Applied, Outcome::Unchanged, Outcome::RestartRequired, Outcome::Rejected, Outcome::Error];
+
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Applied => "applied",
@@ -103,14 +106,26 @@ impl ReloadState {
         outcome
     }
 
+    /// How often each outcome happened (every check counts, `unchanged` included).
+    pub fn outcome_counts(&self) -> [(Outcome, u64); 5] {
+        let s = self.lock();
+        Outcome::ALL.map(|o| (o, s.counts[o as usize]))
+    }
+
+    /// Parameters whose desired value needs a broker restart: not sendable live, or stored
+    /// live but read only at startup.
+    pub fn restart_required_params(&self) -> usize {
+        let s = self.lock();
+        let keys: std::collections::BTreeSet<&str> =
+            s.restart_required.iter().chain(&s.pending_restart).map(|c| c.key).collect();
+        keys.len()
+    }
+
     pub fn status(&self) -> Value {
         let s = self.lock();
         let ms = |t: &SystemTime| t.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let counts: serde_json::Map<String, Value> =
-            [Outcome::Applied, Outcome::Unchanged, Outcome::RestartRequired, Outcome::Rejected, Outcome::Error]
-                .iter()
-                .map(|o| (o.label().to_string(), json!(s.counts[*o as usize])))
-                .collect();
+            Outcome::ALL.iter().map(|o| (o.label().to_string(), json!(s.counts[*o as usize]))).collect();
         json!({
             "file": self.file,
             "lastOutcome": s.last.as_ref().map(|(o, _, _)| o.label()),

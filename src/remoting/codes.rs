@@ -15,6 +15,7 @@ pub mod request {
     pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
     pub const GET_TOPIC_STATS_INFO: i32 = 202;
     pub const GET_CONSUMER_CONNECTION_LIST: i32 = 203;
+    pub const VIEW_BROKER_STATS_DATA: i32 = 315;
 }
 
 pub const SUCCESS: i32 = 0;
@@ -37,6 +38,7 @@ pub fn request_name(code: i32) -> &'static str {
         203 => "GET_CONSUMER_CONNECTION_LIST",
         205 => "WIPE_WRITE_PERM_OF_BROKER",
         208 => "GET_CONSUME_STATS",
+        315 => "VIEW_BROKER_STATS_DATA",
         317 => "GET_BROKER_CONSUME_STATS",
         327 => "ADD_WRITE_PERM_OF_BROKER",
         _ => "REQUEST",

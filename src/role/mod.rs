@@ -11,7 +11,7 @@ mod probe;
 mod state;
 
 pub use probe::{NamesrvCheck, Observation, RoleError, RoleProbe};
-pub use state::{ProbeState, RoleEvent, View, STALE_AFTER_INTERVALS};
+pub use state::{Counters, ProbeState, RoleEvent, View, STALE_AFTER_INTERVALS};
 
 use serde::Serialize;
 

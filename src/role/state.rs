@@ -44,6 +44,14 @@ pub struct View {
     pub observation: Option<Observation>,
 }
 
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counters {
+    pub checks: u64,
+    pub failures: u64,
+    pub role_changes: u64,
+    pub last_ok: Option<SystemTime>,
+}
+
 /// What a check did to the reported role (None meaning unknown).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RoleEvent {
@@ -100,6 +108,17 @@ impl ProbeState {
                 RoleEvent::Changed { from: old, to: new_role }
             }
             Some(_) => RoleEvent::Unchanged,
+        }
+    }
+
+    /// Counters and the last success, for metrics.
+    pub fn counters(&self) -> Counters {
+        let s = self.read();
+        Counters {
+            checks: s.checks,
+            failures: s.failures,
+            role_changes: s.role_changes,
+            last_ok: s.last_ok.map(|(_, t)| t),
         }
     }
 

@@ -63,7 +63,7 @@ pub fn free_port() -> u16 {
     let used = used.get_or_insert_with(HashSet::new);
     for _ in 0..1000 {
         let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if p < 2000 || p > 65000 || (p - 2..=p + 1).any(|q| used.contains(&q) || !port_free(q)) {
+        if !(2000..=65000).contains(&p) || (p - 2..=p + 1).any(|q| used.contains(&q) || !port_free(q)) {
             continue;
         }
         used.extend(p - 3..=p + 2);

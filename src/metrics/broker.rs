@@ -1,0 +1,250 @@
+//! One pass over the broker for rocketmq-exporter-compatible metrics (same names and labels, so
+//! its Grafana dashboards work unchanged). A master exports its topics, groups, offsets, lag and
+//! throughput; a slave only its runtime gauges (the exporter reads masters only, and a slave's
+//! copies would double every sum on a dashboard).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
+
+use crate::admin::{bounded, topic_stats, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets};
+
+use super::runtime;
+
+const RETRY_PREFIX: &str = "%RETRY%";
+const DLQ_PREFIX: &str = "%DLQ%";
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// At most this many topics and this many group/topic pairs get their own series; the
+    /// rest are counted as dropped (the largest offsets / lags are kept).
+    pub max_series: usize,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_series: 5000, concurrency: 16 }
+    }
+}
+
+/// The rendered text of one pass and what it cost.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub text: String,
+    pub series: usize,
+    /// Topics and group/topic pairs left out by [`Limits::max_series`].
+    pub dropped: usize,
+}
+
+/// Gauge families filled during one pass, rendered once at the end.
+struct Families {
+    registry: Registry,
+    vecs: HashMap<String, GaugeVec>,
+    series: usize,
+}
+
+impl Families {
+    fn new() -> Families {
+        Families { registry: Registry::new(), vecs: HashMap::new(), series: 0 }
+    }
+
+    fn set(&mut self, name: &str, help: &str, labels: &[&str], values: &[&str], v: f64) {
+        let vec = self.vecs.entry(name.to_string()).or_insert_with(|| {
+            let vec = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric name and labels");
+            self.registry.register(Box::new(vec.clone())).expect("each family is registered once");
+            vec
+        });
+        vec.with_label_values(values).set(v);
+        self.series += 1;
+    }
+
+    fn render(self, dropped: usize) -> Snapshot {
+        let mut buf = Vec::new();
+        // Encoding our own well-formed families into memory cannot fail.
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        Snapshot { text: String::from_utf8_lossy(&buf).into_owned(), series: self.series, dropped }
+    }
+}
+
+/// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
+pub async fn collect(admin: Arc<BrokerAdmin>, limits: &Limits) -> Result<Snapshot, AdminError> {
+    let (info, config) = tokio::join!(admin.runtime_info(), admin.config());
+    let (info, config) = (info?, config?);
+    let cfg = |k: &str| config.get(k).cloned().unwrap_or_default();
+    let cluster = cfg("brokerClusterName");
+    let broker = cfg("brokerName");
+    let addr = format!("{}:{}", cfg("brokerIP1"), cfg("listenPort"));
+    let mut f = Families::new();
+
+    let values = runtime::label_values(&info, &cluster, &addr);
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    for (name, v) in runtime::gauges(&info) {
+        f.set(
+            &name,
+            "Broker runtime info (GET_BROKER_RUNTIME_INFO), as rocketmq-exporter",
+            &runtime::LABELS,
+            &values,
+            v,
+        );
+    }
+    if cfg("brokerId") != "0" {
+        return Ok(f.render(0));
+    }
+    let dropped = master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr]).await?;
+    Ok(f.render(dropped))
+}
+
+/// One group's progress on one topic, summed over the topic's queues as the broker's own
+/// consume stats (and mqadmin consumerProgress) do: lag = Σ(max − committed), a queue without
+/// a committed offset counting from 0.
+struct Pair {
+    topic: String,
+    group: String,
+    committed: i64,
+    lag: i64,
+}
+
+async fn master_metrics(
+    admin: &Arc<BrokerAdmin>,
+    limits: &Limits,
+    f: &mut Families,
+    [cluster, broker, addr]: [&str; 3],
+) -> Result<usize, AdminError> {
+    let (topics, offsets) = tokio::join!(admin.topic_configs(), admin.consumer_offsets());
+    let (topics, offsets) = (topics?, offsets?);
+    let stats = topic_stats(admin, topics.keys().cloned().collect(), limits.concurrency).await?;
+    let total = |q: &TopicOffsets| q.values().map(|(_, max)| *max).sum::<i64>();
+
+    let mut by_size: Vec<(&String, i64)> = stats.iter().map(|(t, q)| (t, total(q))).collect();
+    by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let dropped_topics = by_size.len().saturating_sub(limits.max_series);
+    by_size.truncate(limits.max_series);
+
+    let mut pairs: Vec<Pair> = offsets
+        .iter()
+        .filter(|((topic, _), _)| !topic.starts_with(DLQ_PREFIX))
+        .filter_map(|((topic, group), committed)| {
+            let queues = stats.get(topic)?;
+            let committed_at = |q: &u32| committed.get(q).copied().unwrap_or(0).max(0);
+            Some(Pair {
+                topic: topic.clone(),
+                group: group.clone(),
+                committed: queues.keys().map(committed_at).sum(),
+                lag: queues.iter().map(|(q, (_, max))| max - committed_at(q)).sum(),
+            })
+        })
+        .collect();
+    pairs.sort_by(|a, b| b.lag.cmp(&a.lag).then((&a.group, &a.topic).cmp(&(&b.group, &b.topic))));
+    let dropped_pairs = pairs.len().saturating_sub(limits.max_series);
+    pairs.truncate(limits.max_series);
+
+    // Online consumers give the exporter's countOfOnlineConsumers and msgModel labels.
+    let groups: BTreeSet<String> = pairs.iter().map(|p| p.group.clone()).collect();
+    let online: BTreeMap<String, OnlineConsumers> =
+        bounded(admin, groups.into_iter().collect(), limits.concurrency, |admin, group: &String| {
+            let group = group.clone();
+            async move { admin.online_consumers(&group).await }
+        })
+        .await?
+        .into_iter()
+        .collect();
+
+    // Throughput from the broker's own one-minute statistics (what the exporter reads).
+    let mut wanted: Vec<(&'static str, String)> =
+        vec![("BROKER_PUT_NUMS", cluster.to_string()), ("BROKER_GET_NUMS", cluster.to_string())];
+    for (topic, size) in &by_size {
+        if *size > 0 && !topic.starts_with(RETRY_PREFIX) && !topic.starts_with(DLQ_PREFIX) {
+            wanted.push(("TOPIC_PUT_NUMS", topic.to_string()));
+            wanted.push(("TOPIC_PUT_SIZE", topic.to_string()));
+        }
+    }
+    for p in &pairs {
+        for name in ["GROUP_GET_NUMS", "GROUP_GET_SIZE", "SNDBCK_PUT_NUMS"] {
+            wanted.push((name, format!("{}@{}", p.topic, p.group)));
+        }
+    }
+    let minute: HashMap<(&'static str, String), StatsMinute> =
+        bounded(admin, wanted, limits.concurrency, |admin, (name, key): &(&'static str, String)| {
+            let (name, key) = (*name, key.clone());
+            async move { admin.stats_minute(name, &key).await }
+        })
+        .await?
+        .into_iter()
+        .collect();
+    let stat = |name: &'static str, key: &str| minute.get(&(name, key.to_string())).copied();
+
+    let broker_labels = ["cluster", "brokerIP", "broker"];
+    for (name, stats_name) in [("rocketmq_broker_tps", "BROKER_PUT_NUMS"), ("rocketmq_broker_qps", "BROKER_GET_NUMS")] {
+        let v = stat(stats_name, cluster).map_or(0.0, |s| s.tps);
+        f.set(name, "Broker messages per second over the last minute", &broker_labels, &[cluster, addr, broker], v);
+    }
+    let topic_labels = ["cluster", "broker", "topic"];
+    for (topic, size) in &by_size {
+        if let Some(group) = topic.strip_prefix(DLQ_PREFIX) {
+            let help = "Dead-letter topic offset (sum of queue max offsets)";
+            f.set(
+                "rocketmq_topic_dlq_offset",
+                help,
+                &["cluster", "broker", "group"],
+                &[cluster, broker, group],
+                *size as f64,
+            );
+        } else if topic.starts_with(RETRY_PREFIX) {
+            let help = "Retry topic offset (sum of queue max offsets)";
+            f.set("rocketmq_topic_retry_offset", help, &topic_labels, &[cluster, broker, topic], *size as f64);
+        } else {
+            let labels = [cluster, broker, topic.as_str()];
+            f.set(
+                "rocketmq_producer_offset",
+                "Topic offset (sum of queue max offsets)",
+                &topic_labels,
+                &labels,
+                *size as f64,
+            );
+            let tps = stat("TOPIC_PUT_NUMS", topic);
+            let bytes = stat("TOPIC_PUT_SIZE", topic);
+            f.set(
+                "rocketmq_producer_tps",
+                "Messages put per second (last minute)",
+                &topic_labels,
+                &labels,
+                tps.map_or(0.0, |s| s.tps),
+            );
+            let help = "Bytes put per second (last minute)";
+            f.set("rocketmq_producer_message_size", help, &topic_labels, &labels, bytes.map_or(0.0, |s| s.tps));
+        }
+    }
+    let pair_labels = ["cluster", "broker", "topic", "group"];
+    let diff_labels = ["group", "topic", "countOfOnlineConsumers", "msgModel"];
+    for p in &pairs {
+        let labels = [cluster, broker, p.topic.as_str(), p.group.as_str()];
+        let key = format!("{}@{}", p.topic, p.group);
+        let help = "Committed consumer offset (sum over queues)";
+        f.set("rocketmq_consumer_offset", help, &pair_labels, &labels, p.committed as f64);
+        let gets = stat("GROUP_GET_NUMS", &key).map_or(0.0, |s| s.tps);
+        f.set("rocketmq_consumer_tps", "Messages pulled per second (last minute)", &pair_labels, &labels, gets);
+        let bytes = stat("GROUP_GET_SIZE", &key).map_or(0.0, |s| s.tps);
+        f.set("rocketmq_consumer_message_size", "Bytes pulled per second (last minute)", &pair_labels, &labels, bytes);
+        let back = stat("SNDBCK_PUT_NUMS", &key).map_or(0.0, |s| s.sum as f64);
+        f.set("rocketmq_send_back_nums", "Messages sent back for retry (last minute)", &pair_labels, &labels, back);
+
+        let consumers = online.get(&p.group);
+        // The exporter skips BROADCASTING groups (their offsets live on the clients) and labels
+        // the model with its Java ordinal: BROADCASTING 0, CLUSTERING 1 (also for offline groups).
+        if consumers.is_some_and(|c| c.message_model == "BROADCASTING") {
+            continue;
+        }
+        let count = consumers.map_or(0, |c| c.clients).to_string();
+        let labels = [p.group.as_str(), p.topic.as_str(), count.as_str(), "1"];
+        let (name, help) = if p.topic.starts_with(RETRY_PREFIX) {
+            ("rocketmq_group_retrydiff", "Unconsumed messages of a group's retry topic")
+        } else {
+            ("rocketmq_group_diff", "Unconsumed messages: sum over queues of max offset - committed offset")
+        };
+        f.set(name, help, &diff_labels, &labels, p.lag as f64);
+    }
+    Ok(dropped_topics + dropped_pairs)
+}

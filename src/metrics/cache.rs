@@ -1,0 +1,123 @@
+//! The broker metrics cache: refreshed by its own loop every interval, read by scrapes. A scrape
+//! only copies the last rendered text, so it never waits on the broker; a failed refresh drops
+//! the broker series (a stale lag is a lie) and is counted by kind.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::admin::BrokerAdmin;
+use crate::guard::{self, GuardError, Policy};
+
+use super::broker::{collect, Limits, Snapshot};
+
+/// A busy broker with thousands of groups can take seconds to list; a short interval must not
+/// turn that into a permanent timeout.
+pub const MIN_REFRESH_LIMIT: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct State {
+    snapshot: Option<Arc<Snapshot>>,
+    last_ok: Option<SystemTime>,
+    last_duration: Option<Duration>,
+    errors: BTreeMap<&'static str, u64>,
+    /// Messages that would block a scale-in (masters only).
+    backlog: Option<u64>,
+}
+
+/// What the agent metrics read about the cache at scrape time.
+#[derive(Debug, Clone, Default)]
+pub struct CacheView {
+    pub snapshot: Option<Arc<Snapshot>>,
+    pub last_ok: Option<SystemTime>,
+    pub last_duration: Option<Duration>,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub backlog: Option<u64>,
+}
+
+pub struct BrokerMetrics {
+    interval: Duration,
+    limits: Limits,
+    state: RwLock<State>,
+}
+
+impl BrokerMetrics {
+    pub fn new(interval: Duration, limits: Limits) -> BrokerMetrics {
+        BrokerMetrics { interval, limits, state: RwLock::new(State::default()) }
+    }
+
+    pub fn view(&self) -> CacheView {
+        let s = self.state.read().unwrap_or_else(|p| p.into_inner());
+        CacheView {
+            snapshot: s.snapshot.clone(),
+            last_ok: s.last_ok,
+            last_duration: s.last_duration,
+            errors: s.errors.clone(),
+            backlog: s.backlog,
+        }
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// One refresh, bounded by the interval but at least [`MIN_REFRESH_LIMIT`] (refreshes never
+    /// overlap: the next one starts after this one ends).
+    pub async fn refresh(&self, admin: &Arc<BrokerAdmin>) {
+        let started = Instant::now();
+        let policy = Policy::default();
+        let pass = async { tokio::join!(collect(admin.clone(), &self.limits), guard::compute(admin.clone(), &policy)) };
+        let limit = self.interval.max(MIN_REFRESH_LIMIT);
+        let outcome = tokio::time::timeout(limit, pass).await;
+        let mut s = self.write();
+        s.last_duration = Some(started.elapsed());
+        match outcome {
+            Ok((Ok(snapshot), backlog)) => {
+                s.snapshot = Some(Arc::new(snapshot));
+                s.last_ok = Some(SystemTime::now());
+                s.backlog = match backlog {
+                    Ok(b) => Some(b.blocking_messages),
+                    Err(GuardError::NotMaster { .. }) => None,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "scale-in backlog not refreshed");
+                        None
+                    }
+                };
+            }
+            Ok((Err(e), _)) => {
+                if s.snapshot.take().is_some() {
+                    tracing::warn!(error = %e, "broker metrics unavailable");
+                }
+                s.backlog = None;
+                *s.errors.entry(e.kind()).or_default() += 1;
+            }
+            Err(_) => {
+                if s.snapshot.take().is_some() {
+                    tracing::warn!(?limit, "broker metrics refresh timed out");
+                }
+                s.backlog = None;
+                *s.errors.entry("timeout").or_default() += 1;
+            }
+        }
+    }
+}
+
+/// Refreshes every interval until `shutdown` resolves.
+pub async fn run(admin: Arc<BrokerAdmin>, cache: Arc<BrokerMetrics>, shutdown: impl Future<Output = ()>) {
+    let mut ticker = tokio::time::interval(cache.interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return,
+            _ = ticker.tick() => {}
+        }
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return,
+            _ = cache.refresh(&admin) => {}
+        }
+    }
+}

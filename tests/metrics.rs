@@ -1,0 +1,267 @@
+//! `GET /metrics` against real 4.9.6 brokers: lag and offsets equal what mqadmin reports, the role
+//! gauge on master and slave, broker-up when the broker dies (while /metrics stays fast), reload
+//! outcomes counted, and every page parses as Prometheus text with no duplicate series.
+mod common;
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{client, create_topic, root, Cluster, Serve, ACL_ADMIN};
+
+fn cluster() -> &'static Cluster {
+    Cluster::shared()
+}
+
+/// One scrape, parsed with a Prometheus text-format parser; panics on a parse error or on a
+/// series (name + labels) or family declared twice.
+fn scrape(serve: &Serve) -> BTreeMap<String, f64> {
+    let (code, body, took) = serve.get("/metrics");
+    assert_eq!(code, 200, "{body}");
+    assert!(took < Duration::from_secs(1), "/metrics took {took:?}");
+    let lines = body.lines().map(|l| Ok(l.to_string()));
+    let parsed = prometheus_parse::Scrape::parse(lines).unwrap_or_else(|e| panic!("not Prometheus text: {e}\n{body}"));
+    assert!(!parsed.samples.is_empty(), "{body}");
+    let (mut series, mut families) = (HashSet::new(), HashSet::new());
+    let mut out = BTreeMap::new();
+    for line in body.lines() {
+        if let Some(family) = line.strip_prefix("# TYPE ") {
+            let name = family.split_whitespace().next().unwrap().to_string();
+            assert!(families.insert(name.clone()), "family {name} declared twice");
+        } else if !line.starts_with('#') && !line.is_empty() {
+            let (key, value) = line.rsplit_once(' ').unwrap();
+            assert!(series.insert(key.to_string()), "duplicate series {key}");
+            out.insert(key.to_string(), value.parse().unwrap_or_else(|_| panic!("bad value in {line}")));
+        }
+    }
+    out
+}
+
+/// The value of the one series of `name` whose labels include all of `labels`.
+fn value(page: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let hits: Vec<f64> = page
+        .iter()
+        .filter(|(k, _)| k.split('{').next() == Some(name))
+        .filter(|(k, _)| labels.iter().all(|(l, v)| k.contains(&format!("{l}=\"{v}\""))))
+        .map(|(_, v)| *v)
+        .collect();
+    assert!(hits.len() <= 1, "{name} {labels:?} matches {} series", hits.len());
+    hits.first().copied()
+}
+
+/// UPDATE_CONSUMER_OFFSET (15): `group` has consumed `topic` queue `queue` up to `offset`.
+fn commit_offset(broker: &str, group: &str, topic: &str, queue: u32, offset: i64) {
+    use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
+    let req = Req::request(15)
+        .with_ext("consumerGroup", group)
+        .with_ext("topic", topic)
+        .with_ext("queueId", queue.to_string())
+        .with_ext("commitOffset", offset.to_string());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(Client::new(broker, ClientOptions::default()).invoke_ok(req)).expect("commit offset");
+}
+
+fn wait_page(serve: &Serve, what: &str, ok: impl Fn(&BTreeMap<String, f64>) -> bool) -> BTreeMap<String, f64> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let page = scrape(serve);
+        if ok(&page) {
+            return page;
+        }
+        assert!(Instant::now() < deadline, "{what}: not reached; last page:\n{page:#?}\nlog:\n{}", serve.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn serve_on(broker: &str, extra: &[&str]) -> Serve {
+    let ns = cluster().namesrv.addr();
+    let mut args =
+        vec!["--broker", broker, "--namesrv", ns.as_str(), "--interval", "500ms", "--metrics-interval", "1s"];
+    args.extend_from_slice(extra);
+    Serve::start(&args)
+}
+
+/// mqadmin consumerProgress for `group`: (broker offset, consumer offset, diff) summed over the
+/// queues of `topic`.
+fn mqadmin_progress(group: &str, topic: &str) -> (i64, i64, i64) {
+    let out = Command::new("bash")
+        .arg(root().join("scripts/rocketmq.sh"))
+        .args(["mqadmin", "consumerProgress", "-n", &cluster().namesrv.addr(), "-g", group])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("run mqadmin");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut sums = (0, 0, 0);
+    for cols in text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()) {
+        if cols.len() >= 6 && cols[0] == topic {
+            let n = |i: usize| cols[i].parse::<i64>().unwrap_or_else(|_| panic!("{text}"));
+            sums = (sums.0 + n(3), sums.1 + n(4), sums.2 + n(5));
+        }
+    }
+    assert!(sums.0 > 0, "no rows for {topic} in:\n{text}");
+    sums
+}
+
+#[test]
+fn lag_and_offsets_equal_what_the_broker_reports_through_mqadmin() {
+    let c = cluster();
+    let (topic, group, produced, consumed) = ("MetricsT", "MetricsG", 40, 15);
+    create_topic(&c.master.addr(), topic, 4);
+    let ns = c.namesrv.addr();
+    let sent = client(&["produce", &ns, topic, &produced.to_string(), "0"]);
+    assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), produced, "{sent:?}");
+    // The client consumes whole pulled batches, so it may take a few more than asked; M is what
+    // it reports.
+    let got = client(&["consume", &ns, topic, group, &consumed.to_string(), "30"]);
+    let consumed: usize = got.first().and_then(|l| l.strip_prefix("consumed ")).and_then(|n| n.parse().ok()).unwrap();
+    assert!(consumed < produced, "{got:?}");
+
+    let serve = serve_on(&c.master.addr(), &[]);
+    let lag = (produced - consumed) as f64;
+    let diff = [("group", group), ("topic", topic)];
+    let page = wait_page(&serve, "lag N-M", |p| value(p, "rocketmq_group_diff", &diff) == Some(lag));
+    let (broker_offset, consumer_offset, mq_diff) = mqadmin_progress(group, topic);
+    assert_eq!(mq_diff as f64, lag, "mqadmin agrees on the lag");
+    assert_eq!(value(&page, "rocketmq_consumer_offset", &diff), Some(consumer_offset as f64));
+    assert_eq!(value(&page, "rocketmq_producer_offset", &[("topic", topic)]), Some(broker_offset as f64));
+    assert_eq!(broker_offset, produced as i64);
+    // The exporter's label conventions: no consumer online now, CLUSTERING = 1.
+    let labels = [("group", group), ("topic", topic), ("countOfOnlineConsumers", "0"), ("msgModel", "1")];
+    assert_eq!(value(&page, "rocketmq_group_diff", &labels), Some(lag));
+    assert_eq!(value(&page, "rocketmq_sidecar_scale_in_backlog_messages", &[]).map(|v| v >= lag), Some(true));
+    for name in ["rocketmq_brokeruntime_commitlog_disk_ratio", "rocketmq_brokeruntime_msg_put_total_today_now"] {
+        assert!(value(&page, name, &[("brokerIP", &c.master.addr())]).is_some(), "{name} missing");
+    }
+    assert_eq!(value(&page, "rocketmq_sidecar_broker_metrics_dropped", &[]), Some(0.0));
+}
+
+#[test]
+fn role_gauge_on_master_and_slave_and_the_slave_reports_its_fall_behind() {
+    let c = cluster();
+    let master = serve_on(&c.master.addr(), &[]);
+    let slave = serve_on(&c.slave.addr(), &[]);
+    let m =
+        wait_page(&master, "master role", |p| value(p, "rocketmq_sidecar_role", &[("role", "master")]) == Some(1.0));
+    assert_eq!(value(&m, "rocketmq_sidecar_role", &[("role", "slave")]), Some(0.0));
+    assert_eq!(value(&m, "rocketmq_sidecar_broker_up", &[]), Some(1.0));
+    assert_eq!(value(&m, "rocketmq_broker_commitlog_diff", &[]), None, "a master has no fall-behind");
+
+    let s = wait_page(&slave, "slave lag", |p| value(p, "rocketmq_broker_commitlog_diff", &[]).is_some());
+    assert_eq!(value(&s, "rocketmq_sidecar_role", &[("role", "slave")]), Some(1.0));
+    assert_eq!(value(&s, "rocketmq_sidecar_role", &[("role", "master")]), Some(0.0));
+    let labels = [("brokerIP", c.slave.addr()), ("broker", "broker-a".into())];
+    let labels: Vec<(&str, &str)> = labels.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert!(value(&s, "rocketmq_broker_commitlog_diff", &labels).is_some_and(|v| v >= 0.0));
+    // A slave exports its runtime, not the topic/group series (those come from the master).
+    assert_eq!(value(&s, "rocketmq_producer_offset", &[("topic", "TBW102")]), None);
+    assert!(value(&s, "rocketmq_brokeruntime_commitlog_maxoffset", &[("brokerIP", &c.slave.addr())]).is_some());
+}
+
+/// deploy/grafana's dashboard loads as is (valid JSON) and every metric its queries read is one
+/// that a sidecar exports: on a master with a group behind on a topic and its retry topic and a
+/// config file, on a slave, and on a broker that does not answer (for the error counters).
+#[test]
+fn dashboard_reads_only_metrics_we_export() {
+    let c = cluster();
+    let master = c.master.addr();
+    let (topic, retry, group) = ("DashT", "%RETRY%DashG", "DashG");
+    create_topic(&master, topic, 2);
+    create_topic(&master, retry, 1);
+    for (t, q) in [(topic, 0), (topic, 1), (retry, 0)] {
+        commit_offset(&master, group, t, q, 0);
+    }
+    let dir = common::scratch("metrics-dashboard");
+    let file = dir.join("broker.conf");
+    std::fs::write(&file, "").unwrap();
+    let on_master = serve_on(&master, &["--config-file", file.to_str().unwrap()]);
+    let on_slave = serve_on(&c.slave.addr(), &[]);
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let on_dead = serve_on(&dead, &[]);
+    let pages = [
+        wait_page(&on_master, "group and retry lag", |p| {
+            value(p, "rocketmq_group_retrydiff", &[("group", group)]).is_some()
+                && value(p, "rocketmq_sidecar_reload_outcomes_total", &[("result", "unchanged")]).is_some()
+        }),
+        wait_page(&on_slave, "slave lag", |p| value(p, "rocketmq_broker_commitlog_diff", &[]).is_some()),
+        wait_page(&on_dead, "errors", |p| p.keys().any(|k| k.starts_with("rocketmq_sidecar_request_errors_total"))),
+    ];
+    let exported: HashSet<&str> = pages.iter().flat_map(|p| p.keys()).map(|k| k.split('{').next().unwrap()).collect();
+    let text = std::fs::read_to_string(root().join("deploy/grafana/rocketmq-sidecar.json")).unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&text).expect("dashboard JSON");
+    let mut checked = 0;
+    for panel in dash["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            for word in expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("rocketmq_") {
+                    assert!(
+                        exported.contains(word),
+                        "panel {:?} reads {word}, which no sidecar exports",
+                        panel["title"]
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 15, "only {checked} metric references found");
+}
+
+#[test]
+fn broker_killed_broker_up_drops_to_zero_and_metrics_keep_answering_fast() {
+    let c = cluster();
+    let (ak, sk) = ACL_ADMIN;
+    let serve = serve_on(&c.acl.addr(), &["--access-key", ak, "--secret-key", sk, "--no-namesrv-check"]);
+    let page = wait_page(&serve, "acl broker up", |p| {
+        value(p, "rocketmq_sidecar_broker_up", &[]) == Some(1.0)
+            && value(p, "rocketmq_brokeruntime_commitlog_maxoffset", &[]).is_some()
+    });
+    assert!(value(&page, "rocketmq_sidecar_broker_metrics_series", &[]).unwrap() > 10.0);
+    c.acl.kill();
+    let page = wait_page(&serve, "broker down", |p| {
+        value(p, "rocketmq_sidecar_broker_up", &[]) == Some(0.0)
+            && value(p, "rocketmq_sidecar_role", &[("role", "unknown")]) == Some(1.0)
+    });
+    assert_eq!(value(&page, "rocketmq_sidecar_role", &[("role", "master")]), Some(0.0), "never a stale master");
+    let page = wait_page(&serve, "stale broker series dropped", |p| {
+        value(p, "rocketmq_brokeruntime_commitlog_maxoffset", &[]).is_none()
+    });
+    assert!(page.keys().any(|k| k.starts_with("rocketmq_sidecar_request_errors_total{")), "errors counted");
+    let worst = (0..20).map(|_| serve.get("/metrics").2).max().unwrap();
+    assert!(worst < Duration::from_millis(200), "scrapes while the broker is down: worst {worst:?}");
+    let (_, body, _) = serve.get("/metrics");
+    assert!(!body.contains(sk) && !serve.log().contains(sk), "the ACL secret never shows");
+}
+
+#[test]
+fn reload_outcomes_are_counted() {
+    let c = cluster();
+    let dir = common::scratch("metrics-reload");
+    let file = dir.join("broker.conf");
+    let write = |text: &str| {
+        let tmp = dir.join("broker.conf.tmp");
+        std::fs::File::create(&tmp).unwrap().write_all(text.as_bytes()).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+    };
+    write("");
+    let file_arg = file.to_str().unwrap().to_string();
+    let serve = serve_on(&c.master.addr(), &["--config-file", &file_arg, "--reload-interval", "60s"]);
+    let outcome = |result: &'static str| {
+        move |p: &BTreeMap<String, f64>| {
+            value(p, "rocketmq_sidecar_reload_outcomes_total", &[("result", result)]).unwrap_or(0.0) >= 1.0
+        }
+    };
+    wait_page(&serve, "first pass", outcome("unchanged"));
+    write("autoDeleteUnusedStats=true\n");
+    wait_page(&serve, "applied", outcome("applied"));
+    write("autoDeleteUnusedStats=maybe\n");
+    let page = wait_page(&serve, "rejected", outcome("rejected"));
+    assert_eq!(value(&page, "rocketmq_sidecar_reload_outcomes_total", &[("result", "applied")]), Some(1.0));
+    assert_eq!(value(&page, "rocketmq_sidecar_reload_outcomes_total", &[("result", "error")]), Some(0.0));
+    write("autoDeleteUnusedStats=false\n");
+    wait_page(&serve, "restored", |p| {
+        value(p, "rocketmq_sidecar_reload_outcomes_total", &[("result", "applied")]) == Some(2.0)
+    });
+}
