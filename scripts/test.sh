@@ -9,6 +9,7 @@ need_apt=()
 command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v cargo >/dev/null || need_apt+=(cargo rustc)
+command -v go >/dev/null || need_apt+=(golang-go)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_apt[*]}" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi
@@ -16,4 +17,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 scripts/rocketmq.sh fetch
+scripts/tools.sh
+export KUBECONFORM="$PWD/.cache/bin/kubeconform"
 cargo test --locked "$@"

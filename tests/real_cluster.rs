@@ -419,3 +419,44 @@ async fn update_config_round_trips_through_java_properties() {
     assert!(err.to_string().contains("Need admin permission for request code=25"), "{err}");
     assert_eq!(admin.config().await.unwrap()["waitTimeMillsInSendQueue"], "333");
 }
+
+/// What the KubeBlocks manifests' memberLeave and reconfigure actions call (deploy/kubeblocks/).
+#[test]
+fn member_leave_lets_a_slave_go_and_reconfigure_waits_for_the_watched_file() {
+    let c = Cluster::shared();
+    let (m_addr, s_addr) = (c.master.addr(), c.slave.addr());
+    let t = Duration::from_secs(20);
+    let on_slave = common::sidecar(&["scale-in", "check", "--broker", &s_addr, "--allow-slave"], &[], t);
+    assert_eq!(on_slave.code, Some(0), "{}", on_slave.all_output());
+    assert!(on_slave.stdout.starts_with("safe: ") && on_slave.stdout.contains("slave"), "{}", on_slave.stdout);
+    let strict = common::sidecar(&["scale-in", "check", "--broker", &s_addr], &[], t);
+    assert_eq!(strict.code, Some(2), "without --allow-slave a slave target cannot be told: {}", strict.all_output());
+
+    let slave = common::Serve::start(&["--broker", &s_addr, "--no-namesrv-check"]);
+    assert_eq!(slave.get("/scale-in?allowSlave=true").0, 200);
+    assert_eq!(slave.get("/scale-in").0, 503);
+
+    let dir = common::scratch("config-applied");
+    let file = dir.join("broker.conf");
+    let write = |text: &str| {
+        std::fs::write(dir.join("tmp"), text).unwrap();
+        std::fs::rename(dir.join("tmp"), &file).unwrap();
+    };
+    let live = config_of(&m_addr)["autoDeleteUnusedStats"].clone();
+    let flipped = if live == "true" { "false" } else { "true" };
+    write(&format!("brokerName=broker-a\nautoDeleteUnusedStats={live}\n"));
+    let master = common::Serve::start(&["--broker", &m_addr, "--config-file", file.to_str().unwrap()]);
+    let (code, body, _) = master.get("/config/applied");
+    assert_eq!(code, 200, "{body}");
+    write(&format!("brokerName=broker-a\nautoDeleteUnusedStats={flipped}\n"));
+    let (code, body, took) = master.get("/config/applied?wait=10");
+    assert_eq!(code, 200, "the reloader applies the new file while the action waits: {body}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert_eq!(config_of(&m_addr)["autoDeleteUnusedStats"], flipped);
+    write("autoDeleteUnusedStats=perhaps\n");
+    assert_eq!(master.get("/config/applied").0, 422, "an invalid file is named, not waited on");
+    write(&format!("autoDeleteUnusedStats={live}\n"));
+    assert_eq!(master.get("/config/applied?wait=10").0, 200);
+    let (code, body, _) = slave.get("/config/applied");
+    assert_eq!(code, 503, "no --config-file: {body}");
+}

@@ -5,6 +5,7 @@ mod args;
 mod cluster_cmd;
 mod config_cmd;
 mod error;
+mod install_cmd;
 mod reconfigure_cmd;
 mod role_cmd;
 mod scale_in_cmd;
@@ -60,6 +61,8 @@ pub enum Command {
     Seed(seed_cmd::SeedArgs),
     #[command(about = serve_cmd::ABOUT, long_about = serve_cmd::long_about())]
     Serve(serve_cmd::ServeArgs),
+    #[command(about = install_cmd::ABOUT, long_about = install_cmd::LONG_ABOUT)]
+    Install(install_cmd::InstallArgs),
 }
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
@@ -71,6 +74,15 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    if let Command::Install(args) = cli.command {
+        return match install_cmd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        };
+    }
     let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     init_logging(cli.log.as_deref().unwrap_or(default_log));
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -89,6 +101,7 @@ pub fn run() -> ExitCode {
             Command::ScaleIn(cmd) => scale_in_cmd::run(cmd).await,
             Command::Seed(args) => seed_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
+            Command::Install(_) => unreachable!("handled before the runtime starts"),
         }
     });
     match result {

@@ -51,6 +51,11 @@ pub struct TargetArgs {
 pub struct CheckArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    /// A slave (brokerId > 0) as target is safe to remove, exit 0: it holds only copies of its
+    /// master's messages (for the memberLeave action on a replica scale-in). Without this flag a
+    /// slave target is "cannot tell" (exit 2)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_ALLOW_SLAVE")]
+    pub allow_slave: bool,
     /// Print JSON (verdict, table, totals)
     #[arg(long)]
     pub json: bool,
@@ -105,7 +110,13 @@ impl TargetArgs {
 
 async fn check(args: CheckArgs) -> Result<(), CliError> {
     let admin = args.target.admin().await?;
-    let backlog = compute(admin, &args.target.policy()).await?;
+    let backlog = match compute(admin, &args.target.policy()).await {
+        Err(GuardError::NotMaster { broker, id }) if args.allow_slave => {
+            println!("safe: {broker} is a slave (brokerId={id}); its messages are copies of its master's");
+            return Ok(());
+        }
+        other => other?,
+    };
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &backlog).map_err(std::io::Error::from)?;

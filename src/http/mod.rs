@@ -14,7 +14,7 @@ use serde::Deserialize;
 use crate::admin::BrokerAdmin;
 use crate::guard::{compute, GuardError, Policy};
 use crate::metrics::{AgentMetrics, BrokerMetrics};
-use crate::reload::ReloadState;
+use crate::reload::{Desired, Plan, ReloadState};
 use crate::role::{ProbeState, Role};
 use crate::seed::{snapshot, SeedFile};
 
@@ -46,7 +46,11 @@ GET /primary    200 only for a healthy master, else 503 with the reason (alias /
 GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if further behind
 GET /health     200 while the broker answers (fresh check), else 503
 GET /scale-in   the scale-in guard's verdict as JSON (asks the broker, bounded by --timeout x 5):
-                200 safe, 409 unconsumed messages (with the table), 503 cannot tell
+                200 safe, 409 unconsumed messages (with the table), 503 cannot tell;
+                ?allowSlave=true: a slave is safe to remove (200), for memberLeave
+GET /config/applied[?wait=SECONDS]   200 once every live-safe value of --config-file is live on the
+                broker (waits up to `wait`, at most 25 s, for the reloader); else 409 naming the
+                pending values, 422 for an invalid file, 503 if the broker cannot be asked
 GET /topicInfo  the broker's topics in its own config/topics.json format (for seeding a new shard;
                 ?all=true keeps system and per-shard topics); 503 with the reason if the broker
                 cannot be asked
@@ -66,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/slave", get(replica))
         .route("/health", get(health))
         .route("/scale-in", get(scale_in))
+        .route("/config/applied", get(config_applied))
         .route("/topicInfo", get(|app, q| seed_file(app, q, SeedFile::Topics)))
         .route("/subscriptionGroupInfo", get(|app, q| seed_file(app, q, SeedFile::Groups)))
         .route("/metrics", get(metrics))
@@ -99,7 +104,13 @@ async fn status(State(app): State<AppState>) -> Response {
     axum::Json(status).into_response()
 }
 
-async fn scale_in(State(app): State<AppState>) -> Response {
+#[derive(Deserialize)]
+struct ScaleInQuery {
+    #[serde(rename = "allowSlave")]
+    allow_slave: Option<bool>,
+}
+
+async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) -> Response {
     let Some((admin, limit)) = app.broker.clone() else {
         return unavailable("scale-in check not configured".into());
     };
@@ -113,6 +124,11 @@ async fn scale_in(State(app): State<AppState>) -> Response {
             let mut v = serde_json::to_value(&b).unwrap_or_default();
             v["verdict"] = (if b.safe { "safe" } else { "unsafe" }).into();
             (code, axum::Json(v)).into_response()
+        }
+        Err(GuardError::NotMaster { broker, id }) if q.allow_slave.unwrap_or(false) => {
+            let reason = format!("{broker} is a slave (brokerId={id}); its messages are copies of its master's");
+            (StatusCode::OK, axum::Json(serde_json::json!({"verdict": "safe", "safe": true, "reason": reason})))
+                .into_response()
         }
         Err(e) => {
             let body =
@@ -144,6 +160,44 @@ async fn metrics(State(app): State<AppState>) -> Response {
     };
     let page = agent.render(&app.probe, app.reload.as_deref(), broker.as_deref());
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response()
+}
+
+#[derive(Deserialize)]
+struct AppliedQuery {
+    /// Seconds to wait for the file to become live (at most 25).
+    wait: Option<u64>,
+}
+
+/// Read-only: is every live-safe value of the watched config file live on the broker? Waits
+/// (polling) for the reloader to apply a fresh file instead of changing anything itself; for a
+/// reconfigure action that must not finish before the change took effect.
+async fn config_applied(State(app): State<AppState>, Query(q): Query<AppliedQuery>) -> Response {
+    let (Some((admin, limit)), Some(reload)) = (app.broker.clone(), app.reload.clone()) else {
+        return unavailable("no --config-file: nothing is applied by this sidecar".into());
+    };
+    let wait = std::time::Duration::from_secs(q.wait.unwrap_or(0).min(25));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let desired = match Desired::from_file(std::path::Path::new(reload.file())) {
+            Ok(d) => d,
+            Err(e) => return text(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")),
+        };
+        let live = match tokio::time::timeout(limit, admin.config()).await {
+            Ok(Ok(config)) => config,
+            Ok(Err(e)) => return unavailable(format!("cannot read the broker config: {e}")),
+            Err(_) => return unavailable(format!("the broker did not answer within {limit:?}")),
+        };
+        let plan = Plan::compute(&desired, &live);
+        if plan.send.is_empty() {
+            let restart = plan.restart_required.len();
+            return text(StatusCode::OK, format!("{} is live ({restart} value(s) need a restart)\n", reload.file()));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let pending: Vec<String> = plan.send.iter().map(|c| format!("{}={}", c.key, c.to)).collect();
+            return text(StatusCode::CONFLICT, format!("not live yet: {}\n", pending.join(" ")));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 async fn health(State(state): State<Arc<ProbeState>>) -> Response {

@@ -55,6 +55,11 @@ impl ReloadState {
         ReloadState { file: file.into(), inner: Mutex::new(Inner::default()) }
     }
 
+    /// The watched file.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
