@@ -18,11 +18,6 @@ scripts/rocketmq.sh client produce "$NAMESRV" BenchGuard8 16 | grep -c '^ok' | x
 for _ in $(seq 1 20); do "$SIDECAR" config get --broker "$MASTER" >/dev/null; done
 json=$(target/release/examples/guard_bench time "$MASTER" "$RUNS" "$SIDECAR")
 ours_us=$(sed -E 's/.*"medianUs": ([0-9]+).*/\1/' <<<"$json"); rows=$(sed -E 's/.*"rows": ([0-9]+).*/\1/' <<<"$json")
-median_of() { # runs the command MQ_RUNS times, prints the median wall time in µs
-  local times=() s e
-  for _ in $(seq 1 "$MQ_RUNS"); do s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); times+=($(( (e - s) / 1000 ))); done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 bcs_us=$(median_of scripts/rocketmq.sh mqadmin brokerConsumeStats -b "$MASTER" -n "$NAMESRV")
 cp_us=$(median_of scripts/rocketmq.sh mqadmin consumerProgress -g BenchGroup0000 -n "$NAMESRV")
 awk -v o="$ours_us" -v b="$bcs_us" -v c="$cp_us" -v g="$GROUPS_N" -v r="$RUNS" -v rows="$rows" 'BEGIN {

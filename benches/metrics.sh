@@ -41,11 +41,6 @@ refresh_ms=$(metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{prin
 diffs=$(grep -c '^rocketmq_group_diff{' "$WORK/page")
 rss_mb=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$serve_pid/status")
 
-median_of() { # runs the command MQ_RUNS times, prints the median wall time in µs
-  local times=() s e
-  for _ in $(seq 1 "$MQ_RUNS"); do s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); times+=($(( (e - s) / 1000 ))); done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 bcs_us=$(median_of scripts/rocketmq.sh mqadmin brokerConsumeStats -b "$MASTER" -n "$NAMESRV")
 cp_us=$(median_of scripts/rocketmq.sh mqadmin consumerProgress -g BenchGroup0000 -n "$NAMESRV")
 awk -v s="$scrape_ms" -v r="$refresh_ms" -v rss="$rss_mb" -v b="$bcs_us" -v c="$cp_us" -v g="$GROUPS_N" \

@@ -122,6 +122,19 @@ NEW_STORE=$(mktemp -d)
 show rocketmq-sidecar seed --from "http://127.0.0.1:$(free_port),http://127.0.0.1:$AGENT_PORT" --data-dir "$NEW_STORE" --timeout 1s
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$NEW_STORE"
 
+step "Faults: the master paused with SIGSTOP (accepts TCP, never answers): bounded, and never a lie"
+kill -STOP "${CLUSTER_PIDS[1]}"
+show rocketmq-sidecar role --broker "$MASTER" --namesrv "$NAMESRV" --timeout 1s
+show rocketmq-sidecar scale-in check --broker "$MASTER" --timeout 1s
+kill -CONT "${CLUSTER_PIDS[1]}"
+echo "(resumed)"; show rocketmq-sidecar role --broker "$MASTER" --namesrv "$NAMESRV"
+echo "(docs/failure-modes.md lists every fault, what the agent does, and the test that shows it)"
+
+step "KubeBlocks manifests (deploy/kubeblocks): validated against the KubeBlocks v1.0.2 CRD schemas"
+scripts/tools.sh
+show .cache/bin/kubeconform -strict -summary \
+  -schema-location 'tests/data/schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json' deploy/kubeblocks/
+
 step "Speed: one config get, process start to exit"
 start=$(date +%s%N); rocketmq-sidecar config get --broker "$MASTER" >/dev/null; end=$(date +%s%N)
 echo "rocketmq-sidecar config get: $(( (end - start) / 1000 )) µs (mqadmin getBrokerConfig: ~3.5 s, see README)"

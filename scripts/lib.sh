@@ -57,3 +57,10 @@ cluster_up() { # $1 = work dir, [--no-acl]
   wait_ready "$CLUSTER_DIR/slave" "$sp" "slave broker"
   export NAMESRV MASTER SLAVE ACL_BROKER
 }
+
+# Benchmarks: runs the command MQ_RUNS times (default 3), prints the median wall time in µs.
+median_of() {
+  local times=() s e
+  for _ in $(seq 1 "${MQ_RUNS:-3}"); do s=$(date +%s%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s%N); times+=($(( (e - s) / 1000 ))); done
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}

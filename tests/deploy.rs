@@ -15,7 +15,8 @@ use serde_yaml::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_rocketmq-sidecar");
 
 fn kubeconform(paths: &[&Path]) -> Output {
-    let tool = std::env::var("KUBECONFORM").unwrap_or_else(|_| root().join(".cache/bin/kubeconform").display().to_string());
+    let tool =
+        std::env::var("KUBECONFORM").unwrap_or_else(|_| root().join(".cache/bin/kubeconform").display().to_string());
     let schemas = root().join("tests/data/schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json");
     Command::new(&tool)
         .args(["-strict", "-summary", "-output", "text", "-schema-location"])
@@ -110,7 +111,8 @@ fn actions(doc: &Value) -> Vec<(String, &Value)> {
 
 /// `GET <route>` is in the endpoint list, followed by a space, `[` or `?` (not a longer path).
 fn served(help: &str, route: &str) -> bool {
-    help.match_indices(&format!("GET {route}")).any(|(i, m)| matches!(help[i + m.len()..].chars().next(), Some(' ' | '[' | '?')))
+    help.match_indices(&format!("GET {route}"))
+        .any(|(i, m)| matches!(help[i + m.len()..].chars().next(), Some(' ' | '[' | '?')))
 }
 
 #[test]
@@ -223,9 +225,16 @@ fn the_dockerfile_builds_a_static_non_root_image_from_pinned_bases() {
     assert!(text.contains("--locked"), "reproducible dependency versions");
     // The manifests run the path the image puts the binary at.
     for (path, doc) in documents() {
-        for c in seq(&doc["spec"]["runtime"]["containers"]).into_iter().chain(seq(&doc["spec"]["runtime"]["initContainers"])) {
+        for c in
+            seq(&doc["spec"]["runtime"]["containers"]).into_iter().chain(seq(&doc["spec"]["runtime"]["initContainers"]))
+        {
             if c["image"].as_str().is_some_and(|i| i.contains("rocketmq-sidecar")) {
-                assert_eq!(strs(&c["command"]).first().map(String::as_str), Some("/rocketmq-sidecar"), "{}", path.display());
+                assert_eq!(
+                    strs(&c["command"]).first().map(String::as_str),
+                    Some("/rocketmq-sidecar"),
+                    "{}",
+                    path.display()
+                );
                 assert_eq!(c["securityContext"]["runAsNonRoot"].as_bool(), Some(true), "{}", path.display());
                 assert_eq!(c["securityContext"]["readOnlyRootFilesystem"].as_bool(), Some(true), "{}", path.display());
             }

@@ -213,7 +213,10 @@ fn dashboard_reads_only_metrics_we_export() {
 fn broker_killed_broker_up_drops_to_zero_and_metrics_keep_answering_fast() {
     let c = cluster();
     let (ak, sk) = ACL_ADMIN;
-    let serve = serve_on(&c.acl.addr(), &["--access-key", ak, "--secret-key", sk, "--no-namesrv-check"]);
+    let secret_file = common::scratch("metrics-secret").join("sk");
+    std::fs::write(&secret_file, sk).unwrap();
+    let file = secret_file.to_str().unwrap();
+    let serve = serve_on(&c.acl.addr(), &["--access-key", ak, "--secret-key-file", file, "--no-namesrv-check"]);
     let page = wait_page(&serve, "acl broker up", |p| {
         value(p, "rocketmq_sidecar_broker_up", &[]) == Some(1.0)
             && value(p, "rocketmq_brokeruntime_commitlog_maxoffset", &[]).is_some()

@@ -3,7 +3,10 @@
 //! can be raised with NO_PANIC_CASES (the long run in the README uses 1,000,000+).
 use std::path::PathBuf;
 
-use rocketmq_sidecar::admin::{runtime_info_from_body, ClusterInfo};
+use rocketmq_sidecar::admin::{
+    consumer_offsets_from_body, groups_from_body, runtime_info_from_body, stats_minute_from_body,
+    topic_offsets_from_body, ClusterInfo,
+};
 use rocketmq_sidecar::remoting::{decode_payload, json, split_frame};
 
 struct Rng(u64);
@@ -67,19 +70,22 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     b
 }
 
+/// A quarter random bytes, the rest a mutated seed.
+fn random_or_mutated(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    if rng.below(4) == 0 {
+        (0..rng.below(300)).map(|_| rng.next() as u8).collect()
+    } else {
+        let k = rng.below(seeds.len());
+        mutate(rng, &seeds[k])
+    }
+}
+
 #[test]
 fn frame_decoder_never_panics() {
     let seeds = goldens();
     let mut rng = Rng(0x5eed_f00d_1234_5678);
     for _ in 0..cases() {
-        let input = if rng.below(4) == 0 {
-            (0..rng.below(300)).map(|_| rng.next() as u8).collect()
-        } else {
-            {
-                let k = rng.below(seeds.len());
-                mutate(&mut rng, &seeds[k])
-            }
-        };
+        let input = random_or_mutated(&mut rng, &seeds);
         let _ = split_frame(&input, 1 << 20);
         let _ = decode_payload(&input);
         if input.len() > 4 {
@@ -112,5 +118,25 @@ fn json_parser_never_panics() {
         let _ = json::parse(&input);
         let _ = ClusterInfo::from_body(&input);
         let _ = runtime_info_from_body(&input);
+        let _ = topic_offsets_from_body(&input);
+        let _ = consumer_offsets_from_body(&input);
+        let _ = groups_from_body(&input);
+        let _ = stats_minute_from_body(&input);
+    }
+}
+
+#[test]
+fn properties_parsers_never_panic() {
+    // broker.conf text (Java Properties: escapes, continuations, Latin-1) and config bodies.
+    let seeds: Vec<Vec<u8>> = vec![
+        b"a=b\\\n  c\\u0041\\t x:y\n#c\n!d\nkey\\ with\\ space = v\\u00e9\n".to_vec(),
+        b"listenPort=10911\r\nbrokerName=broker-a\r\nmessageDelayLevel=1s 5s 10s\n".to_vec(),
+        b"k=\\uZZZZ\nk2=\\u12\n\\".to_vec(),
+    ];
+    let mut rng = Rng(0x0bad_c0de_5eed_0001);
+    for _ in 0..cases() {
+        let input = random_or_mutated(&mut rng, &seeds);
+        let _ = rocketmq_sidecar::properties::load(&input);
+        let _ = rocketmq_sidecar::remoting::properties::parse_config_body(&input);
     }
 }

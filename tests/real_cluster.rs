@@ -85,7 +85,7 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     let secret_file = common::scratch("secret").join("sk");
     std::fs::write(&secret_file, format!("{sk}\n")).unwrap();
     let runs = [
-        sidecar(&["config", "get", "--broker", &addr, "--access-key", ak, "--secret-key", sk], &[], LIMIT),
+        sidecar(&["config", "get", "--broker", &addr, "--access-key", ak], &[("ROCKETMQ_SECRET_KEY", sk)], LIMIT),
         sidecar(
             &["config", "get", "--broker", &addr],
             &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)],
@@ -119,7 +119,7 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     }
     // A read-only (non-admin) account may read the config too.
     let (rk, rs) = ACL_READER;
-    let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", rk, "--secret-key", rs], &[], LIMIT);
+    let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", rk], &[("ROCKETMQ_SECRET_KEY", rs)], LIMIT);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
 
@@ -129,8 +129,8 @@ fn acl_broker_refusals_are_named_and_never_leak_the_secret() {
     let addr = c.acl.addr();
     let wrong = "not-the-secret-9137";
     let run = sidecar(
-        &["config", "get", "--broker", &addr, "--access-key", ACL_ADMIN.0, "--secret-key", wrong, "--log", "trace"],
-        &[],
+        &["config", "get", "--broker", &addr, "--access-key", ACL_ADMIN.0, "--log", "trace"],
+        &[("ROCKETMQ_SECRET_KEY", wrong)],
         LIMIT,
     );
     assert_eq!(run.code, Some(1));
@@ -148,12 +148,17 @@ fn acl_broker_refusals_are_named_and_never_leak_the_secret() {
     assert!(run.stderr.contains("by ACL") && run.stderr.contains("No accessKey is configured"), "{}", run.stderr);
 
     let run = sidecar(
-        &["config", "get", "--broker", &addr, "--access-key", "unknownKey1", "--secret-key", wrong],
-        &[],
+        &["config", "get", "--broker", &addr, "--access-key", "unknownKey1"],
+        &[("ROCKETMQ_SECRET_KEY", wrong)],
         LIMIT,
     );
     assert!(run.stderr.contains("No acl config for unknownKey1"), "{}", run.stderr);
     assert!(!run.all_output().contains(wrong));
+
+    // On the command line a secret is refused outright (it would show in `ps`), and not echoed.
+    let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", "k", "--secret-key", wrong], &[], LIMIT);
+    assert_eq!(run.code, Some(2), "{}", run.all_output());
+    assert!(run.stderr.contains("ROCKETMQ_SECRET_KEY") && !run.all_output().contains(wrong), "{}", run.stderr);
 }
 
 #[test]

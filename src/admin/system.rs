@@ -4,6 +4,11 @@
 
 use std::collections::BTreeSet;
 
+/// Prefix of a group's retry topic (`%RETRY%<group>`, MixAll.RETRY_GROUP_TOPIC_PREFIX).
+pub const RETRY_PREFIX: &str = "%RETRY%";
+/// Prefix of a group's dead-letter topic (`%DLQ%<group>`, MixAll.DLQ_GROUP_TOPIC_PREFIX).
+pub const DLQ_PREFIX: &str = "%DLQ%";
+
 /// A system topic, or the broker's own cluster- or broker-name topic (`own`).
 pub fn is_system_topic(topic: &str, own: &BTreeSet<String>) -> bool {
     matches!(topic, "TBW102" | "SELF_TEST_TOPIC" | "OFFSET_MOVED_EVENT" | "BenchmarkTest" | "SCHEDULE_TOPIC_XXXX")

@@ -21,13 +21,15 @@ pub struct ConnectArgs {
     #[arg(long, env = "ROCKETMQ_ACCESS_KEY", value_name = "KEY")]
     pub access_key: Option<String>,
 
-    /// ACL secret key; prefer the env var or --secret-key-file (flags show up in `ps`)
-    /// [fallback when ENABLE_ACL=true: ROCKETMQ_PASSWORD]
-    #[arg(long, env = "ROCKETMQ_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
+    /// Refused: a secret on the command line shows in `ps` and shell history. The ACL secret key
+    /// comes from the env var ROCKETMQ_SECRET_KEY or from --secret-key-file [fallback when
+    /// ENABLE_ACL=true: ROCKETMQ_PASSWORD]
+    #[arg(long, value_name = "SECRET", hide = true)]
     pub secret_key: Option<String>,
 
-    /// Read the ACL secret key from this file (trailing newline ignored)
-    #[arg(long, env = "ROCKETMQ_SECRET_KEY_FILE", value_name = "PATH", conflicts_with = "secret_key")]
+    /// Read the ACL secret key from this file (trailing newline ignored); or set the env var
+    /// ROCKETMQ_SECRET_KEY. Never on the command line
+    #[arg(long, env = "ROCKETMQ_SECRET_KEY_FILE", value_name = "PATH")]
     pub secret_key_file: Option<std::path::PathBuf>,
 
     /// Time limit for each request, connect included (e.g. 500ms, 2s, 1m)
@@ -65,6 +67,13 @@ impl ConnectArgs {
     }
 
     pub fn credentials(&self) -> Result<Option<Credentials>, CliError> {
+        if self.secret_key.is_some() {
+            return Err(CliError::Usage(
+                "--secret-key is not accepted: a secret on the command line shows in `ps` and shell history; \
+                 set ROCKETMQ_SECRET_KEY or use --secret-key-file"
+                    .into(),
+            ));
+        }
         let acl_env = std::env::var("ENABLE_ACL").map(|v| v.eq_ignore_ascii_case("true")).unwrap_or(false);
         let access_key = self
             .access_key
@@ -78,9 +87,9 @@ impl ConnectArgs {
                     .trim_end_matches(['\n', '\r'])
                     .to_string(),
             ),
-            None => {
-                self.secret_key.clone().or_else(|| acl_env.then(|| std::env::var("ROCKETMQ_PASSWORD").ok()).flatten())
-            }
+            None => std::env::var("ROCKETMQ_SECRET_KEY")
+                .ok()
+                .or_else(|| acl_env.then(|| std::env::var("ROCKETMQ_PASSWORD").ok()).flatten()),
         }
         .filter(|s| !s.is_empty());
         match (access_key, secret) {

@@ -22,7 +22,8 @@ pub struct InstallArgs {
 pub fn run(args: InstallArgs) -> Result<(), CliError> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let fail = |what: &str, e: std::io::Error| CliError::Usage(format!("install into {}: {what}: {e}", args.dir.display()));
+    let fail =
+        |what: &str, e: std::io::Error| CliError::Usage(format!("install into {}: {what}: {e}", args.dir.display()));
     let me = std::env::current_exe().map_err(|e| fail("cannot find this executable", e))?;
     let bytes = std::fs::read(&me).map_err(|e| fail("cannot read this executable", e))?;
     let target = args.dir.join("rocketmq-sidecar");

@@ -27,8 +27,9 @@ the role cannot be determined (one-line reason on stderr); 2 bad command line, c
 parameter value (nothing sent); 3 (reconfigure) some values need a broker restart.
 scale-in check: 0 safe, 1 unconsumed messages (table on stdout), 2 cannot tell (never reported as safe).
 
-Connection settings (every command): --broker, --namesrv, --access-key, --secret-key,
---secret-key-file, --timeout, --max-frame; each also from the env var shown in its help.
+Connection settings (every command): --broker, --namesrv, --access-key, --secret-key-file,
+--timeout, --max-frame; each also from the env var shown in its help. The ACL secret comes only
+from ROCKETMQ_SECRET_KEY or --secret-key-file, never the command line.
 ACL: when no key is given and ENABLE_ACL=true, the addon's ROCKETMQ_USER / ROCKETMQ_PASSWORD
 are used. Secrets are never printed or logged.";
 

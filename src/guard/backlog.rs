@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::admin::{bounded, is_system_topic, own_topics, topic_stats, AdminError, BrokerAdmin, TopicOffsets};
+use crate::admin::{
+    bounded, is_system_topic, own_topics, topic_stats, AdminError, BrokerAdmin, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
+};
 use serde::Serialize;
 
 use super::error::GuardError;
@@ -16,8 +18,6 @@ use super::error::GuardError;
 const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 const HALF_GROUP: &str = "CID_RMQ_SYS_TRANS";
-const RETRY_PREFIX: &str = "%RETRY%";
-const DLQ_PREFIX: &str = "%DLQ%";
 
 /// What counts as unconsumed (each default is the fail-closed one).
 #[derive(Debug, Clone)]

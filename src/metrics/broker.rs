@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
-use crate::admin::{bounded, topic_stats, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets};
+use crate::admin::{
+    bounded, topic_stats, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
+};
 
 use super::runtime;
-
-const RETRY_PREFIX: &str = "%RETRY%";
-const DLQ_PREFIX: &str = "%DLQ%";
 
 #[derive(Debug, Clone)]
 pub struct Limits {

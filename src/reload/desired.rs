@@ -6,15 +6,20 @@ use std::path::Path;
 use crate::params::{check, Checked, Effect, JavaType};
 use crate::properties;
 
-use super::error::ReloadError;
+use super::error::{ReloadError, MAX_FILE_BYTES};
 
-/// Validated desired values (last duplicate wins, as in Java), plus what is ignored and why.
+/// Validation stops after this many invalid values (the change is rejected either way).
+const MAX_ERRORS: usize = 50;
+
+/// Validated desired values, plus what is ignored and why. A key given twice with different
+/// values is rejected: Java would silently take the last one, but a generated file that says
+/// two things is a bug to surface, not to guess at.
 #[derive(Debug, Clone, Default)]
 pub struct Desired {
     pub values: BTreeMap<&'static str, Checked>,
     /// Keys 4.9.6 does not have (another version's, or the schema's typos), with the reason.
     pub ignored: Vec<(String, String)>,
-    /// Keys given more than once (the last value is used).
+    /// Keys given more than once with the same value (harmless; reported).
     pub duplicates: Vec<String>,
 }
 
@@ -23,10 +28,21 @@ impl Desired {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Desired, ReloadError> {
         let mut out = Desired::default();
         let mut errors = Vec::new();
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut conflicts = Vec::new();
         for (key, value) in pairs {
-            if !seen.insert(key.clone()) && !out.duplicates.contains(&key) {
-                out.duplicates.push(key.clone());
+            // Enough to reject and to show: a 10,000-line junk file should not cost 10,000
+            // closest-name searches.
+            if errors.len() >= MAX_ERRORS {
+                break;
+            }
+            match seen.get(&key) {
+                Some(first) if *first != value => conflicts.push(format!("{key}: {first:?} then {value:?}")),
+                Some(_) if !out.duplicates.contains(&key) => out.duplicates.push(key.clone()),
+                Some(_) => {}
+                None => {
+                    seen.insert(key.clone(), value.clone());
+                }
             }
             match check(&key, &value) {
                 Err(e) => errors.push(e),
@@ -41,10 +57,12 @@ impl Desired {
         }
         out.ignored.sort();
         out.ignored.dedup();
-        if errors.is_empty() {
-            Ok(out)
-        } else {
+        if !errors.is_empty() {
             Err(ReloadError::Invalid(errors))
+        } else if !conflicts.is_empty() {
+            Err(ReloadError::Conflicting(conflicts))
+        } else {
+            Ok(out)
         }
     }
 
@@ -57,7 +75,15 @@ impl Desired {
 /// A broker config file's pairs as the broker would read them (`Properties.load`), in file
 /// order, duplicates included, not validated yet.
 pub fn read_pairs(path: &Path) -> Result<Vec<(String, String)>, ReloadError> {
-    let bytes = std::fs::read(path).map_err(|source| ReloadError::ReadFile { path: path.to_path_buf(), source })?;
+    use std::io::Read;
+    let read_err = |source| ReloadError::ReadFile { path: path.to_path_buf(), source };
+    // Bounded: a runaway or wrong file (a log, a store file) must not be read into memory whole.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)).map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(bytes.len() as u64);
+        return Err(ReloadError::TooLarge { path: path.to_path_buf(), size });
+    }
     let entries =
         properties::load(&bytes).map_err(|source| ReloadError::Syntax { path: path.to_path_buf(), source })?;
     Ok(entries.into_iter().map(|e| (e.key, e.value)).collect())

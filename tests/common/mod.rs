@@ -6,6 +6,8 @@
 //! dropped). Processes owned by a test are also killed when their handle drops.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,167 @@
+//! Bad input gets a clear error and changes nothing: malformed broker.conf files (binary junk, a
+//! huge file, invalid UTF-8, 10,000 keys, conflicting duplicates), wrong types, out-of-range values,
+//! unknown keys, bad addresses and flags. "Changes nothing" is checked with a canary broker address
+//! that records every connection: input is rejected before anything is sent. And the HTTP side:
+//! unknown paths, other methods, huge headers and slow clients do not starve the probe endpoints.
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{scratch, sidecar, Serve};
+
+/// A listener standing in for the broker: counts connections and never answers.
+struct Canary {
+    addr: String,
+    connections: Arc<AtomicUsize>,
+}
+
+fn canary() -> Canary {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let count = connections.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
+            std::mem::forget(conn); // held open, never answered
+        }
+    });
+    Canary { addr, connections }
+}
+
+const T: Duration = Duration::from_secs(10);
+
+/// `reconfigure --file` with `content`: exit 2, a message containing every needle, nothing sent.
+fn rejected_file(name: &str, content: &[u8], needles: &[&str]) {
+    let c = canary();
+    let file = scratch(&format!("bad-input-{name}")).join("broker.conf");
+    std::fs::write(&file, content).unwrap();
+    let r = sidecar(&["reconfigure", "--broker", &c.addr, "--timeout", "1s", "--file", file.to_str().unwrap()], &[], T);
+    assert_eq!(r.code, Some(2), "{name}: {}", r.all_output());
+    let err = r.stderr.to_lowercase();
+    for n in needles {
+        assert!(err.contains(&n.to_lowercase()), "{name}: {n:?} not in: {}", r.stderr);
+    }
+    assert!(r.stderr.len() < 4000, "{name}: the error stays readable ({} bytes)", r.stderr.len());
+    assert_eq!(c.connections.load(Ordering::SeqCst), 0, "{name}: the broker was contacted");
+}
+
+#[test]
+fn malformed_config_files_are_refused_before_anything_is_sent() {
+    let mut junk = vec![0u8; 4096];
+    let mut x: u32 = 7;
+    for b in junk.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *b = x as u8;
+    }
+    rejected_file("binary-junk", &junk, &["rejected", "nothing sent"]);
+    rejected_file("huge", &vec![b'#'; 3 << 20], &["over the", "limit", "nothing sent"]);
+    rejected_file("invalid-utf8", b"maxMessageSize=\xff\xfe\n", &["maxMessageSize"]);
+    let many: String = (0..10_000).map(|i| format!("customKey{i}=1\n")).collect();
+    rejected_file("ten-thousand-keys", many.as_bytes(), &["customKey0", "nothing sent"]);
+    rejected_file(
+        "conflicting-duplicates",
+        b"maxMessageSize=4194304\nmaxMessageSize=5242880\n",
+        &["conflicting", "maxMessageSize", "nothing sent"],
+    );
+    rejected_file("wrong-type", b"traceOn=yes\n", &["traceOn"]);
+    rejected_file("out-of-range", b"maxMessageSize=99999999999\n", &["maxMessageSize"]);
+    rejected_file("unknown-key", b"maxMesageSize=4194304\n", &["maxMesageSize", "maxMessageSize"]);
+    rejected_file("bad-escape", b"traceOn=\\uZZZZ\n", &["line 1"]);
+}
+
+#[test]
+fn same_value_twice_is_fine_and_reported() {
+    let c = canary();
+    let file = scratch("bad-input-dup-same").join("broker.conf");
+    std::fs::write(&file, "traceOn=true\ntraceOn=true\n").unwrap();
+    let r =
+        sidecar(&["config", "diff", "--broker", &c.addr, "--timeout", "1s", "--file", file.to_str().unwrap()], &[], T);
+    // Valid input: it goes on to ask the (silent) broker, and times out saying so.
+    assert_eq!(r.code, Some(1), "{}", r.all_output());
+    assert!(r.stderr.contains("did not answer"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_addresses_env_and_flags_are_clear_errors() {
+    for (args, env, needle) in [
+        (vec!["role", "--broker", "not-an-address"], vec![], "not-an-address"),
+        (vec!["role", "--broker", "127.0.0.1:99999"], vec![], "99999"),
+        (vec!["role", "--timeout", "soon"], vec![], "invalid duration"),
+        (vec!["role"], vec![("ROCKETMQ_SIDECAR_BROKER", "host.invalid:10911")], "host.invalid"),
+        (vec!["role"], vec![("ROCKETMQ_SIDECAR_TIMEOUT", "0s")], "above 0"),
+        (vec!["cluster"], vec![("NAMESRV_ADDR", ";;")], "name server"),
+        (vec!["serve", "--listen", "nowhere"], vec![], "nowhere"),
+        (vec!["role", "--max-frame", "10"], vec![], "too small"),
+    ] {
+        let r = sidecar(&args, &env, T);
+        assert!(matches!(r.code, Some(1) | Some(2)), "{args:?} {env:?}: {}", r.all_output());
+        assert!(r.stderr.contains(needle), "{args:?} {env:?}: {needle:?} not in {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}: nothing on stdout on failure");
+        assert!(r.elapsed < Duration::from_secs(5), "{args:?}: {:?}", r.elapsed);
+    }
+}
+
+fn raw(port: u16, request: &[u8]) -> (String, Duration) {
+    let start = Instant::now();
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let _ = s.write_all(request);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    (String::from_utf8_lossy(&out).into_owned(), start.elapsed())
+}
+
+#[test]
+fn http_other_methods_unknown_paths_and_huge_headers() {
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let s = Serve::start(&["--broker", &dead, "--interval", "500ms", "--timeout", "500ms"]);
+    for path in ["/role", "/status", "/metrics", "/scale-in", "/topicInfo", "/config/applied", "/live"] {
+        for method in ["POST", "PUT", "DELETE", "PATCH"] {
+            let req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let (resp, _) = raw(s.port, req.as_bytes());
+            assert!(resp.starts_with("HTTP/1.1 405"), "{method} {path}: every endpoint is read-only: {resp}");
+        }
+    }
+    assert_eq!(s.get("/../../etc/passwd").0, 404);
+    assert_eq!(s.get("/role%00").0, 404);
+    let huge = format!("GET /role HTTP/1.1\r\nHost: x\r\nX-Junk: {}\r\nConnection: close\r\n\r\n", "a".repeat(2 << 20));
+    let (resp, took) = raw(s.port, huge.as_bytes());
+    assert!(
+        !resp.starts_with("HTTP/1.1 200") && !resp.starts_with("HTTP/1.1 503"),
+        "a 2 MiB header is refused: {resp:.80}"
+    );
+    assert!(took < Duration::from_secs(5));
+    assert_eq!(s.get("/live").0, 200, "still serving");
+}
+
+#[test]
+fn slow_clients_do_not_starve_the_probe_endpoints() {
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let s = Serve::start(&["--broker", &dead, "--interval", "500ms", "--timeout", "500ms"]);
+    // 300 connections that each send half a request and then go quiet (slowloris).
+    let idle: Vec<TcpStream> = (0..300)
+        .map(|_| {
+            let mut c = TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+            c.write_all(b"GET /role HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
+            c
+        })
+        .collect();
+    let mut worst = Duration::ZERO;
+    for _ in 0..50 {
+        let (code, _, took) = s.get("/live");
+        assert_eq!(code, 200);
+        worst = worst.max(took);
+        let (code, _, took) = s.get("/role");
+        assert_eq!(code, 503, "unknown: the broker is down");
+        worst = worst.max(took);
+    }
+    assert!(worst < Duration::from_millis(200), "probe endpoints starved: worst {worst:?}");
+    drop(idle);
+}
