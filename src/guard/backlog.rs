@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::admin::{
-    bounded, is_system_topic, own_topics, topic_stats, AdminError, BrokerAdmin, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
+    bounded, is_system_topic, own_topics, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets,
+    TopicConfig, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
 };
 use serde::Serialize;
 
@@ -81,7 +82,26 @@ pub struct Backlog {
     pub topics: usize,
 }
 
+/// Everything the guard reads from a master in one pass (the metrics reuse it): topics, groups,
+/// committed and delay offsets, config, and every topic's queue offsets.
+pub struct BrokerOffsets {
+    pub topics: BTreeMap<String, TopicConfig>,
+    pub groups: usize,
+    pub offsets: ConsumerOffsets,
+    delay: BTreeMap<u32, i64>,
+    config: BrokerConfig,
+    /// Min and max offset per (write) queue of every topic, as GET_TOPIC_STATS_INFO reports them.
+    pub stats: BTreeMap<String, TopicOffsets>,
+}
+
 pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog, GuardError> {
+    let offsets = read(&admin, policy.concurrency).await?;
+    evaluate(admin, &offsets, policy).await
+}
+
+/// Reads what [`evaluate`] needs; fails with [`GuardError::NotMaster`] before the per-topic
+/// requests when the broker is a slave.
+pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
     let (topics, groups, offsets, delay, config) = tokio::join!(
@@ -96,10 +116,20 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
     if let Some(id) = config.get("brokerId").filter(|id| id.as_str() != "0") {
         return Err(GuardError::NotMaster { broker, id: id.clone() });
     }
-    // The broker's own cluster, broker-name and reply topics are system topics too.
-    let own = own_topics(&config);
+    let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await.map_err(err)?;
+    Ok(BrokerOffsets { topics, groups: groups.len(), offsets, delay, config, stats })
+}
 
-    let mut stats = topic_stats(&admin, topics.keys().cloned().collect(), policy.concurrency).await.map_err(err)?;
+/// The backlog from one [`read`]: asks the broker only for queues the topic stats left out and
+/// for the message model of groups that are behind.
+pub async fn evaluate(admin: Arc<BrokerAdmin>, read: &BrokerOffsets, policy: &Policy) -> Result<Backlog, GuardError> {
+    let broker = admin.addr().to_string();
+    let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
+    let BrokerOffsets { topics, groups, offsets, delay, config, .. } = read;
+    // The broker's own cluster, broker-name and reply topics are system topics too.
+    let own = own_topics(config);
+
+    let mut stats = read.stats.clone();
     for (topic, queues) in stats.iter_mut() {
         let read_queues = topics.get(topic).map_or(0, |t| t.read_queue_nums);
         for q in 0..read_queues {
@@ -111,7 +141,7 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
     let mut rows = Vec::new();
     let mut consumed: BTreeSet<&str> = BTreeSet::new();
 
-    for ((topic, group), committed) in &offsets {
+    for ((topic, group), committed) in offsets {
         let Some(queues) = stats.get(topic) else { continue }; // topic deleted: its messages are gone
         if topic == HALF_TOPIC || topic == SCHEDULE_TOPIC {
             continue;
@@ -151,14 +181,7 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
     }
     rows.sort_by(|a, b| (!a.blocks, a.kind, &a.group, &a.topic).cmp(&(!b.blocks, b.kind, &b.group, &b.topic)));
     let blocking_messages = rows.iter().filter(|r| r.blocks).map(|r| r.messages).sum();
-    Ok(Backlog {
-        broker,
-        safe: blocking_messages == 0,
-        blocking_messages,
-        rows,
-        groups: groups.len(),
-        topics: topics.len(),
-    })
+    Ok(Backlog { broker, safe: blocking_messages == 0, blocking_messages, rows, groups: *groups, topics: topics.len() })
 }
 
 /// BROADCASTING consumers keep offsets on the clients, so the broker's offsets for such a group

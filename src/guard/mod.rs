@@ -5,6 +5,6 @@ mod backlog;
 mod drain;
 mod error;
 
-pub use backlog::{compute, Backlog, Kind, Policy, Row};
+pub use backlog::{compute, evaluate, read, Backlog, BrokerOffsets, Kind, Policy, Row};
 pub use drain::{drain, DrainOutcome, DrainSettings};
 pub use error::GuardError;

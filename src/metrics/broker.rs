@@ -9,8 +9,9 @@ use std::sync::Arc;
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::admin::{
-    bounded, topic_stats, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
+    bounded, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
 };
+use crate::guard::{self, Backlog, BrokerOffsets, GuardError, Policy};
 
 use super::runtime;
 
@@ -68,10 +69,18 @@ impl Families {
     }
 }
 
+/// One refresh: the rendered metrics and, on a master, the scale-in backlog computed from the
+/// same read (None on a slave).
+pub struct Collected {
+    pub snapshot: Snapshot,
+    pub backlog: Option<Result<Backlog, GuardError>>,
+}
+
 /// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
-pub async fn collect(admin: Arc<BrokerAdmin>, limits: &Limits) -> Result<Snapshot, AdminError> {
+pub async fn collect(admin: Arc<BrokerAdmin>, limits: &Limits) -> Result<Collected, GuardError> {
+    let err = |source: AdminError| GuardError::Broker { broker: admin.addr().to_string(), source };
     let (info, config) = tokio::join!(admin.runtime_info(), admin.config());
-    let (info, config) = (info?, config?);
+    let (info, config) = (info.map_err(err)?, config.map_err(err)?);
     let cfg = |k: &str| config.get(k).cloned().unwrap_or_default();
     let cluster = cfg("brokerClusterName");
     let broker = cfg("brokerName");
@@ -90,10 +99,17 @@ pub async fn collect(admin: Arc<BrokerAdmin>, limits: &Limits) -> Result<Snapsho
         );
     }
     if cfg("brokerId") != "0" {
-        return Ok(f.render(0));
+        return Ok(Collected { snapshot: f.render(0), backlog: None });
     }
-    let dropped = master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr]).await?;
-    Ok(f.render(dropped))
+    // One read of topics, offsets and queue stats serves both the metrics and the backlog.
+    let read = guard::read(&admin, limits.concurrency).await?;
+    let policy = Policy { concurrency: limits.concurrency, ..Policy::default() };
+    let (dropped, backlog) = tokio::join!(
+        master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr], &read),
+        guard::evaluate(admin.clone(), &read, &policy)
+    );
+    let dropped = dropped.map_err(err)?;
+    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog) })
 }
 
 /// One group's progress on one topic, summed over the topic's queues as the broker's own
@@ -111,10 +127,9 @@ async fn master_metrics(
     limits: &Limits,
     f: &mut Families,
     [cluster, broker, addr]: [&str; 3],
+    read: &BrokerOffsets,
 ) -> Result<usize, AdminError> {
-    let (topics, offsets) = tokio::join!(admin.topic_configs(), admin.consumer_offsets());
-    let (topics, offsets) = (topics?, offsets?);
-    let stats = topic_stats(admin, topics.keys().cloned().collect(), limits.concurrency).await?;
+    let (offsets, stats) = (&read.offsets, &read.stats);
     let total = |q: &TopicOffsets| q.values().map(|(_, max)| *max).sum::<i64>();
 
     let mut by_size: Vec<(&String, i64)> = stats.iter().map(|(t, q)| (t, total(q))).collect();

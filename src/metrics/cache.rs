@@ -8,9 +8,9 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::admin::BrokerAdmin;
-use crate::guard::{self, GuardError, Policy};
+use crate::guard::GuardError;
 
-use super::broker::{collect, Limits, Snapshot};
+use super::broker::{collect, Collected, Limits, Snapshot};
 
 /// A busy broker with thousands of groups can take seconds to list; a short interval must not
 /// turn that into a permanent timeout.
@@ -66,38 +66,31 @@ impl BrokerMetrics {
     /// overlap: the next one starts after this one ends).
     pub async fn refresh(&self, admin: &Arc<BrokerAdmin>) {
         let started = Instant::now();
-        let policy = Policy::default();
-        let pass = async { tokio::join!(collect(admin.clone(), &self.limits), guard::compute(admin.clone(), &policy)) };
         let limit = self.interval.max(MIN_REFRESH_LIMIT);
-        let outcome = tokio::time::timeout(limit, pass).await;
+        let outcome = tokio::time::timeout(limit, collect(admin.clone(), &self.limits))
+            .await
+            .unwrap_or(Err(GuardError::Timeout(limit)));
         let mut s = self.write();
         s.last_duration = Some(started.elapsed());
         match outcome {
-            Ok((Ok(snapshot), backlog)) => {
+            Ok(Collected { snapshot, backlog }) => {
                 s.snapshot = Some(Arc::new(snapshot));
                 s.last_ok = Some(SystemTime::now());
                 s.backlog = match backlog {
-                    Ok(b) => Some(b.blocking_messages),
-                    Err(GuardError::NotMaster { .. }) => None,
-                    Err(e) => {
+                    Some(Ok(b)) => Some(b.blocking_messages),
+                    None => None, // a slave
+                    Some(Err(e)) => {
                         tracing::debug!(error = %e, "scale-in backlog not refreshed");
                         None
                     }
                 };
             }
-            Ok((Err(e), _)) => {
+            Err(e) => {
                 if s.snapshot.take().is_some() {
                     tracing::warn!(error = %e, "broker metrics unavailable");
                 }
                 s.backlog = None;
                 *s.errors.entry(e.kind()).or_default() += 1;
-            }
-            Err(_) => {
-                if s.snapshot.take().is_some() {
-                    tracing::warn!(?limit, "broker metrics refresh timed out");
-                }
-                s.backlog = None;
-                *s.errors.entry("timeout").or_default() += 1;
             }
         }
     }
@@ -105,19 +98,5 @@ impl BrokerMetrics {
 
 /// Refreshes every interval until `shutdown` resolves.
 pub async fn run(admin: Arc<BrokerAdmin>, cache: Arc<BrokerMetrics>, shutdown: impl Future<Output = ()>) {
-    let mut ticker = tokio::time::interval(cache.interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => return,
-            _ = ticker.tick() => {}
-        }
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => return,
-            _ = cache.refresh(&admin) => {}
-        }
-    }
+    crate::periodic::every(cache.interval, shutdown, || cache.refresh(&admin)).await
 }

@@ -11,5 +11,5 @@ mod cache;
 mod runtime;
 
 pub use agent::AgentMetrics;
-pub use broker::{collect, Limits, Snapshot};
+pub use broker::{collect, Collected, Limits, Snapshot};
 pub use cache::{run, BrokerMetrics, CacheView};
