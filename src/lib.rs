@@ -2,6 +2,7 @@
 //!
 //! Layers, each depending only on the ones above it:
 //! - [`properties`]: Java `.properties` text as the broker reads it (no dependencies).
+//! - [`periodic`]: the run-every-interval-until-shutdown loop of the background pollers.
 //! - [`remoting`]: the wire protocol (frames, headers, ACL signing, lenient JSON).
 //! - [`admin`]: typed broker and name-server operations.
 //! - [`params`]: the broker parameter catalog and value validation (no I/O).
@@ -19,6 +20,7 @@ pub mod guard;
 pub mod http;
 pub mod metrics;
 pub mod params;
+pub mod periodic;
 pub mod properties;
 pub mod reload;
 pub mod remoting;

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::root;
+use serde::Deserialize;
 use serde_yaml::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rocketmq-sidecar");
@@ -56,8 +57,6 @@ fn documents() -> Vec<(PathBuf, Value)> {
         })
         .collect()
 }
-
-use serde::Deserialize;
 
 #[test]
 fn every_manifest_validates_against_the_crd_schemas() {

@@ -75,15 +75,6 @@ pub fn run() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    if let Command::Install(args) = cli.command {
-        return match install_cmd::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(e.exit_code())
-            }
-        };
-    }
     let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     init_logging(cli.log.as_deref().unwrap_or(default_log));
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -102,7 +93,7 @@ pub fn run() -> ExitCode {
             Command::ScaleIn(cmd) => scale_in_cmd::run(cmd).await,
             Command::Seed(args) => seed_cmd::run(args).await,
             Command::Serve(args) => serve_cmd::run(args).await,
-            Command::Install(_) => unreachable!("handled before the runtime starts"),
+            Command::Install(args) => install_cmd::run(args),
         }
     });
     match result {

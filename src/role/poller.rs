@@ -20,23 +20,9 @@ pub async fn run(
     observer: Option<CheckObserver>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let mut ticker = tokio::time::interval(state.interval());
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tokio::pin!(shutdown);
-    loop {
-        // `biased`: shutdown wins over a due tick, and it also cancels a check in flight, so a
-        // hanging broker never delays SIGTERM.
-        tokio::select! {
-            biased;
-            _ = &mut shutdown => return,
-            _ = ticker.tick() => {}
-        }
+    let check = || async {
         let started = tokio::time::Instant::now();
-        let outcome = tokio::select! {
-            biased;
-            _ = &mut shutdown => return,
-            outcome = probe.check(limit, true) => outcome,
-        };
+        let outcome = probe.check(limit, true).await;
         if let Some(observe) = &observer {
             observe(started.elapsed(), outcome.as_ref().err().map(|e| e.kind()));
         }
@@ -51,5 +37,6 @@ pub async fn run(
             }
             RoleEvent::Unchanged => {}
         }
-    }
+    };
+    crate::periodic::every(state.interval(), shutdown, check).await
 }
