@@ -84,17 +84,37 @@ printf 'GET /status (reload part) -> '; curl -s "http://127.0.0.1:$SERVE_PORT/st
 echo "serve log:"; grep -E "applied|restart" "$CONF_DIR/serve.log" | sed -E 's/^[^ ]+ +//' | cut -c1-220
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$CONF_DIR"
 
-step "Scale-in guard (the shardRemove action): unconsumed messages block removing the shard"
+step "Scale-in guard (the shardRemove action): unconsumed messages and unstopped writes block removing the shard"
 echo "(DemoTopic created on broker-a with mqadmin; messages produced and consumed with the official Java"
 echo " client, scripts/java/TestClient.java)"
 scripts/rocketmq.sh mqadmin updateTopic -b "$MASTER" -t DemoTopic -r 4 -w 4 >/dev/null 2>&1
 scripts/rocketmq.sh client produce "$NAMESRV" DemoTopic 4 | grep -c '^ok' | xargs printf 'produced %s messages; '
 scripts/rocketmq.sh client consume "$NAMESRV" DemoTopic DemoGroup 4 30 | grep consumed
+echo "(everything consumed, but the last write was seconds ago: producers may still be sending)"
 show rocketmq-sidecar scale-in check --broker "$MASTER" --ignore-delayed
+echo "(--quiet-window 0 turns the write rule off, to look at the backlog alone)"
+show rocketmq-sidecar scale-in check --broker "$MASTER" --ignore-delayed --quiet-window 0
 scripts/rocketmq.sh client produce "$NAMESRV" DemoTopic 5 | grep -c '^ok' | xargs printf 'produced %s more messages to DemoTopic\n'
-show rocketmq-sidecar scale-in check --broker "$MASTER"
+show rocketmq-sidecar scale-in check --broker "$MASTER" --quiet-window 0
 scripts/rocketmq.sh client consume "$NAMESRV" DemoTopic DemoGroup 5 30 | grep consumed
-show rocketmq-sidecar scale-in check --broker "$MASTER" --shard broker-a --namesrv "$NAMESRV"
+echo "(a new push consumer group, before its client first saves offsets ~10 s after it starts: counted"
+echo " from each queue's minimum, kind noOffsetYet)"
+scripts/rocketmq.sh mqadmin updateTopic -b "$MASTER" -t DemoDrainTopic -r 4 -w 4 >/dev/null 2>&1
+scripts/rocketmq.sh client produce "$NAMESRV" DemoDrainTopic 20 | grep -c '^ok' | xargs printf 'produced %s messages to DemoDrainTopic\n'
+HELPERS=$(mktemp -d); mkfifo "$HELPERS/stdin"; exec 7<>"$HELPERS/stdin"
+# A helper runs until its standard input closes: fd 7 holds the FIFO open; closing it ends them all.
+# `background LOG PATTERN ARGS...` waits for a line matching PATTERN.
+background() { local log=$1 ready=$2; shift 2; scripts/rocketmq.sh client "$@" <"$HELPERS/stdin" >"$log" 2>/dev/null &
+  until grep -q "$ready" "$log" 2>/dev/null; do sleep 0.2; done; }
+background "$HELPERS/push" '^started' push "$NAMESRV" DemoDrainTopic DemoPushGroup CLUSTERING 120
+show rocketmq-sidecar scale-in check --broker "$MASTER" --quiet-window 0
+echo "(a drain while a producer keeps sending through its cached route: 4.9.6 keeps accepting its messages"
+echo " on the read-only broker until the producer's next route refresh; this producer stops after 8 s)"
+background "$HELPERS/producer" '^ok' produce-loop "$NAMESRV" DemoDrainTopic 5 8
+show rocketmq-sidecar scale-in drain --broker "$MASTER" --quiet-window 5s --every 1s --drain-timeout 60s
+show rocketmq-sidecar scale-in check --shard broker-a --namesrv "$NAMESRV" --quiet-window 5s
+exec 7>&-; wait 2>/dev/null || true; rm -rf "$HELPERS"
+rocketmq-sidecar reconfigure --broker "$MASTER" brokerPermission 6 >/dev/null && echo "(write permission restored)"
 echo "(a broker that cannot be asked is never reported safe)"
 show rocketmq-sidecar scale-in check --broker "127.0.0.1:$(free_port)" --timeout 1s
 

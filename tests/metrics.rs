@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{client, create_topic, root, Cluster, Serve, ACL_ADMIN};
+use common::{client, commit_offset, create_topic, root, Cluster, Serve, ACL_ADMIN};
 
 fn cluster() -> &'static Cluster {
     Cluster::shared()
@@ -48,18 +48,6 @@ fn value(page: &BTreeMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> O
         .collect();
     assert!(hits.len() <= 1, "{name} {labels:?} matches {} series", hits.len());
     hits.first().copied()
-}
-
-/// UPDATE_CONSUMER_OFFSET (15): `group` has consumed `topic` queue `queue` up to `offset`.
-fn commit_offset(broker: &str, group: &str, topic: &str, queue: u32, offset: i64) {
-    use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
-    let req = Req::request(15)
-        .with_ext("consumerGroup", group)
-        .with_ext("topic", topic)
-        .with_ext("queueId", queue.to_string())
-        .with_ext("commitOffset", offset.to_string());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(Client::new(broker, ClientOptions::default()).invoke_ok(req)).expect("commit offset");
 }
 
 fn wait_page(serve: &Serve, what: &str, ok: impl Fn(&BTreeMap<String, f64>) -> bool) -> BTreeMap<String, f64> {

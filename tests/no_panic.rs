@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use rocketmq_sidecar::admin::{
-    consumer_offsets_from_body, groups_from_body, runtime_info_from_body, stats_minute_from_body,
-    topic_offsets_from_body, ClusterInfo,
+    client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, groups_from_body,
+    runtime_info_from_body, stats_minute_from_body, topic_offsets_from_body, ClusterInfo,
 };
 use rocketmq_sidecar::remoting::{decode_payload, json, split_frame};
 
@@ -96,12 +96,15 @@ fn frame_decoder_never_panics() {
 
 #[test]
 fn json_parser_never_panics() {
-    let bodies: Vec<Vec<u8>> = goldens()
+    let mut bodies: Vec<Vec<u8>> = goldens()
         .into_iter()
         .filter_map(|f| split_frame(&f, 1 << 24).ok().flatten())
         .map(|(c, _)| c.body)
         .filter(|b| b.first() == Some(&b'{'))
         .collect();
+    // Consumer bodies (the shapes 4.9.6 sends; no golden frame holds them).
+    bodies.push(CONNECTIONS.to_vec());
+    bodies.push(RUNNING_INFO.to_vec());
     assert!(!bodies.is_empty());
     let alphabet = "{}[]:,\"\\ 0123456789-+.eEtrufalsn\u{e9}\u{1F600}ux";
     let chars: Vec<char> = alphabet.chars().collect();
@@ -122,7 +125,26 @@ fn json_parser_never_panics() {
         let _ = consumer_offsets_from_body(&input);
         let _ = groups_from_body(&input);
         let _ = stats_minute_from_body(&input);
+        let _ = consumer_connection_from_body(&input);
+        let _ = client_progress_from_body(&input, "b");
     }
+}
+
+const CONNECTIONS: &[u8] = br#"{"connectionSet":[{"clientAddr":"127.0.0.1:5","clientId":"127.0.0.1@1","language":"JAVA","version":405}],"consumeFromWhere":"CONSUME_FROM_LAST_OFFSET","consumeType":"CONSUME_PASSIVELY","messageModel":"BROADCASTING","subscriptionTable":{"T":{"classFilterMode":false,"codeSet":[],"expressionType":"TAG","subString":"*","subVersion":1,"tagsSet":[],"topic":"T"}}}"#;
+const RUNNING_INFO: &[u8] = br#"{"jstack":"","mqTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{"cachedMsgCount":1,"commitOffset":7,"locked":false},{"brokerName":"o","queueId":0,"topic":"T"}:{"commitOffset":3}},"properties":{"messageModel":"BROADCASTING","PROP_CONSUMEORDERLY":"false"},"statusTable":{},"subscriptionSet":[{"topic":"T","subString":"*"}]}"#;
+
+#[test]
+fn consumer_bodies_decode() {
+    let c = consumer_connection_from_body(CONNECTIONS).unwrap();
+    assert!(c.is_broadcasting());
+    assert_eq!((c.clients.as_slice(), c.topics.len()), (["127.0.0.1@1".to_string()].as_slice(), 1));
+    let p = client_progress_from_body(RUNNING_INFO, "b").unwrap();
+    assert_eq!(p.message_model, "BROADCASTING");
+    assert_eq!(
+        p.offsets.into_iter().collect::<Vec<_>>(),
+        [(("T".to_string(), 0), 7)],
+        "other brokers' queues left out"
+    );
 }
 
 #[test]

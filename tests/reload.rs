@@ -78,7 +78,7 @@ fn admin(addr: &str) -> BrokerAdmin {
 /// The broker's config and its version counter (one per update request).
 fn config(addr: &str) -> (BTreeMap<String, String>, u64) {
     let (c, v) = rt().block_on(admin(addr).config_versioned()).unwrap();
-    (c, v.expect("broker sends a config version"))
+    (c, v.expect("broker sends a config version").counter as u64)
 }
 
 fn write_file(path: &Path, pairs: &[(String, String)]) {

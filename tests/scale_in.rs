@@ -9,7 +9,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{
-    client, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Run, Serve, ACL_ADMIN, ACL_READER,
+    client, commit_offset, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Run, Serve, ACL_ADMIN,
+    ACL_READER,
 };
 use rocketmq_sidecar::admin::NamesrvAdmin;
 use rocketmq_sidecar::remoting::ClientOptions;
@@ -34,9 +35,7 @@ fn fixture() -> &'static Fixture {
         let spec = |sub: &str, ns: &Proc, name, acl| {
             let home = dir.join(sub);
             let ns = ns.addr();
-            let spec =
-                BrokerSpec { home, port: common::free_port(), namesrv: &ns, name, id: 0, role: "ASYNC_MASTER", acl };
-            start_broker(&spec)
+            start_broker(&BrokerSpec::master(home, &ns, name, acl))
         };
         let broker = spec("broker", &namesrv, "broker-s", false);
         let acl = spec("acl", &acl_namesrv, "broker-sacl", true);
@@ -54,7 +53,8 @@ const T: Duration = Duration::from_secs(20);
 
 fn check(extra: &[&str]) -> Run {
     let addr = fixture().broker.addr();
-    let mut args = vec!["scale-in", "check", "--broker", addr.as_str()];
+    // Writes stop being this file's subject: tests/scale_in_clients.rs covers the quiet window.
+    let mut args = vec!["scale-in", "check", "--broker", addr.as_str(), "--quiet-window", "0s"];
     args.extend_from_slice(extra);
     sidecar(&args, &[], T)
 }
@@ -95,6 +95,11 @@ fn caught_up_group(topic: &str, group: &str) {
 fn backlog_is_exact_per_group_and_topic_then_zero_once_consumed() {
     let _turn = turn();
     caught_up_group("GuardTopicA", "GuardGroupA");
+    // Caught up, but the broker is writable and stored a message seconds ago: not safe yet.
+    let addr = fixture().broker.addr();
+    let run = sidecar(&["scale-in", "check", "--broker", &addr, "--ignore-delayed"], &[], T);
+    assert_eq!(run.code, Some(1), "recent writes: {}", run.all_output());
+    assert!(run.stderr.contains("still receiving writes") && run.stderr.contains("writable"), "{}", run.stderr);
     let run = check(&["--ignore-delayed"]);
     assert_eq!(run.code, Some(0), "caught up: {}", run.all_output());
     assert!(run.stdout.contains("safe to remove"), "{}", run.stdout);
@@ -115,7 +120,6 @@ fn backlog_is_exact_per_group_and_topic_then_zero_once_consumed() {
     assert!(run.stderr.contains("unconsumed message(s)"), "{}", run.stderr);
 
     // The same verdict over HTTP.
-    let addr = fixture().broker.addr();
     let serve = Serve::start(&["--broker", &addr]);
     let (code, body, _) = serve.get("/scale-in");
     assert_eq!(code, 409, "{body}");
@@ -176,7 +180,9 @@ fn cannot_tell_is_exit_2_never_safe() {
     assert_eq!(run.code, Some(2), "{}", run.all_output());
     assert!(run.stderr.contains("not registered"), "{}", run.stderr);
     let _turn = turn();
-    let run = sidecar(&["scale-in", "check", "--shard", "broker-s", "--namesrv", &ns, "--ignore-delayed"], &[], T);
+    let args =
+        ["scale-in", "check", "--shard", "broker-s", "--namesrv", &ns, "--ignore-delayed", "--quiet-window", "0s"];
+    let run = sidecar(&args, &[], T);
     assert_eq!(run.code, Some(0), "the shard's master found by name: {}", run.all_output());
 }
 
@@ -220,6 +226,8 @@ fn spawn_drain(timeout: &str) -> std::process::Child {
             "500ms",
             "--drain-timeout",
             timeout,
+            "--quiet-window",
+            "2s",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -270,4 +278,22 @@ fn drain_takes_write_away_then_ends_when_consumers_catch_up_or_restores_on_timeo
     assert!(started.elapsed() < Duration::from_secs(10));
     wait_until(Duration::from_secs(10), "write permission restored on the name server", || write_perm("GuardTopicD"));
     consume("GuardTopicD", "GuardGroupD", 3);
+}
+
+#[test]
+fn an_impossible_committed_offset_is_cannot_tell_never_safe() {
+    let _turn = turn();
+    caught_up_group("GuardTopicN", "GuardGroupN");
+    let admin = rocketmq_sidecar::admin::BrokerAdmin::new(fixture().broker.addr(), ClientOptions::default());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ends: Vec<i64> = (0..4).map(|q| rt.block_on(admin.max_offset("GuardTopicN", q)).unwrap()).collect();
+    for (offset, what) in [(-5, "negative"), (ends[0] + 1_000, "past the queue's end")] {
+        commit_offset(&fixture().broker.addr(), "GuardGroupN", "GuardTopicN", 0, offset);
+        let run = check(&["--ignore-delayed"]);
+        assert_eq!(run.code, Some(2), "{what}: {}", run.all_output());
+        assert!(run.stderr.contains("impossible committed offsets on GuardTopicN"), "{}", run.stderr);
+    }
+    commit_offset(&fixture().broker.addr(), "GuardGroupN", "GuardTopicN", 0, ends[0]);
+    let run = check(&["--ignore-delayed"]);
+    assert_eq!(run.code, Some(0), "repaired: {}", run.all_output());
 }

@@ -16,15 +16,7 @@ fn a_new_shard_starts_with_the_topics_and_groups_seeded_from_a_peer_sidecar() {
     let namesrv = start_namesrv(&dir);
     namesrv.wait_ready();
     let ns = namesrv.addr();
-    let spec = |sub: &str, name, acl| BrokerSpec {
-        home: dir.join(sub),
-        port: common::free_port(),
-        namesrv: &ns,
-        name,
-        id: 0,
-        role: "ASYNC_MASTER",
-        acl,
-    };
+    let spec = |sub: &str, name, acl| BrokerSpec::master(dir.join(sub), &ns, name, acl);
     let a = start_broker(&spec("a", "broker-a1", false));
     let acl = start_broker(&spec("acl", "broker-acl1", true));
     a.wait_ready();

@@ -1,25 +1,63 @@
-// Test-only producer/consumer on the official rocketmq-client 4.9.6, run by the test harness
+// Test-only producers and consumers on the official rocketmq-client 4.9.6, run by the test harness
 // with `scripts/rocketmq.sh client ...` (Java's single-file source launcher, no build step).
 //
 //   produce  NAMESRV TOPIC COUNT [DELAY_LEVEL]   sends COUNT messages (no retries); prints one
 //                                                line per message: "ok <queueId> <offset>" or "error <text>"
 //   consume  NAMESRV TOPIC GROUP COUNT SECONDS   pulls until COUNT messages were received (or the
 //                                                time is up), commits the offsets, prints "consumed N"
+//
+// Long-running helpers, the way applications run them; each runs until its standard input closes
+// (the test drops it, or dies) or SECONDS pass, and prints a line as each thing happens:
+//
+//   push NAMESRV TOPIC GROUP CLUSTERING|BROADCASTING SECONDS [hold=MS] [later] [threads=N]
+//        a DefaultMQPushConsumer with the client's own offset-save timing (first save ~10 s after
+//        start, then every 5 s; BROADCASTING keeps offsets in a local file). Prints "started
+//        <clientId>", then per message it finished "msg <epochMs> <broker> <queueId> <offset>
+//        <reconsumeTimes>". hold=MS: the first message is held MS ms before it is acknowledged;
+//        later: each message's first delivery answers RECONSUME_LATER (it comes back via retry).
+//   produce-loop NAMESRV TOPIC PER_SECOND SECONDS
+//        a DefaultMQProducer sending steadily with the default route refresh (30 s). Prints
+//        "ok <epochMs> <broker> <queueId> <offset>" or "error <epochMs> <text>" per send.
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
+import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
+import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
+import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
+import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
 
+@SuppressWarnings("deprecation")
 public class TestClient {
     public static void main(String[] a) throws Exception {
         switch (a[0]) {
             case "produce": produce(a[1], a[2], Integer.parseInt(a[3]), a.length > 4 ? Integer.parseInt(a[4]) : 0); break;
             case "consume": consume(a[1], a[2], a[3], Integer.parseInt(a[4]), Integer.parseInt(a[5])); break;
+            case "push": push(a); break;
+            case "produce-loop": produceLoop(a[1], a[2], Double.parseDouble(a[3]), Integer.parseInt(a[4])); break;
             default: throw new IllegalArgumentException("unknown command " + a[0]);
         }
         System.exit(0);
+    }
+
+    static synchronized void say(String line) {
+        System.out.println(line);
+        System.out.flush();
+    }
+
+    /** Ends the process when standard input closes: the test dropped the helper, or died. */
+    static void exitWhenStdinCloses() {
+        Thread t = new Thread(() -> {
+            try {
+                while (System.in.read() != -1) { }
+            } catch (Exception ignored) { }
+            System.exit(0);
+        });
+        t.setDaemon(true);
+        t.start();
     }
 
     static void produce(String namesrv, String topic, int count, int delayLevel) throws Exception {
@@ -61,5 +99,75 @@ public class TestClient {
         Thread.sleep(1000);
         c.shutdown();
         System.out.println("consumed " + got);
+    }
+
+    static void push(String[] a) throws Exception {
+        String namesrv = a[1], topic = a[2], group = a[3];
+        MessageModel model = MessageModel.valueOf(a[4]);
+        int seconds = Integer.parseInt(a[5]);
+        long hold = 0;
+        boolean later = false;
+        int threads = 1;
+        for (int i = 6; i < a.length; i++) {
+            if (a[i].startsWith("hold=")) hold = Long.parseLong(a[i].substring(5));
+            else if (a[i].equals("later")) later = true;
+            else if (a[i].startsWith("threads=")) threads = Integer.parseInt(a[i].substring(8));
+            else throw new IllegalArgumentException("unknown push option " + a[i]);
+        }
+        exitWhenStdinCloses();
+        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
+        c.setNamesrvAddr(namesrv);
+        c.setMessageModel(model);
+        c.setInstanceName("sidecar-test-" + ProcessHandle.current().pid());
+        // One thread by default, so a held message holds the queue: what is behind is exact.
+        c.setConsumeThreadMin(threads);
+        c.setConsumeThreadMax(threads);
+        c.subscribe(topic, "*");
+        final long holdMs = hold;
+        final boolean reconsumeLater = later;
+        final AtomicBoolean held = new AtomicBoolean(false);
+        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+            for (MessageExt m : msgs) {
+                if (holdMs > 0 && held.compareAndSet(false, true)) {
+                    say("holding " + m.getQueueId() + " " + m.getQueueOffset());
+                    try { Thread.sleep(holdMs); } catch (InterruptedException ignored) { }
+                }
+                if (reconsumeLater && m.getReconsumeTimes() == 0) {
+                    say("later " + System.currentTimeMillis() + " " + m.getBrokerName() + " " + m.getQueueId() + " " + m.getQueueOffset());
+                    return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+                }
+                say("msg " + System.currentTimeMillis() + " " + m.getBrokerName() + " " + m.getQueueId() + " "
+                    + m.getQueueOffset() + " " + m.getReconsumeTimes());
+            }
+            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+        });
+        c.start();
+        say("started " + c.getDefaultMQPushConsumerImpl().getmQClientFactory().getClientId());
+        Thread.sleep(seconds * 1000L);
+        c.shutdown();
+    }
+
+    static void produceLoop(String namesrv, String topic, double perSecond, int seconds) throws Exception {
+        exitWhenStdinCloses();
+        DefaultMQProducer p = new DefaultMQProducer("sidecar_test_loop_producer");
+        p.setNamesrvAddr(namesrv);
+        p.setInstanceName("sidecar-test-" + ProcessHandle.current().pid());
+        p.setSendMsgTimeout(3000);
+        p.start();
+        say("started");
+        long gap = (long) (1000 / perSecond);
+        long deadline = System.currentTimeMillis() + seconds * 1000L;
+        for (int i = 0; System.currentTimeMillis() < deadline; i++) {
+            Message m = new Message(topic, ("loop message " + i).getBytes("UTF-8"));
+            try {
+                SendResult r = p.send(m);
+                say("ok " + System.currentTimeMillis() + " " + r.getMessageQueue().getBrokerName() + " "
+                    + r.getMessageQueue().getQueueId() + " " + r.getQueueOffset());
+            } catch (Exception e) {
+                say("error " + System.currentTimeMillis() + " " + String.valueOf(e.getMessage()).replace('\n', ' '));
+            }
+            Thread.sleep(gap);
+        }
+        p.shutdown();
     }
 }

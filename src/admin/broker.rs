@@ -2,8 +2,8 @@ use std::collections::BTreeMap;
 
 use crate::remoting::codes::request::{
     GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_TOPIC_CONFIG,
-    GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_MAX_OFFSET, GET_TOPIC_STATS_INFO,
-    UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
+    GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO,
+    GET_MAX_OFFSET, GET_TOPIC_STATS_INFO, UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
 };
 
 /// "the consumer group[g] not online"
@@ -15,11 +15,11 @@ use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 
 use super::error::AdminError;
 use super::stats::{
-    consumer_offsets_from_body, delay_offsets_from_body, groups_from_body, stats_minute_from_body,
-    topic_configs_from_body, topic_offsets_from_body, ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute,
-    TopicConfig, TopicOffsets,
+    client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, delay_offsets_from_body,
+    groups_from_body, stats_minute_from_body, topic_configs_from_body, topic_offsets_from_body, ClientProgress,
+    ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute, TopicConfig, TopicStats,
 };
-use super::types::{runtime_info_from_body, BrokerConfig, RuntimeInfo};
+use super::types::{runtime_info_from_body, BrokerConfig, DataVersion, RuntimeInfo};
 
 /// Operations on one broker.
 pub struct BrokerAdmin {
@@ -40,20 +40,19 @@ impl BrokerAdmin {
         Ok(self.config_versioned().await?.0)
     }
 
-    /// The configuration and its version counter (bumped by one on every update request,
-    /// accepted keys or not; None if the broker sent no version).
-    pub async fn config_versioned(&self) -> Result<(BrokerConfig, Option<u64>), AdminError> {
+    /// The configuration and its version (bumped on every update request, accepted keys or
+    /// not; None if the broker sent no version).
+    pub async fn config_versioned(&self) -> Result<(BrokerConfig, Option<DataVersion>), AdminError> {
         let resp = self.client.invoke_ok(Command::request(GET_BROKER_CONFIG)).await?;
         let config = parse_config_body(&resp.body);
         if config.is_empty() {
             return Err(self.decode_err("broker config", "empty answer".into()));
         }
-        let counter = resp
-            .ext_fields
-            .get("version")
-            .and_then(|v| json::parse(v.as_bytes()).ok())
-            .and_then(|v| v.get("counter").and_then(|c| c.as_u64()));
-        Ok((config, counter))
+        let version = resp.ext_fields.get("version").and_then(|v| json::parse(v.as_bytes()).ok()).and_then(|v| {
+            let field = |f: &str| v.get(f).and_then(|n| n.as_i64());
+            Some(DataVersion { counter: field("counter")?, timestamp_ms: field("timestamp")? })
+        });
+        Ok((config, version))
     }
 
     /// Sends all pairs in one UPDATE_BROKER_CONFIG. 4.9.6 answers SUCCESS even for unknown keys
@@ -102,26 +101,39 @@ impl BrokerAdmin {
     }
 
     /// Min and max offset of every (write) queue of `topic`, one request (GET_TOPIC_STATS_INFO).
-    pub async fn topic_offsets(&self, topic: &str) -> Result<TopicOffsets, AdminError> {
+    pub async fn topic_offsets(&self, topic: &str) -> Result<TopicStats, AdminError> {
         let resp = self.client.invoke_ok(Command::request(GET_TOPIC_STATS_INFO).with_ext("topic", topic)).await?;
         topic_offsets_from_body(&resp.body).map_err(|e| self.decode_err("topic stats", e))
     }
 
-    /// A group's online consumers: their message model (`CLUSTERING` / `BROADCASTING`) and how
-    /// many clients are connected; None when none is online (GET_CONSUMER_CONNECTION_LIST).
+    /// A group's online consumers: their message model (`CLUSTERING` / `BROADCASTING`), client
+    /// ids and subscribed topics; None when none is online (GET_CONSUMER_CONNECTION_LIST).
     pub async fn online_consumers(&self, group: &str) -> Result<Option<OnlineConsumers>, AdminError> {
         let req = Command::request(GET_CONSUMER_CONNECTION_LIST).with_ext("consumerGroup", group);
         match self.client.invoke_ok(req).await {
-            Ok(resp) => {
-                let v = json::parse(&resp.body).map_err(|e| self.decode_err("consumer connections", e.to_string()))?;
-                Ok(Some(OnlineConsumers {
-                    message_model: v.get("messageModel").and_then(|m| m.as_str()).unwrap_or_default().to_string(),
-                    clients: v.get("connectionSet").and_then(|c| c.as_array()).map_or(0, Vec::len),
-                }))
-            }
+            Ok(resp) => consumer_connection_from_body(&resp.body)
+                .map(Some)
+                .map_err(|e| self.decode_err("consumer connections", e)),
             Err(RemotingError::Refused { code: CONSUMER_NOT_ONLINE, .. }) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// One consumer client's own view of its progress on this broker's queues (named
+    /// `broker_name`): GET_CONSUMER_RUNNING_INFO, which the broker forwards to the client over
+    /// the client's own connection. The only source of a BROADCASTING client's offsets.
+    pub async fn client_progress(
+        &self,
+        group: &str,
+        client_id: &str,
+        broker_name: &str,
+    ) -> Result<ClientProgress, AdminError> {
+        let req = Command::request(GET_CONSUMER_RUNNING_INFO)
+            .with_ext("consumerGroup", group)
+            .with_ext("clientId", client_id)
+            .with_ext("jstackEnable", "false");
+        let resp = self.client.invoke_ok(req).await?;
+        client_progress_from_body(&resp.body, broker_name).map_err(|e| self.decode_err("consumer running info", e))
     }
 
     /// One of the broker's own statistics (VIEW_BROKER_STATS_DATA), over the last minute; None

@@ -9,7 +9,7 @@ use tokio::task::JoinSet;
 
 use crate::remoting::RemotingError;
 
-use super::{AdminError, BrokerAdmin, TopicOffsets};
+use super::{AdminError, BrokerAdmin, TopicStats};
 
 /// Runs `f` on every item, `concurrency` at a time (requests share the one pipelined
 /// connection); stops at the first error.
@@ -55,7 +55,7 @@ pub async fn topic_stats(
     admin: &Arc<BrokerAdmin>,
     topics: Vec<String>,
     concurrency: usize,
-) -> Result<BTreeMap<String, TopicOffsets>, AdminError> {
+) -> Result<BTreeMap<String, TopicStats>, AdminError> {
     let stats = bounded(admin, topics, concurrency, |admin, topic: &String| {
         let topic = topic.clone();
         async move {

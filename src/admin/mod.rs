@@ -14,7 +14,13 @@ pub use error::AdminError;
 pub use fanout::{bounded, topic_stats};
 pub use namesrv::NamesrvAdmin;
 /// Body decoders, public for the fuzzers.
-pub use stats::{consumer_offsets_from_body, groups_from_body, stats_minute_from_body, topic_offsets_from_body};
-pub use stats::{ConsumerOffsets, GroupConfig, OnlineConsumers, QueueData, StatsMinute, TopicConfig, TopicOffsets};
+pub use stats::{
+    client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, groups_from_body,
+    stats_minute_from_body, topic_offsets_from_body,
+};
+pub use stats::{
+    ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, QueueData, StatsMinute, TopicConfig, TopicOffsets,
+    TopicStats,
+};
 pub use system::{is_system_group, is_system_topic, own_topics, DLQ_PREFIX, RETRY_PREFIX};
-pub use types::{runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, RuntimeInfo};
+pub use types::{runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, DataVersion, RuntimeInfo};

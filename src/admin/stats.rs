@@ -2,7 +2,7 @@
 //! topic offsets, delay offsets and topic routes. All decoded leniently (fastjson shapes:
 //! unquoted integer keys, MessageQueue objects as map keys; unknown fields ignored).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -100,28 +100,104 @@ fn queue_map(raw: BTreeMap<String, i64>) -> Result<BTreeMap<u32, i64>, String> {
     raw.into_iter().map(|(q, o)| Ok((q.parse().map_err(|_| format!("queue id {q:?} is not a number"))?, o))).collect()
 }
 
-/// GET_TOPIC_STATS_INFO body: `{"offsetTable":{{"brokerName":..,"queueId":0,"topic":..}:{"minOffset":..,"maxOffset":..}}}`.
-pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicOffsets, String> {
+/// One topic's queues as GET_TOPIC_STATS_INFO reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TopicStats {
+    pub queues: TopicOffsets,
+    /// When the broker stored the newest message of any queue (ms since the epoch, the broker's
+    /// clock; 0 when the topic is empty): the queues' `lastUpdateTimestamp`.
+    pub last_store_ms: i64,
+}
+
+/// GET_TOPIC_STATS_INFO body: `{"offsetTable":{{"brokerName":..,"queueId":0,"topic":..}:{"minOffset":..,"maxOffset":..,"lastUpdateTimestamp":..}}}`.
+pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicStats, String> {
     let v = parse(body)?;
-    let mut out = TopicOffsets::new();
+    let mut out = TopicStats::default();
     let Some(Value::Object(t)) = v.get("offsetTable") else { return Ok(out) };
     for (key, val) in t {
         let queue = json::key_object(key)
             .and_then(|mq| mq.get("queueId").and_then(Value::as_u64))
             .ok_or_else(|| format!("offset table key {key:?} is not a message queue"))?;
         let num = |f: &str| val.get(f).and_then(Value::as_i64).ok_or_else(|| format!("queue {queue}: no {f}"));
-        out.insert(queue as u32, (num("minOffset")?, num("maxOffset")?));
+        out.queues.insert(queue as u32, (num("minOffset")?, num("maxOffset")?));
+        let stored = val.get("lastUpdateTimestamp").and_then(Value::as_i64).unwrap_or(0);
+        out.last_store_ms = out.last_store_ms.max(stored);
     }
     Ok(out)
 }
 
 /// A group's online consumers (GET_CONSUMER_CONNECTION_LIST).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OnlineConsumers {
-    /// `CLUSTERING` or `BROADCASTING` as the clients declared it.
+    /// `CLUSTERING` or `BROADCASTING`, as the group's clients last declared it in a heartbeat.
     pub message_model: String,
-    /// Connected client instances.
-    pub clients: usize,
+    /// The connected client instances' ids (what GET_CONSUMER_RUNNING_INFO asks for).
+    pub clients: Vec<String>,
+    /// The topics the group subscribes to (a CLUSTERING group's own `%RETRY%<group>` included).
+    pub topics: BTreeSet<String>,
+}
+
+impl OnlineConsumers {
+    pub fn is_broadcasting(&self) -> bool {
+        self.message_model == BROADCASTING
+    }
+}
+
+pub const BROADCASTING: &str = "BROADCASTING";
+
+/// GET_CONSUMER_CONNECTION_LIST body: `{"connectionSet":[{"clientId":..}],"messageModel":..,"subscriptionTable":{"T":{..}}}`.
+pub fn consumer_connection_from_body(body: &[u8]) -> Result<OnlineConsumers, String> {
+    let v = parse(body)?;
+    let client_id = |c: &Value| c.get("clientId").and_then(Value::as_str).map(str::to_string);
+    let clients = match v.get("connectionSet") {
+        Some(Value::Array(set)) => {
+            set.iter().map(|c| client_id(c).ok_or("a connection has no clientId")).collect::<Result<_, _>>()?
+        }
+        _ => Vec::new(),
+    };
+    let topics = match v.get("subscriptionTable") {
+        Some(Value::Object(t)) => t.keys().cloned().collect(),
+        _ => BTreeSet::new(),
+    };
+    let message_model = v.get("messageModel").and_then(Value::as_str).unwrap_or_default().to_string();
+    Ok(OnlineConsumers { message_model, clients, topics })
+}
+
+/// What one consumer client reports about itself (GET_CONSUMER_RUNNING_INFO, answered by the
+/// client through the broker): its message model and, per queue of one broker, the offset it
+/// will resume from (`commitOffset`: the client's own offset store, memory first).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientProgress {
+    pub message_model: String,
+    /// (topic, queueId) → next offset to consume; negative when the client has none yet.
+    pub offsets: BTreeMap<(String, u32), i64>,
+}
+
+/// GET_CONSUMER_RUNNING_INFO body (ConsumerRunningInfo), keeping the queues of `broker_name`:
+/// `{"properties":{"messageModel":..},"mqTable":{{"brokerName":..,"queueId":..,"topic":..}:{"commitOffset":..}}}`.
+pub fn client_progress_from_body(body: &[u8], broker_name: &str) -> Result<ClientProgress, String> {
+    let v = parse(body)?;
+    let message_model = v.pointer("/properties/messageModel").and_then(Value::as_str).unwrap_or_default();
+    let mut offsets = BTreeMap::new();
+    if let Some(Value::Object(table)) = v.get("mqTable") {
+        for (key, info) in table {
+            let mq = json::key_object(key).ok_or_else(|| format!("mqTable key {key:?} is not a message queue"))?;
+            if mq.get("brokerName").and_then(Value::as_str) != Some(broker_name) {
+                continue;
+            }
+            let topic = mq.get("topic").and_then(Value::as_str);
+            let queue = mq.get("queueId").and_then(Value::as_u64);
+            let (Some(topic), Some(queue)) = (topic, queue) else {
+                return Err(format!("mqTable key {key:?} has no topic or queueId"));
+            };
+            let offset = info
+                .get("commitOffset")
+                .and_then(Value::as_i64)
+                .ok_or_else(|| format!("{topic} queue {queue}: no commitOffset"))?;
+            offsets.insert((topic.to_string(), queue as u32), offset);
+        }
+    }
+    Ok(ClientProgress { message_model: message_model.to_string(), offsets })
 }
 
 /// One broker statistic over the last minute (VIEW_BROKER_STATS_DATA's `statsMinute`).
@@ -165,7 +241,7 @@ mod tests {
             br#"{"offsetTable":{{"brokerName":"b","queueId":3,"topic":"T"}:{"lastUpdateTimestamp":1,"maxOffset":9,"minOffset":2}}}"#,
         )
         .unwrap();
-        assert_eq!(stats[&3], (2, 9));
+        assert_eq!((stats.queues[&3], stats.last_store_ms), ((2, 9), 1));
         let groups = groups_from_body(br#"{"subscriptionGroupTable":{"G":{"groupName":"G","consumeBroadcastEnable":false,"x":1}},"dataVersion":{}}"#).unwrap();
         assert!(!groups["G"].consume_broadcast_enable);
         assert_eq!(delay_offsets_from_body(br#"{"offsetTable":{18:4}}"#).unwrap()[&18], 4);

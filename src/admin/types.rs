@@ -7,6 +7,15 @@ use crate::remoting::json;
 /// The broker's effective configuration (GET_BROKER_CONFIG), key → value as the broker prints it.
 pub type BrokerConfig = BTreeMap<String, String>;
 
+/// A broker's DataVersion: bumped (counter + 1, timestamp = the broker's clock) on every change
+/// of the data it versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DataVersion {
+    pub counter: i64,
+    /// ms since the epoch, the broker's clock.
+    pub timestamp_ms: i64,
+}
+
 /// GET_BROKER_RUNTIME_INFO's key/value table (all values are strings on the wire).
 pub type RuntimeInfo = BTreeMap<String, String>;
 

@@ -5,7 +5,9 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
-use crate::guard::{compute, drain, Backlog, DrainOutcome, DrainSettings, GuardError, Policy};
+use crate::guard::{
+    compute, drain, format_ms, Backlog, DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Verdict,
+};
 
 use super::args::{parse_duration, ConnectArgs};
 use super::error::CliError;
@@ -14,14 +16,24 @@ pub const ABOUT: &str = "Scale-in guard: is it safe to remove this shard (no unc
 
 #[derive(Subcommand, Debug)]
 pub enum ScaleInCommand {
-    /// Exit 0 if no consumer group has unconsumed messages on the shard, 1 (with a table) if some
-    /// do, 2 if it cannot be told (broker or name server unreachable, refused, timed out). Never
-    /// "safe" by default. For the KubeBlocks shardRemove action.
+    /// Exit 0 if no consumer has unconsumed messages on the shard and no message was stored
+    /// for the quiet window; 1 (with a table) if some are unconsumed or writes have not stopped;
+    /// 2 if it cannot be told (broker or name server unreachable, refused, timed out; a
+    /// BROADCASTING client that does not report its offsets; an offline group with no offsets
+    /// here while messages are stored). Never "safe" by default. For the shardRemove action.
+    ///
+    /// Counted: committed offsets of every group; online CLUSTERING consumers' subscriptions with
+    /// no offset yet (from each queue's minimum: a new client saves its first offsets ~10 s after
+    /// it starts); each online BROADCASTING client's own offsets (asked through the broker);
+    /// retry, pending delayed and uncommitted half messages. Not blocking unless --strict:
+    /// dead-letter topics and topics no known group consumes.
     Check(CheckArgs),
     /// Make the shard read-only (brokerPermission=4, pushed to every name server) so producers
-    /// route elsewhere, then wait until the backlog is 0, printing progress. On timeout, Ctrl-C
-    /// or error, the previous permission is restored. Exit 0 drained (the shard stays read-only),
-    /// 1 timed out or interrupted (permission restored), 2 could not start or restore (says how).
+    /// route elsewhere, then wait until the backlog is 0 AND no message was stored for the quiet
+    /// window (4.9.6 keeps accepting sends from producers with a cached route until their next
+    /// route refresh, 30 s by default), printing progress. On timeout, Ctrl-C or error, the
+    /// previous permission is restored. Exit 0 drained (the shard stays read-only), 1 timed out
+    /// or interrupted (permission restored), 2 could not start or restore (says how).
     Drain(DrainArgs),
 }
 
@@ -42,9 +54,27 @@ pub struct TargetArgs {
     /// Do not count uncommitted transaction half messages (counted by default)
     #[arg(long)]
     pub ignore_half: bool,
+    /// Offline groups with no offsets on this broker (BROADCASTING groups keep their progress on
+    /// their clients) do not make the answer "cannot tell": accept that such a group, if it
+    /// exists and comes back, loses what it had not consumed
+    #[arg(long, env = "ROCKETMQ_SIDECAR_ACCEPT_OFFLINE_BROADCAST_LOSS")]
+    pub accept_offline_broadcast_loss: bool,
+    /// Writes must have stopped this long (no message stored; on a read-only broker, also
+    /// counted from when it went read-only) before the shard counts as empty. The default is the
+    /// producers' route refresh (pollNameServerInterval, 30 s) plus a margin; 0 turns it off
+    #[arg(long, env = "ROCKETMQ_SIDECAR_QUIET_WINDOW", default_value = "35s", value_parser = parse_window)]
+    pub quiet_window: Duration,
     /// Requests to the broker in flight at once
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+}
+
+/// A duration that may be 0 (rule off).
+fn parse_window(s: &str) -> Result<Duration, String> {
+    match s.trim() {
+        "0" | "0s" | "0ms" => Ok(Duration::ZERO),
+        other => parse_duration(other),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +116,8 @@ impl TargetArgs {
             count_delayed: !self.ignore_delayed,
             count_half: !self.ignore_half,
             strict: self.strict,
+            accept_offline_broadcast_loss: self.accept_offline_broadcast_loss,
+            quiet_window: self.quiet_window,
             concurrency: self.concurrency,
         }
     }
@@ -124,24 +156,60 @@ async fn check(args: CheckArgs) -> Result<(), CliError> {
     } else {
         print_table(&mut out, &backlog)?;
     }
-    if backlog.safe {
-        Ok(())
-    } else {
-        Err(CliError::Unsafe(format!(
-            "{} unconsumed message(s) on {}: not safe to remove this shard",
-            backlog.blocking_messages, backlog.broker
-        )))
+    verdict_result(&backlog)
+}
+
+/// The exit status of a check, with its reason in a few lines for stderr (KubeBlocks' kbagent
+/// passes on only stderr of a failed action): the verdict, the total, the top rows.
+fn verdict_result(b: &Backlog) -> Result<(), CliError> {
+    match b.verdict {
+        Verdict::Safe => Ok(()),
+        Verdict::CannotTell => Err(CliError::Guard(GuardError::Unknown(b.cannot_tell.join("; ")))),
+        Verdict::Unsafe => {
+            let mut why = Vec::new();
+            if b.blocking_messages > 0 {
+                let groups: std::collections::BTreeSet<_> =
+                    b.rows.iter().filter(|r| r.blocks).filter_map(|r| r.group.as_deref()).collect();
+                why.push(format!(
+                    "{} unconsumed message(s) on {} ({} group(s)); top: {}",
+                    b.blocking_messages,
+                    b.broker,
+                    groups.len(),
+                    top_rows(b, 3)
+                ));
+            }
+            why.extend(b.writes.still_writing.clone());
+            Err(CliError::Unsafe(format!("not safe to remove this shard: {}", why.join("; "))))
+        }
     }
+}
+
+fn kind_name(kind: Kind) -> String {
+    serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+fn top_rows(b: &Backlog, n: usize) -> String {
+    let rows: Vec<String> = b
+        .rows
+        .iter()
+        .filter(|r| r.blocks)
+        .take(n)
+        .map(|r| format!("{} {} on {}: {}", kind_name(r.kind), r.group.as_deref().unwrap_or("-"), r.topic, r.messages))
+        .collect();
+    rows.join(", ")
 }
 
 pub fn print_table(out: &mut impl Write, b: &Backlog) -> std::io::Result<()> {
     if !b.rows.is_empty() {
         writeln!(out, "{:<32} {:<32} {:<16} {:>6} {:>10}  blocks", "group", "topic", "kind", "queues", "messages")?;
         for r in &b.rows {
-            let kind =
-                serde_json::to_value(r.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            let group = r.group.as_deref().unwrap_or("-");
+            let group = match (&r.group, &r.client) {
+                (Some(g), Some(c)) => format!("{g} [{c}]"),
+                (Some(g), None) => g.clone(),
+                (None, _) => "-".into(),
+            };
             let blocks = if r.blocks { "yes" } else { "no" };
+            let kind = kind_name(r.kind);
             writeln!(
                 out,
                 "{group:<32} {:<32} {kind:<16} {:>6} {:>10}  {blocks}",
@@ -149,11 +217,24 @@ pub fn print_table(out: &mut impl Write, b: &Backlog) -> std::io::Result<()> {
             )?;
         }
     }
-    let verdict = if b.safe { "safe to remove" } else { "NOT safe to remove" };
+    for reason in &b.cannot_tell {
+        writeln!(out, "cannot tell: {reason}")?;
+    }
+    if let Some(w) = &b.writes.still_writing {
+        writeln!(out, "writes: {w}")?;
+    }
+    for note in &b.notes {
+        writeln!(out, "note: {note}")?;
+    }
+    let verdict = match b.verdict {
+        Verdict::Safe => "safe to remove",
+        Verdict::Unsafe => "NOT safe to remove",
+        Verdict::CannotTell => "CANNOT TELL (not safe to remove)",
+    };
     writeln!(
         out,
-        "total: {} unconsumed message(s) block the scale-in of {} ({} groups, {} topics checked): {verdict}",
-        b.blocking_messages, b.broker, b.groups, b.topics
+        "total: {} unconsumed message(s) block the scale-in of {} ({} groups, {} online, {} topics checked): {verdict}",
+        b.blocking_messages, b.broker, b.groups, b.online_groups, b.topics
     )
 }
 
@@ -163,35 +244,53 @@ async fn run_drain(args: DrainArgs) -> Result<(), CliError> {
         DrainSettings { policy: args.target.policy(), timeout: args.drain_timeout, progress_every: args.every };
     let broker = admin.addr().to_string();
     println!(
-        "draining {broker}: write permission off (brokerPermission=4), waiting for consumers (timeout {:?})",
+        "draining {broker}: write permission off (brokerPermission=4); waiting for consumers to catch up and for \
+         writes to stop for {:.0}s (timeout {:?})",
+        settings.policy.quiet_window.as_secs_f64(),
         args.drain_timeout
     );
     let mut last: Option<(u64, Duration)> = None;
-    let progress = |b: &Backlog, at: Duration| {
+    let progress = |p: &Progress| {
+        let b = p.backlog;
         let rate = last.and_then(|(n, t)| {
-            let dt = (at - t).as_secs_f64();
+            let dt = (p.at - t).as_secs_f64();
             (dt > 0.0).then(|| (n as f64 - b.blocking_messages as f64) / dt)
         });
         let eta = rate.filter(|r| *r > 0.0).map(|r| format!("{:.0}s", b.blocking_messages as f64 / r));
         println!(
-            "[{:>5.1}s] remaining {} message(s), rate {}, ETA {}",
-            at.as_secs_f64(),
+            "[{:>5.1}s] remaining {} message(s), rate {}, ETA {}; {}",
+            p.at.as_secs_f64(),
             b.blocking_messages,
             rate.map_or("-".into(), |r| format!("{r:.1} msg/s")),
-            eta.unwrap_or_else(|| "-".into())
+            eta.unwrap_or_else(|| "-".into()),
+            writes_line(p)
         );
-        last = Some((b.blocking_messages, at));
+        for reason in &b.cannot_tell {
+            println!("         cannot tell: {reason}");
+        }
+        last = Some((b.blocking_messages, p.at));
     };
     let outcome = drain(admin, &settings, progress, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
     match outcome {
-        DrainOutcome::Drained { previous_permission, took } => {
+        DrainOutcome::Drained { previous_permission, took, read_only_at_ms, last_write_ms } => {
+            let last_write = match last_write_ms {
+                Some(w) if w >= read_only_at_ms => format!(
+                    "the last write landed at {}, {:.1}s after the broker went read-only",
+                    format_ms(w),
+                    (w - read_only_at_ms) as f64 / 1000.0
+                ),
+                Some(w) => format!("the last write landed at {}, before the broker went read-only", format_ms(w)),
+                None => "the broker holds no message".into(),
+            };
             println!(
-                "drained in {:.1}s: no unconsumed messages left. The shard stays read-only; to undo: \
-                 rocketmq-sidecar reconfigure --broker {broker} brokerPermission {previous_permission}",
-                took.as_secs_f64()
+                "drained in {:.1}s: no unconsumed messages left and no write for {:.0}s ({last_write}). The shard \
+                 stays read-only; to undo: rocketmq-sidecar reconfigure --broker {broker} brokerPermission \
+                 {previous_permission}",
+                took.as_secs_f64(),
+                settings.policy.quiet_window.as_secs_f64()
             );
             Ok(())
         }
@@ -202,5 +301,13 @@ async fn run_drain(args: DrainArgs) -> Result<(), CliError> {
         DrainOutcome::Aborted { reason, restored: Err(how), .. } => {
             Err(CliError::Usage(format!("drain {reason}; RESTORING WRITE PERMISSION FAILED: {how}")))
         }
+    }
+}
+
+/// "producers still writing: N msg/s" while the commit log grows, else how long it has been quiet.
+fn writes_line(p: &Progress) -> String {
+    match p.writes_per_sec {
+        Some(rate) => format!("producers still writing: {rate:.1} msg/s"),
+        None => format!("no write for {:.1}s of {:.0}s", p.quiet_for.as_secs_f64(), p.quiet_window.as_secs_f64()),
     }
 }

@@ -1,24 +1,35 @@
-//! Unconsumed messages on one broker: for every group and topic it consumes, per queue, the
-//! broker's max offset minus the group's committed offset (never below 0); plus retry topics,
-//! pending delayed messages, uncommitted transaction half messages, dead-letter topics and
-//! topics no group consumes. Built from one request each for topics, groups, consumer offsets
-//! and delay offsets, and one GET_TOPIC_STATS_INFO per topic (all queues at once), run
-//! concurrently with a bound.
+//! Unconsumed messages on one broker, per group, topic and queue, from every group that may
+//! consume here:
+//! - committed offsets: the broker's max offset minus the group's committed offset;
+//! - online CLUSTERING consumers' subscriptions with no committed offset yet (a new group saves
+//!   its first offsets about 10 s after its client starts): counted from the queue's minimum;
+//! - online BROADCASTING consumers: each client's own offsets, asked through the broker;
+//! - retry topics, pending delayed messages, uncommitted transaction half messages, dead-letter
+//!   topics and topics nobody consumes.
+//!
+//! What cannot be known is "cannot tell", never "safe": a broadcast client that does not
+//! answer, or an offline group with no offsets here (BROADCASTING groups keep theirs on the
+//! clients) while the broker holds messages. Writes that have not stopped make it unsafe too
+//! ([`super::writes`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::admin::{
-    bounded, is_system_topic, own_topics, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets,
-    TopicConfig, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
-};
 use serde::Serialize;
 
+use crate::admin::{is_system_topic, own_topics, AdminError, BrokerAdmin, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX};
+
+use super::broadcast::broadcast_rows;
 use super::error::GuardError;
+use super::read::{read, BrokerOffsets};
+use super::writes::{assess, now_ms, Writes, DEFAULT_QUIET_WINDOW};
 
 const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 const HALF_GROUP: &str = "CID_RMQ_SYS_TRANS";
+/// How many names a "cannot tell" reason lists before it says "and N more".
+const NAMES_SHOWN: usize = 10;
 
 /// What counts as unconsumed (each default is the fail-closed one).
 #[derive(Debug, Clone)]
@@ -29,21 +40,38 @@ pub struct Policy {
     pub count_half: bool,
     /// Dead-letter topics and topics no group consumes also block (default false).
     pub strict: bool,
+    /// Offline groups with no offsets here (possibly BROADCASTING, progress unknowable) do not
+    /// make the verdict "cannot tell" (default false: they do).
+    pub accept_offline_broadcast_loss: bool,
+    /// No message stored for this long before the shard counts as empty; zero turns it off.
+    pub quiet_window: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
 }
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { count_delayed: true, count_half: true, strict: false, concurrency: 16 }
+        Policy {
+            count_delayed: true,
+            count_half: true,
+            strict: false,
+            accept_offline_broadcast_loss: false,
+            quiet_window: DEFAULT_QUIET_WINDOW,
+            concurrency: 16,
+        }
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Kind {
-    /// A group behind on a topic it consumes.
+    /// A group behind on a topic, from its committed offsets.
     Consumer,
+    /// An online CLUSTERING group subscribed to a topic with no committed offset here yet:
+    /// counted from each queue's minimum until its client first saves offsets.
+    NoOffsetYet,
+    /// A BROADCASTING client behind, from the offsets the client itself reports.
+    Broadcast,
     /// Messages waiting for redelivery in `%RETRY%<group>`.
     Retry,
     /// Delayed messages the schedule service has not delivered yet.
@@ -52,16 +80,17 @@ pub enum Kind {
     HalfTransaction,
     /// Messages in `%DLQ%<group>` nobody consumes.
     DeadLetter,
-    /// A topic with messages that no group has offsets for.
+    /// A topic with messages that no known group consumes.
     Unconsumed,
-    /// A BROADCASTING group: offsets live on the clients; the broker's copy is stale.
-    Broadcast,
 }
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Row {
     pub group: Option<String>,
+    /// The consumer client, for BROADCASTING rows (each client has its own progress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
     pub topic: String,
     pub kind: Kind,
     pub queues_behind: u32,
@@ -70,28 +99,34 @@ pub struct Row {
     pub blocks: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Safe,
+    /// Unconsumed messages, or writes that have not stopped (exit 1).
+    Unsafe,
+    /// Something that decides it could not be known (exit 2).
+    CannotTell,
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Backlog {
     pub broker: String,
+    pub verdict: Verdict,
     pub safe: bool,
     /// Messages that block the scale-in.
     pub blocking_messages: u64,
     pub rows: Vec<Row>,
+    /// Why the verdict cannot be told (non-empty exactly when `verdict` is cannot_tell).
+    pub cannot_tell: Vec<String>,
+    pub writes: Writes,
+    /// What was counted or set aside, in words (e.g. offline groups accepted by the policy).
+    pub notes: Vec<String>,
     pub groups: usize,
+    /// Groups with consumers online now.
+    pub online_groups: usize,
     pub topics: usize,
-}
-
-/// Everything the guard reads from a master in one pass (the metrics reuse it): topics, groups,
-/// committed and delay offsets, config, and every topic's queue offsets.
-pub struct BrokerOffsets {
-    pub topics: BTreeMap<String, TopicConfig>,
-    pub groups: usize,
-    pub offsets: ConsumerOffsets,
-    delay: BTreeMap<u32, i64>,
-    config: BrokerConfig,
-    /// Min and max offset per (write) queue of every topic, as GET_TOPIC_STATS_INFO reports them.
-    pub stats: BTreeMap<String, TopicOffsets>,
 }
 
 pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog, GuardError> {
@@ -99,138 +134,292 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
     evaluate(admin, &offsets, policy).await
 }
 
-/// Reads what [`evaluate`] needs; fails with [`GuardError::NotMaster`] before the per-topic
-/// requests when the broker is a slave.
-pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
-    let broker = admin.addr().to_string();
-    let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
-    let (topics, groups, offsets, delay, config) = tokio::join!(
-        admin.topic_configs(),
-        admin.groups(),
-        admin.consumer_offsets(),
-        admin.delay_offsets(),
-        admin.config()
-    );
-    let (topics, groups, offsets, delay, config) =
-        (topics.map_err(err)?, groups.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?, config.map_err(err)?);
-    if let Some(id) = config.get("brokerId").filter(|id| id.as_str() != "0") {
-        return Err(GuardError::NotMaster { broker, id: id.clone() });
-    }
-    let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await.map_err(err)?;
-    Ok(BrokerOffsets { topics, groups: groups.len(), offsets, delay, config, stats })
+/// The rows of one evaluation, and what could not be told.
+struct Findings<'a> {
+    read: &'a BrokerOffsets,
+    stats: BTreeMap<String, TopicOffsets>,
+    policy: &'a Policy,
+    rows: Vec<Row>,
+    /// Topics some known group consumes (their messages are accounted for per group).
+    consumed: BTreeSet<String>,
+    cannot_tell: Vec<String>,
+    notes: Vec<String>,
 }
 
-/// The backlog from one [`read`]: asks the broker only for queues the topic stats left out and
-/// for the message model of groups that are behind.
+/// The verdict from one [`read`]: asks the broker only for queues the topic stats left out and
+/// for the BROADCASTING clients' own offsets.
 pub async fn evaluate(admin: Arc<BrokerAdmin>, read: &BrokerOffsets, policy: &Policy) -> Result<Backlog, GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
-    let BrokerOffsets { topics, groups, offsets, delay, config, .. } = read;
-    // The broker's own cluster, broker-name and reply topics are system topics too.
-    let own = own_topics(config);
+    let stats = with_all_read_queues(&admin, read).await.map_err(err)?;
+    let mut f = Findings {
+        read,
+        stats,
+        policy,
+        rows: Vec::new(),
+        consumed: BTreeSet::new(),
+        cannot_tell: Vec::new(),
+        notes: Vec::new(),
+    };
+    f.committed();
+    f.subscribed_without_offsets();
+    let (rows, unknown) = broadcast_rows(&admin, read, &f.stats, policy.concurrency).await.map_err(err)?;
+    f.rows.extend(rows);
+    f.cannot_tell.extend(unknown);
+    f.nobody_consumes();
+    f.offline_groups();
+    let writes = assess(read, policy.quiet_window, now_ms());
+    Ok(f.into_backlog(broker, writes))
+}
 
+/// Topic stats cover write queues; a topic with more read queues gets those asked one by one.
+async fn with_all_read_queues(
+    admin: &BrokerAdmin,
+    read: &BrokerOffsets,
+) -> Result<BTreeMap<String, TopicOffsets>, AdminError> {
     let mut stats = read.stats.clone();
     for (topic, queues) in stats.iter_mut() {
-        let read_queues = topics.get(topic).map_or(0, |t| t.read_queue_nums);
+        let read_queues = read.topics.get(topic).map_or(0, |t| t.read_queue_nums);
         for q in 0..read_queues {
             if let std::collections::btree_map::Entry::Vacant(slot) = queues.entry(q) {
-                slot.insert((0, admin.max_offset(topic, q).await.map_err(err)?));
+                slot.insert((0, admin.max_offset(topic, q).await?));
             }
         }
     }
-    let mut rows = Vec::new();
-    let mut consumed: BTreeSet<&str> = BTreeSet::new();
+    Ok(stats)
+}
 
-    for ((topic, group), committed) in offsets {
-        let Some(queues) = stats.get(topic) else { continue }; // topic deleted: its messages are gone
-        if topic == HALF_TOPIC || topic == SCHEDULE_TOPIC {
-            continue;
+impl<'a> Findings<'a> {
+    /// Rows from committed offsets. Never dropped because the group also has BROADCASTING
+    /// consumers: a clustering backlog is a backlog whoever else shares the name.
+    fn committed(&mut self) {
+        for ((topic, group), committed) in &self.read.offsets {
+            let Some(queues) = self.stats.get(topic) else { continue }; // topic deleted: its messages are gone
+            if topic == HALF_TOPIC || topic == SCHEDULE_TOPIC {
+                continue;
+            }
+            self.consumed.insert(topic.clone());
+            let kind = if topic.starts_with(RETRY_PREFIX) {
+                Kind::Retry
+            } else if topic.starts_with(DLQ_PREFIX) {
+                Kind::DeadLetter
+            } else {
+                Kind::Consumer
+            };
+            let blocks = kind != Kind::DeadLetter || self.policy.strict;
+            if let Some(reason) = impossible(topic, group, queues, committed) {
+                self.cannot_tell.push(reason);
+            }
+            let lags = behind(queues, committed);
+            push(&mut self.rows, Some(group), topic, kind, blocks, lags);
         }
-        consumed.insert(topic);
-        let kind = if topic.starts_with(RETRY_PREFIX) {
-            Kind::Retry
-        } else if topic.starts_with(DLQ_PREFIX) {
-            Kind::DeadLetter
+    }
+
+    /// An online CLUSTERING group's subscriptions that have no committed offset here: the
+    /// client has not saved yet, so everything still stored counts (fail closed).
+    fn subscribed_without_offsets(&mut self) {
+        for (group, online) in &self.read.consumers {
+            for topic in &online.topics {
+                let Some(queues) = self.stats.get(topic) else { continue };
+                self.consumed.insert(topic.clone());
+                // A BROADCASTING group's progress is on its clients: see broadcast_rows.
+                if online.is_broadcasting() || self.read.offsets.contains_key(&(topic.clone(), group.clone())) {
+                    continue;
+                }
+                push(&mut self.rows, Some(group), topic, Kind::NoOffsetYet, true, behind(queues, &BTreeMap::new()));
+            }
+        }
+    }
+
+    /// Topics no known group consumes: retry, dead-letter, delayed, half and plain topics.
+    fn nobody_consumes(&mut self) {
+        let own = own_topics(&self.read.config);
+        let (policy, read) = (self.policy, self.read);
+        for (topic, queues) in &self.stats {
+            if self.consumed.contains(topic) {
+                continue;
+            }
+            let lags = behind(queues, &BTreeMap::new());
+            if let Some(group) = topic.strip_prefix(RETRY_PREFIX) {
+                push(&mut self.rows, Some(group), topic, Kind::Retry, true, lags);
+            } else if let Some(group) = topic.strip_prefix(DLQ_PREFIX) {
+                push(&mut self.rows, Some(group), topic, Kind::DeadLetter, policy.strict, lags);
+            } else if topic == SCHEDULE_TOPIC {
+                // Queue N holds delay level N+1; the schedule service's progress is per level.
+                let delivered: BTreeMap<u32, i64> =
+                    read.delay.iter().map(|(level, off)| (level.saturating_sub(1), *off)).collect();
+                push(&mut self.rows, None, topic, Kind::Delayed, policy.count_delayed, behind(queues, &delivered));
+            } else if topic == HALF_TOPIC {
+                let key = (HALF_TOPIC.to_string(), HALF_GROUP.to_string());
+                let checked = read.offsets.get(&key).cloned().unwrap_or_default();
+                push(&mut self.rows, None, topic, Kind::HalfTransaction, policy.count_half, behind(queues, &checked));
+            } else if !is_system_topic(topic, &own) {
+                push(&mut self.rows, None, topic, Kind::Unconsumed, policy.strict, lags);
+            }
+        }
+    }
+
+    /// Offline groups with no committed offset here. A CLUSTERING group that was online for a
+    /// few seconds has offsets (at least on its own retry topic, which every broker it sends
+    /// heartbeats to creates), so such a group is most likely BROADCASTING: its progress lives
+    /// on clients that are not there to ask, and its topics are unknown. While the broker holds
+    /// messages a consumer could still want, that cannot be told.
+    fn offline_groups(&mut self) {
+        let with_offsets = self.read.groups_with_offsets();
+        let offline: Vec<&String> = self
+            .read
+            .groups
+            .keys()
+            .filter(|g| !crate::admin::is_system_group(g))
+            .filter(|g| !self.read.consumers.contains_key(*g) && !with_offsets.contains(g.as_str()))
+            .collect();
+        let held = self.messages_a_consumer_may_want();
+        if offline.is_empty() || held == 0 {
+            return;
+        }
+        let names = list(offline.iter().map(|g| g.as_str()));
+        if self.policy.accept_offline_broadcast_loss {
+            self.notes.push(format!(
+                "accepted (--accept-offline-broadcast-loss): offline group(s) with no offsets here, whose \
+                 BROADCASTING clients may still need some of the {held} stored message(s): {names}"
+            ));
         } else {
-            Kind::Consumer
+            self.cannot_tell.push(format!(
+                "offline group(s) with no committed offsets here: {names}. A BROADCASTING group keeps its \
+                 progress on its clients, and none is online to ask, so whether it still needs any of the \
+                 {held} stored message(s) cannot be told. Start its consumers, delete the group if it is \
+                 gone (mqadmin deleteSubGroup), or pass --accept-offline-broadcast-loss"
+            ));
+        }
+    }
+
+    /// Messages stored in the topics a consumer subscribes to directly (not system, retry or DLQ).
+    fn messages_a_consumer_may_want(&self) -> u64 {
+        let own = own_topics(&self.read.config);
+        self.stats
+            .iter()
+            .filter(|(t, _)| !is_system_topic(t, &own) && !t.starts_with(RETRY_PREFIX) && !t.starts_with(DLQ_PREFIX))
+            .flat_map(|(_, queues)| behind(queues, &BTreeMap::new()))
+            .fold(0u64, u64::saturating_add)
+    }
+
+    fn into_backlog(mut self, broker: String, writes: Writes) -> Backlog {
+        let rows = &mut self.rows;
+        rows.sort_by(|a, b| {
+            (!a.blocks, a.kind, &a.group, &a.topic, &a.client).cmp(&(!b.blocks, b.kind, &b.group, &b.topic, &b.client))
+        });
+        let blocking_messages = rows.iter().filter(|r| r.blocks).map(|r| r.messages).fold(0u64, u64::saturating_add);
+        // Anything unknown outranks what is known: the rows still show the known backlog.
+        let verdict = if !self.cannot_tell.is_empty() {
+            Verdict::CannotTell
+        } else if blocking_messages > 0 || writes.still_writing.is_some() {
+            Verdict::Unsafe
+        } else {
+            Verdict::Safe
         };
-        let blocks = kind != Kind::DeadLetter || policy.strict;
-        push(&mut rows, Some(group), topic, kind, blocks, behind(queues, committed));
-    }
-    mark_broadcast(&admin, &mut rows, policy.concurrency).await.map_err(err)?;
-    for (topic, queues) in &stats {
-        if consumed.contains(topic.as_str()) {
-            continue;
-        }
-        let lags = behind(queues, &BTreeMap::new());
-        if let Some(group) = topic.strip_prefix(RETRY_PREFIX) {
-            push(&mut rows, Some(group), topic, Kind::Retry, true, lags);
-        } else if let Some(group) = topic.strip_prefix(DLQ_PREFIX) {
-            push(&mut rows, Some(group), topic, Kind::DeadLetter, policy.strict, lags);
-        } else if topic == SCHEDULE_TOPIC {
-            // Queue N holds delay level N+1; the schedule service's progress is per level.
-            let delivered: BTreeMap<u32, i64> =
-                delay.iter().map(|(level, off)| (level.saturating_sub(1), *off)).collect();
-            push(&mut rows, None, topic, Kind::Delayed, policy.count_delayed, behind(queues, &delivered));
-        } else if topic == HALF_TOPIC {
-            let checked = offsets.get(&(HALF_TOPIC.to_string(), HALF_GROUP.to_string())).cloned().unwrap_or_default();
-            push(&mut rows, None, topic, Kind::HalfTransaction, policy.count_half, behind(queues, &checked));
-        } else if !is_system_topic(topic, &own) {
-            push(&mut rows, None, topic, Kind::Unconsumed, policy.strict, lags);
+        Backlog {
+            broker,
+            verdict,
+            safe: verdict == Verdict::Safe,
+            blocking_messages,
+            rows: self.rows,
+            cannot_tell: self.cannot_tell,
+            writes,
+            notes: self.notes,
+            groups: self.read.groups.len(),
+            online_groups: self.read.consumers.len(),
+            topics: self.read.topics.len(),
         }
     }
-    rows.sort_by(|a, b| (!a.blocks, a.kind, &a.group, &a.topic).cmp(&(!b.blocks, b.kind, &b.group, &b.topic)));
-    let blocking_messages = rows.iter().filter(|r| r.blocks).map(|r| r.messages).sum();
-    Ok(Backlog { broker, safe: blocking_messages == 0, blocking_messages, rows, groups: *groups, topics: topics.len() })
 }
 
-/// BROADCASTING consumers keep offsets on the clients, so the broker's offsets for such a group
-/// are stale, not backlog. The message model is only known from online consumers (the
-/// subscription group's `consumeBroadcastEnable` is a permission, true by default), so only
-/// groups that are behind are asked, and an offline group counts as clustering (fail closed).
-async fn mark_broadcast(admin: &Arc<BrokerAdmin>, rows: &mut [Row], concurrency: usize) -> Result<(), AdminError> {
-    let behind: BTreeSet<String> =
-        rows.iter().filter(|r| r.kind == Kind::Consumer).filter_map(|r| r.group.clone()).collect();
-    let broadcast = bounded(admin, behind.into_iter().collect(), concurrency, |admin, group: &String| {
-        let group = group.clone();
-        async move {
-            Ok((admin.online_consumers(&group).await?.is_some_and(|c| c.message_model == "BROADCASTING")).then_some(()))
-        }
+/// A committed offset that cannot be right (negative, or past the queue's end: read after the
+/// offsets, the end can only have grown) means the broker's bookkeeping is not to be trusted.
+fn impossible(topic: &str, group: &str, queues: &TopicOffsets, committed: &BTreeMap<u32, i64>) -> Option<String> {
+    let bad: Vec<String> = committed
+        .iter()
+        .filter(|(q, off)| **off < 0 || queues.get(q).is_some_and(|(_, max)| **off > *max))
+        .map(|(q, off)| format!("queue {q} at {off} (end {})", queues.get(q).map_or(0, |(_, max)| *max)))
+        .collect();
+    (!bad.is_empty()).then(|| {
+        format!(
+            "group {group} has impossible committed offsets on {topic}: {}; its backlog cannot be told \
+             (reset the group's offsets, e.g. mqadmin resetOffsetByTime)",
+            list(bad.iter().map(String::as_str))
+        )
     })
-    .await?;
-    for (group, ()) in broadcast {
-        for r in rows.iter_mut().filter(|r| r.group.as_deref() == Some(group.as_str()) && r.kind == Kind::Consumer) {
-            r.kind = Kind::Broadcast;
-            r.blocks = false;
-        }
-    }
-    Ok(())
 }
 
-/// Per-queue lag: max − committed, never below 0; a queue with no committed offset counts
-/// everything still stored (max − min): unknown progress is not progress.
-fn behind(queues: &TopicOffsets, committed: &BTreeMap<u32, i64>) -> Vec<u64> {
+/// Up to [`NAMES_SHOWN`] names, then how many more.
+pub(super) fn list<'n>(names: impl ExactSizeIterator<Item = &'n str>) -> String {
+    let total = names.len();
+    let shown: Vec<&str> = names.take(NAMES_SHOWN).collect();
+    match total - shown.len() {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
+/// Per-queue lag: max − the consumer's position, where a position below the queue's minimum
+/// (retention already deleted those messages) or missing counts from the minimum: unknown
+/// progress is not progress. A max below the position (a corrupt offset) is 0 here; the
+/// subtraction cannot wrap.
+pub(super) fn behind(queues: &TopicOffsets, position: &BTreeMap<u32, i64>) -> Vec<u64> {
     queues
         .iter()
         .map(|(q, (min, max))| {
-            let from = committed.get(q).copied().unwrap_or(*min);
-            (max - from).max(0) as u64
+            let from = position.get(q).copied().unwrap_or(*min).max(*min);
+            u64::try_from(max.saturating_sub(from)).unwrap_or(0)
         })
         .collect()
 }
 
-fn push(rows: &mut Vec<Row>, group: Option<&str>, topic: &str, kind: Kind, blocks: bool, lags: Vec<u64>) {
-    let messages: u64 = lags.iter().sum();
-    if messages == 0 {
+pub(super) fn push(rows: &mut Vec<Row>, group: Option<&str>, topic: &str, kind: Kind, blocks: bool, lags: Vec<u64>) {
+    push_row(
+        rows,
+        Row {
+            group: group.map(str::to_string),
+            client: None,
+            topic: topic.to_string(),
+            kind,
+            queues_behind: 0,
+            messages: 0,
+            blocks,
+        },
+        lags,
+    )
+}
+
+/// Adds `row` with its totals from `lags`, unless nothing is behind.
+pub(super) fn push_row(rows: &mut Vec<Row>, mut row: Row, lags: Vec<u64>) {
+    row.messages = lags.iter().copied().fold(0u64, u64::saturating_add);
+    if row.messages == 0 {
         return;
     }
-    let queues_behind = lags.iter().filter(|l| **l > 0).count() as u32;
-    rows.push(Row {
-        group: group.map(str::to_string),
-        topic: topic.to_string(),
-        kind,
-        queues_behind,
-        messages,
-        blocks,
-    });
+    row.queues_behind = lags.iter().filter(|l| **l > 0).count() as u32;
+    rows.push(row);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_below_the_minimum_count_from_it_and_nothing_wraps() {
+        let queues: TopicOffsets = [(0, (10, 50)), (1, (0, 5)), (2, (0, 5)), (3, (0, 5))].into();
+        let position = [(0, 3), (1, -7), (2, 9), (3, i64::MIN)].into();
+        // Queue 0 from its minimum (retention deleted 0..10), queue 1's negative offset from 0,
+        // queue 2 past its end is 0 here (and "impossible" below), queue 3 cannot overflow.
+        assert_eq!(behind(&queues, &position), [40, 5, 0, 5]);
+        let why = impossible("T", "G", &queues, &position).unwrap();
+        assert!(why.contains("queue 1 at -7") && why.contains("queue 2 at 9 (end 5)"), "{why}");
+        assert!(impossible("T", "G", &queues, &[(0, 50)].into()).is_none());
+    }
+
+    #[test]
+    fn long_lists_are_cut() {
+        let names: Vec<String> = (0..25).map(|i| format!("g{i}")).collect();
+        let text = list(names.iter().map(String::as_str));
+        assert!(text.ends_with("g9 and 15 more"), "{text}");
+    }
 }

@@ -1,5 +1,11 @@
 //! Graceful drain: take the shard's write permission away so producers route elsewhere, wait
-//! for consumers to catch up, and never leave the shard half-drained silently.
+//! until consumers have caught up *and* writes have stopped for the quiet window, and never
+//! leave the shard half-drained silently.
+//!
+//! Writes do not stop when the permission goes: 4.9.6 still accepts sends to non-order topics
+//! on a read-only broker, and producers keep the old route until their next route refresh
+//! (see [`super::writes`]). So "drained" needs the broker's own write counters unchanged for the
+//! quiet window, on top of a zero backlog.
 //!
 //! Write permission goes through the broker's `brokerPermission` (4 = read-only): 4.9.6 pushes
 //! the new permission to every name server at once when that key is updated, and the same
@@ -10,15 +16,17 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::admin::BrokerAdmin;
+use crate::admin::{AdminError, BrokerAdmin};
 
-use super::backlog::{compute, Backlog, Policy};
+use super::backlog::{compute, Backlog, Policy, Verdict};
 use super::error::GuardError;
+use super::writes::now_ms;
 
 pub const READ_ONLY: &str = "4";
 
 #[derive(Debug, Clone)]
 pub struct DrainSettings {
+    /// What counts, and the quiet window writes must have stopped for.
     pub policy: Policy,
     pub timeout: Duration,
     pub progress_every: Duration,
@@ -26,17 +34,72 @@ pub struct DrainSettings {
 
 #[derive(Debug)]
 pub enum DrainOutcome {
-    /// Backlog reached 0; the shard stays read-only (it is about to be removed).
-    Drained { previous_permission: String, took: Duration },
+    /// Backlog 0 and no write for the quiet window; the shard stays read-only (it is about to
+    /// be removed).
+    Drained {
+        previous_permission: String,
+        took: Duration,
+        /// When the write permission went (our clock, ms since the epoch).
+        read_only_at_ms: i64,
+        /// When the newest message was stored (the broker's clock), if any.
+        last_write_ms: Option<i64>,
+    },
     /// Timeout or interruption: write permission restored (or the restore failed, with why).
     Aborted { reason: String, remaining: Option<u64>, restored: Result<String, String> },
 }
 
-/// Runs the drain; `progress` receives each backlog; `interrupted` ends it early (Ctrl-C).
+/// One round of the drain, for progress output.
+pub struct Progress<'a> {
+    pub backlog: &'a Backlog,
+    pub at: Duration,
+    /// Messages stored per second since the previous round (the broker's put counter); None
+    /// in the first round, and when the commit log did not grow.
+    pub writes_per_sec: Option<f64>,
+    /// How long the broker's commit log has not grown, as this drain observed it.
+    pub quiet_for: Duration,
+    pub quiet_window: Duration,
+}
+
+/// Watches the broker's own write counters (commit-log end and put count) between rounds, on
+/// our monotonic clock: independent of the broker's clock, so the quiet window holds even when
+/// the two disagree.
+struct WriteWatch {
+    last: Option<(i64, i64, Instant)>,
+    last_change: Instant,
+}
+
+impl WriteWatch {
+    /// Notes one sample; returns the put rate since the previous one if anything was written.
+    fn observe(&mut self, commit_log_end: i64, puts: i64, now: Instant) -> Option<f64> {
+        let previous = self.last.replace((commit_log_end, puts, now));
+        let (end, p, then) = previous?;
+        if end == commit_log_end && p == puts {
+            return None;
+        }
+        self.last_change = now;
+        let dt = now.duration_since(then).as_secs_f64().max(1e-3);
+        Some(puts.saturating_sub(p) as f64 / dt)
+    }
+}
+
+async fn write_counters(admin: &BrokerAdmin) -> Result<(i64, i64), AdminError> {
+    let info = admin.runtime_info().await?;
+    let num = |k: &str| info.get(k).and_then(|v| v.trim().parse::<i64>().ok());
+    match (num("commitLogMaxOffset"), num("putMessageTimesTotal")) {
+        (Some(end), Some(puts)) => Ok((end, puts)),
+        _ => Err(AdminError::Decode {
+            what: "write counters",
+            addr: admin.addr().to_string(),
+            reason: "runtime info lacks commitLogMaxOffset or putMessageTimesTotal".into(),
+        }),
+    }
+}
+
+/// Runs the drain; `progress` receives each round; `interrupted` ends it early (Ctrl-C).
 pub async fn drain(
     admin: Arc<BrokerAdmin>,
     settings: &DrainSettings,
-    mut progress: impl FnMut(&Backlog, Duration),
+    mut progress: impl FnMut(&Progress),
     interrupted: impl Future<Output = ()>,
 ) -> Result<DrainOutcome, GuardError> {
     let broker = admin.addr().to_string();
@@ -48,8 +111,11 @@ pub async fn drain(
     let previous = config.get("brokerPermission").cloned().unwrap_or_else(|| "6".into());
     // A refusal here (e.g. a non-admin ACL key) changes nothing: report it and stop.
     set_permission(&admin, READ_ONLY).await.map_err(err)?;
+    let read_only_at_ms = now_ms();
 
     let started = Instant::now();
+    let quiet_window = settings.policy.quiet_window;
+    let mut watch = WriteWatch { last: None, last_change: started };
     tokio::pin!(interrupted);
     let mut remaining = None;
     let abort_reason = loop {
@@ -59,17 +125,28 @@ pub async fn drain(
             _ = tokio::time::sleep(settings.timeout.saturating_sub(started.elapsed())) => {
                 break format!("timed out after {:?}", settings.timeout)
             }
-            step = compute(admin.clone(), &settings.policy) => step,
+            step = async { tokio::join!(compute(admin.clone(), &settings.policy), write_counters(&admin)) } => step,
         };
         match step {
-            Ok(backlog) => {
-                progress(&backlog, started.elapsed());
+            (Ok(backlog), Ok((end, puts))) => {
+                let writes_per_sec = watch.observe(end, puts, Instant::now());
+                let quiet_for = watch.last_change.elapsed();
+                let round =
+                    Progress { backlog: &backlog, at: started.elapsed(), writes_per_sec, quiet_for, quiet_window };
+                progress(&round);
                 remaining = Some(backlog.blocking_messages);
-                if backlog.safe {
-                    return Ok(DrainOutcome::Drained { previous_permission: previous, took: started.elapsed() });
+                if backlog.verdict == Verdict::Safe && quiet_for >= quiet_window {
+                    let last_write_ms = backlog.writes.last_write_ms;
+                    return Ok(DrainOutcome::Drained {
+                        previous_permission: previous,
+                        took: started.elapsed(),
+                        read_only_at_ms,
+                        last_write_ms,
+                    });
                 }
             }
-            Err(e) => break format!("backlog check failed: {e}"),
+            (Err(e), _) => break format!("backlog check failed: {e}"),
+            (_, Err(e)) => break format!("write counters unreadable: {e}"),
         }
         tokio::select! {
             biased;

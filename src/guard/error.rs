@@ -13,6 +13,9 @@ pub enum GuardError {
     NotMaster { broker: String, id: String },
     #[error("the check did not finish within {0:?}")]
     Timeout(std::time::Duration),
+    /// The broker answered, but something that decides the answer could not be known.
+    #[error("cannot tell whether the shard is safe to remove: {0}")]
+    Unknown(String),
 }
 
 impl GuardError {
@@ -22,6 +25,7 @@ impl GuardError {
             GuardError::NoMaster { .. } => "no_master",
             GuardError::NotMaster { .. } => "not_master",
             GuardError::Timeout(_) => "timeout",
+            GuardError::Unknown(_) => "unknown",
         }
     }
 }

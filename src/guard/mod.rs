@@ -1,10 +1,16 @@
-//! The scale-in guard: does this shard still hold messages some consumer has not consumed?
-//! Exact (per queue, from the broker's own offsets) and fail-closed: any doubt is "cannot tell".
+//! The scale-in guard: does this shard still hold messages some consumer has not consumed, and
+//! have producers stopped writing to it? Exact (per queue, from the broker's own offsets and the
+//! broadcast clients' own) and fail-closed: any doubt is "cannot tell", never "safe".
 
 mod backlog;
+mod broadcast;
 mod drain;
 mod error;
+mod read;
+mod writes;
 
-pub use backlog::{compute, evaluate, read, Backlog, BrokerOffsets, Kind, Policy, Row};
-pub use drain::{drain, DrainOutcome, DrainSettings};
+pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
+pub use drain::{drain, DrainOutcome, DrainSettings, Progress};
 pub use error::GuardError;
+pub use read::{read, BrokerOffsets};
+pub use writes::{format_ms, Writes, DEFAULT_QUIET_WINDOW};

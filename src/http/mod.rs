@@ -12,7 +12,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use crate::admin::BrokerAdmin;
-use crate::guard::{compute, GuardError, Policy};
+use crate::guard::{compute, GuardError, Policy, Verdict};
 use crate::metrics::{AgentMetrics, BrokerMetrics};
 use crate::reload::{Desired, Plan, ReloadState};
 use crate::role::{ProbeState, Role};
@@ -46,7 +46,8 @@ GET /primary    200 only for a healthy master, else 503 with the reason (alias /
 GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if further behind
 GET /health     200 while the broker answers (fresh check), else 503
 GET /scale-in   the scale-in guard's verdict as JSON (asks the broker, bounded by --timeout x 5):
-                200 safe, 409 unconsumed messages (with the table), 503 cannot tell;
+                200 safe, 409 unconsumed messages or writes not stopped for 35 s (with the
+                table), 503 cannot tell;
                 ?allowSlave=true: a slave is safe to remove (200), for memberLeave
 GET /config/applied[?wait=SECONDS]   200 once every live-safe value of --config-file is live on the
                 broker (waits up to `wait`, at most 25 s, for the reloader); else 409 naming the
@@ -120,10 +121,12 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
     };
     match result {
         Ok(b) => {
-            let code = if b.safe { StatusCode::OK } else { StatusCode::CONFLICT };
-            let mut v = serde_json::to_value(&b).unwrap_or_default();
-            v["verdict"] = (if b.safe { "safe" } else { "unsafe" }).into();
-            (code, axum::Json(v)).into_response()
+            let code = match b.verdict {
+                Verdict::Safe => StatusCode::OK,
+                Verdict::Unsafe => StatusCode::CONFLICT,
+                Verdict::CannotTell => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            (code, axum::Json(b)).into_response()
         }
         Err(GuardError::NotMaster { broker, id }) if q.allow_slave.unwrap_or(false) => {
             let reason = format!("{broker} is a slave (brokerId={id}); its messages are copies of its master's");

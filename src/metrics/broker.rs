@@ -3,7 +3,7 @@
 //! throughput; a slave only its runtime gauges (the exporter reads masters only, and a slave's
 //! copies would double every sum on a dashboard).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
@@ -155,16 +155,9 @@ async fn master_metrics(
     let dropped_pairs = pairs.len().saturating_sub(limits.max_series);
     pairs.truncate(limits.max_series);
 
-    // Online consumers give the exporter's countOfOnlineConsumers and msgModel labels.
-    let groups: BTreeSet<String> = pairs.iter().map(|p| p.group.clone()).collect();
-    let online: BTreeMap<String, OnlineConsumers> =
-        bounded(admin, groups.into_iter().collect(), limits.concurrency, |admin, group: &String| {
-            let group = group.clone();
-            async move { admin.online_consumers(&group).await }
-        })
-        .await?
-        .into_iter()
-        .collect();
+    // Online consumers (read once, shared with the guard) give the exporter's
+    // countOfOnlineConsumers and msgModel labels.
+    let online = &read.consumers;
 
     // Throughput from the broker's own one-minute statistics (what the exporter reads).
     let mut wanted: Vec<(&'static str, String)> =
@@ -248,10 +241,10 @@ async fn master_metrics(
         let consumers = online.get(&p.group);
         // The exporter skips BROADCASTING groups (their offsets live on the clients) and labels
         // the model with its Java ordinal: BROADCASTING 0, CLUSTERING 1 (also for offline groups).
-        if consumers.is_some_and(|c| c.message_model == "BROADCASTING") {
+        if consumers.is_some_and(OnlineConsumers::is_broadcasting) {
             continue;
         }
-        let count = consumers.map_or(0, |c| c.clients).to_string();
+        let count = consumers.map_or(0, |c| c.clients.len()).to_string();
         let labels = [p.group.as_str(), p.topic.as_str(), count.as_str(), "1"];
         let (name, help) = if p.topic.starts_with(RETRY_PREFIX) {
             ("rocketmq_group_retrydiff", "Unconsumed messages of a group's retry topic")

@@ -16,6 +16,7 @@ pub mod request {
     pub const GET_TOPIC_STATS_INFO: i32 = 202;
     pub const GET_CONSUMER_CONNECTION_LIST: i32 = 203;
     pub const VIEW_BROKER_STATS_DATA: i32 = 315;
+    pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
 }
 
 pub const SUCCESS: i32 = 0;
@@ -38,6 +39,7 @@ pub fn request_name(code: i32) -> &'static str {
         203 => "GET_CONSUMER_CONNECTION_LIST",
         205 => "WIPE_WRITE_PERM_OF_BROKER",
         208 => "GET_CONSUME_STATS",
+        307 => "GET_CONSUMER_RUNNING_INFO",
         315 => "VIEW_BROKER_STATS_DATA",
         317 => "GET_BROKER_CONSUME_STATS",
         327 => "ADD_WRITE_PERM_OF_BROKER",
@@ -67,6 +69,7 @@ pub fn response_name(code: i32) -> &'static str {
         24 => "SUBSCRIPTION_NOT_EXIST",
         26 => "SUBSCRIPTION_GROUP_NOT_EXIST",
         206 => "CONSUMER_NOT_ONLINE",
+        207 => "CONSUME_MSG_TIMEOUT",
         208 => "NO_MESSAGE",
         215 => "FLOW_CONTROL",
         _ => "UNKNOWN",

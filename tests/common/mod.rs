@@ -207,6 +207,13 @@ pub struct BrokerSpec<'a> {
     pub acl: bool,
 }
 
+impl<'a> BrokerSpec<'a> {
+    /// A master (brokerId 0, ASYNC_MASTER) on a free port.
+    pub fn master(home: PathBuf, namesrv: &'a str, name: &'a str, acl: bool) -> BrokerSpec<'a> {
+        BrokerSpec { home, port: free_port(), namesrv, name, id: 0, role: "ASYNC_MASTER", acl }
+    }
+}
+
 pub fn start_broker(spec: &BrokerSpec) -> Proc {
     let id = spec.id.to_string();
     let mut args =
@@ -451,4 +458,116 @@ pub fn create_group(addr: &str, group: &str) {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(Client::new(addr, ClientOptions::default()).invoke_ok(Req::request(200).with_body(body.into_bytes())))
         .expect("create group");
+}
+
+/// A long-running test client (scripts/java/TestClient.java `push` / `produce-loop`): its result
+/// lines are collected as they come, each with the time it was read. It ends when dropped (its
+/// standard input closes) or when the test process dies.
+pub struct Helper {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::Arc<Mutex<Vec<(std::time::SystemTime, String)>>>,
+    what: String,
+}
+
+const HELPER_PREFIXES: [&str; 7] = ["started", "msg ", "ok ", "error ", "holding ", "later ", "consumed "];
+
+impl Helper {
+    pub fn start(args: &[&str]) -> Helper {
+        use std::io::BufRead;
+        ensure_jars();
+        let mut child = Command::new("bash")
+            .arg(script())
+            .arg("client")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run scripts/rocketmq.sh client");
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().unwrap();
+        let lines = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if HELPER_PREFIXES.iter().any(|p| line.starts_with(p)) {
+                    sink.lock().unwrap().push((std::time::SystemTime::now(), line));
+                }
+            }
+        });
+        let h = Helper { child, stdin, lines, what: format!("{args:?}") };
+        h.wait_line("started", Duration::from_secs(60));
+        h
+    }
+
+    /// The lines so far that start with `prefix`.
+    pub fn lines(&self, prefix: &str) -> Vec<String> {
+        self.lines.lock().unwrap().iter().filter(|(_, l)| l.starts_with(prefix)).map(|(_, l)| l.clone()).collect()
+    }
+
+    /// When the newest line starting with `prefix` was read.
+    pub fn last_time(&self, prefix: &str) -> Option<std::time::SystemTime> {
+        self.lines.lock().unwrap().iter().filter(|(_, l)| l.starts_with(prefix)).map(|(t, _)| *t).max()
+    }
+
+    /// Waits for a line starting with `prefix`; returns it.
+    pub fn wait_line(&self, prefix: &str, limit: Duration) -> String {
+        self.wait_count(prefix, 1, limit).pop().unwrap()
+    }
+
+    /// Waits until `n` lines start with `prefix`; returns them.
+    pub fn wait_count(&self, prefix: &str, n: usize, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let got = self.lines(prefix);
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{}: {n} line(s) {prefix:?} not within {limit:?}, got {got:?}",
+                self.what
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Ends the client (closes its standard input) and waits for it.
+    pub fn stop(&mut self) {
+        self.stdin.take();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// UPDATE_CONSUMER_OFFSET (15): `group` has consumed `topic` queue `queue` up to `offset`.
+pub fn commit_offset(broker: &str, group: &str, topic: &str, queue: u32, offset: i64) {
+    use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
+    let req = Req::request(15)
+        .with_ext("consumerGroup", group)
+        .with_ext("topic", topic)
+        .with_ext("queueId", queue.to_string())
+        .with_ext("commitOffset", offset.to_string());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(Client::new(broker, ClientOptions::default()).invoke_ok(req)).expect("commit offset");
+}
+
+/// Deletes subscription group `group` on the broker at `addr` (DELETE_SUBSCRIPTIONGROUP), so a
+/// test's finished group does not linger as "offline" for the next.
+pub fn delete_group(addr: &str, group: &str) {
+    use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let req = Req::request(207).with_ext("groupName", group).with_ext("removeOffset", "true");
+    rt.block_on(Client::new(addr, ClientOptions::default()).invoke_ok(req)).expect("delete group");
 }

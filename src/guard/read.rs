@@ -1,0 +1,98 @@
+//! Everything the guard reads from a master in one pass (the metrics reuse it): topics,
+//! subscription groups, committed and delay offsets, the config and its version, every topic's
+//! queue offsets, and every group's online consumers with their subscriptions.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::admin::{
+    bounded, is_system_group, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets, DataVersion,
+    GroupConfig, OnlineConsumers, TopicConfig, TopicOffsets,
+};
+
+use super::error::GuardError;
+
+pub struct BrokerOffsets {
+    pub topics: BTreeMap<String, TopicConfig>,
+    /// The subscription-group table: every group that ever sent this broker a heartbeat (with
+    /// `autoCreateSubscriptionGroup`) or was created by an admin.
+    pub groups: BTreeMap<String, GroupConfig>,
+    pub offsets: ConsumerOffsets,
+    pub(super) delay: BTreeMap<u32, i64>,
+    pub(super) config: BrokerConfig,
+    /// The config's DataVersion: its timestamp is the broker's time of the last config update.
+    pub(super) config_version: Option<DataVersion>,
+    /// Min and max offset per (write) queue of every topic, as GET_TOPIC_STATS_INFO reports them.
+    pub stats: BTreeMap<String, TopicOffsets>,
+    /// When the broker stored its newest message, any topic (ms, broker clock; 0 = none).
+    pub(super) last_store_ms: i64,
+    /// Online consumers of every non-system group in the table or with offsets; absent = offline.
+    pub consumers: BTreeMap<String, OnlineConsumers>,
+}
+
+impl BrokerOffsets {
+    pub fn broker_name(&self) -> &str {
+        self.config.get("brokerName").map_or("", String::as_str)
+    }
+
+    /// The broker's write permission (`brokerPermission` bit 2); 4.9.6's default is 6.
+    pub fn writable(&self) -> bool {
+        self.config.get("brokerPermission").and_then(|p| p.parse::<u32>().ok()).unwrap_or(6) & 2 != 0
+    }
+
+    /// Groups that have committed an offset here, on any topic.
+    pub(super) fn groups_with_offsets(&self) -> BTreeSet<&str> {
+        self.offsets.keys().map(|(_, group)| group.as_str()).collect()
+    }
+}
+
+/// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] before the
+/// per-topic requests when the broker is a slave.
+pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
+    let broker = admin.addr().to_string();
+    let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
+    let (topics, groups, offsets, delay, config) = tokio::join!(
+        admin.topic_configs(),
+        admin.groups(),
+        admin.consumer_offsets(),
+        admin.delay_offsets(),
+        admin.config_versioned()
+    );
+    let (topics, groups, offsets, delay, (config, config_version)) =
+        (topics.map_err(err)?, groups.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?, config.map_err(err)?);
+    if let Some(id) = config.get("brokerId").filter(|id| id.as_str() != "0") {
+        return Err(GuardError::NotMaster { broker, id: id.clone() });
+    }
+    let candidates = consumer_groups(&groups, &offsets);
+    let (stats, consumers) = tokio::join!(
+        topic_stats(admin, topics.keys().cloned().collect(), concurrency),
+        online(admin, candidates, concurrency)
+    );
+    let (stats, consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
+    let last_store_ms = stats.values().map(|s| s.last_store_ms).max().unwrap_or(0);
+    let stats = stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect();
+    Ok(BrokerOffsets { topics, groups, offsets, delay, config, config_version, stats, last_store_ms, consumers })
+}
+
+/// Every group that may consume here: the subscription-group table and the groups with
+/// committed offsets (a group deleted from the table keeps its offsets), system groups left out.
+fn consumer_groups(groups: &BTreeMap<String, GroupConfig>, offsets: &ConsumerOffsets) -> Vec<String> {
+    let with_offsets = offsets.keys().map(|(_, group)| group);
+    let all: BTreeSet<&String> = groups.keys().chain(with_offsets).collect();
+    all.into_iter().filter(|g| !is_system_group(g)).cloned().collect()
+}
+
+/// GET_CONSUMER_CONNECTION_LIST for each group, concurrently with a bound; offline groups are
+/// left out of the map.
+async fn online(
+    admin: &Arc<BrokerAdmin>,
+    groups: Vec<String>,
+    concurrency: usize,
+) -> Result<BTreeMap<String, OnlineConsumers>, AdminError> {
+    let online = bounded(admin, groups, concurrency, |admin, group: &String| {
+        let group = group.clone();
+        async move { admin.online_consumers(&group).await }
+    })
+    .await?;
+    Ok(online.into_iter().collect())
+}
