@@ -1,20 +1,25 @@
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
 use crate::remoting::codes::request::{GET_BROKER_CLUSTER_INFO, GET_ROUTEINFO_BY_TOPIC};
-use crate::remoting::{Client, ClientOptions, Command};
+use crate::remoting::{Client, ClientOptions, Command, RemotingError};
 
 use super::error::AdminError;
 use super::stats::{route_from_body, QueueData};
 use super::types::ClusterInfo;
 
-/// Operations on the name servers. Each request goes to the first name server that answers,
-/// in the order given; a refusal (the server answered with an error code) is final.
+/// Operations on the name servers. Each request goes to all of them at once and the first good
+/// answer wins, so a silent name server costs nothing while another answers. A refusal (an
+/// answer with an error code) is reported only when no name server answered well.
 pub struct NamesrvAdmin {
-    clients: Vec<Client>,
+    clients: Vec<Arc<Client>>,
 }
 
 impl NamesrvAdmin {
     /// `addrs` is RocketMQ's `host:port;host:port` list (commas and blanks also accepted).
     pub fn new(addrs: &str, opts: ClientOptions) -> Result<NamesrvAdmin, AdminError> {
-        let clients: Vec<Client> = split_addrs(addrs).map(|a| Client::new(a, opts.clone())).collect();
+        let clients: Vec<Arc<Client>> = split_addrs(addrs).map(|a| Arc::new(Client::new(a, opts.clone()))).collect();
         if clients.is_empty() {
             return Err(AdminError::NoNameServer);
         }
@@ -52,18 +57,28 @@ impl NamesrvAdmin {
     }
 
     async fn first_ok(&self, make: impl Fn() -> Command) -> Result<(String, Command), AdminError> {
-        let mut errors = Vec::new();
+        let mut asked: JoinSet<(String, Result<Command, RemotingError>)> = JoinSet::new();
         for client in &self.clients {
-            match client.invoke_ok(make()).await {
-                Ok(resp) => return Ok((client.addr().to_string(), resp)),
-                Err(e) if e.is_refusal() => return Err(e.into()),
+            let (client, cmd) = (client.clone(), make());
+            asked.spawn(async move { (client.addr().to_string(), client.invoke_ok(cmd).await) });
+        }
+        let (mut errors, mut refusal) = (Vec::new(), None);
+        while let Some(joined) = asked.join_next().await {
+            let Ok((addr, answer)) = joined else { continue };
+            match answer {
+                // Dropping the set cancels the slower requests.
+                Ok(resp) => return Ok((addr, resp)),
+                Err(e) if e.is_refusal() => refusal = refusal.or(Some(e)),
                 Err(e) => {
-                    tracing::debug!(namesrv = client.addr(), error = %e, "name server unavailable, trying the next");
+                    tracing::debug!(namesrv = %addr, error = %e, "name server unavailable");
                     errors.push(e)
                 }
             }
         }
-        Err(AdminError::AllNameServersFailed(errors))
+        match refusal {
+            Some(e) => Err(e.into()),
+            None => Err(AdminError::AllNameServersFailed(errors)),
+        }
     }
 }
 

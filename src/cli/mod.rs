@@ -77,7 +77,14 @@ pub fn run() -> ExitCode {
     };
     let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
     init_logging(cli.log.as_deref().unwrap_or(default_log));
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    // `serve` answers probes while scans and reloads run: two workers, so a CPU-heavy decode of a
+    // large broker answer never holds up `/role`. One-shot commands start faster on one thread.
+    let runtime = if matches!(cli.command, Command::Serve(_)) {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    };
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

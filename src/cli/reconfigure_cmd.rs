@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::admin::BrokerAdmin;
-use crate::reload::{apply, read_pairs, Desired, Plan};
+use crate::reload::{apply, read_pairs, Desired, Plan, GUARD_OWNED};
 
 use super::args::ConnectArgs;
 use super::error::CliError;
@@ -77,19 +77,27 @@ fn desired_from(args: &ReconfigureArgs) -> Result<Desired, CliError> {
         )));
     }
     let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut from_file = Desired::default();
     if let Some(file) = &args.file {
-        // Validated below with the rest, so every error is reported at once.
-        pairs.extend(read_pairs(file)?);
+        // Validated below with the rest, so every error is reported at once. Guard-owned keys
+        // (brokerPermission) are never taken from a file: only given explicitly.
+        let (owned, rest): (Vec<_>, Vec<_>) =
+            read_pairs(file)?.into_iter().partition(|(k, _)| GUARD_OWNED.contains(&k.as_str()));
+        pairs.extend(rest);
+        from_file.values = Desired::from_pairs(owned)?.values;
     }
     pairs.extend(args.pairs.chunks(2).map(|kv| (kv[0].clone(), kv[1].clone())));
     for s in &args.set {
         let (k, v) = s.split_once('=').ok_or_else(|| CliError::Usage(format!("--set {s:?}: expected KEY=VALUE")))?;
         pairs.push((k.to_string(), v.to_string()));
     }
-    if pairs.is_empty() {
+    if pairs.is_empty() && from_file.values.is_empty() {
         return Err(CliError::Usage("nothing to apply: give KEY VALUE, --set KEY=VALUE or --file FILE".into()));
     }
-    Ok(Desired::from_pairs(pairs)?)
+    let mut desired = Desired::from_pairs(pairs)?;
+    from_file.leave_guard_owned();
+    desired.ignored.extend(from_file.ignored);
+    Ok(desired)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::admin::BrokerAdmin;
-use crate::http::{router, AppState, ENDPOINTS};
+use crate::http::{router, serve, AppState, ServerLimits, ENDPOINTS, EXPENSIVE_IN_FLIGHT};
 use crate::metrics::{self, AgentMetrics, BrokerMetrics, Limits};
 use crate::reload::{self, ReloadSettings, ReloadState};
 use crate::remoting::ClientOptions;
@@ -78,92 +78,132 @@ pub struct ServeArgs {
     pub no_broker_metrics: bool,
 }
 
+/// How long a stopping `serve` waits for its background tasks: the reloader may be between an
+/// update and its verification (or rollback), which takes a few requests.
+const STOP_BOUND: Duration = Duration::from_secs(10);
+
+/// The background tasks of `serve`; on shutdown every one is awaited (within a bound), so none
+/// is left running and the reloader never stops between an update and its verification.
+struct Tasks {
+    set: tokio::task::JoinSet<&'static str>,
+    stop: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Tasks {
+    /// Runs `task(stopped)`, where `stopped` resolves once shutdown begins.
+    fn spawn<F, Fut>(&mut self, name: &'static str, task: F)
+    where
+        F: FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let mut stop = self.stop.clone();
+        let stopped = Box::pin(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
+        let fut = task(stopped);
+        self.set.spawn(async move {
+            fut.await;
+            name
+        });
+    }
+
+    async fn join(mut self) {
+        let all = async {
+            while let Some(done) = self.set.join_next().await {
+                if let Ok(name) = done {
+                    tracing::debug!(task = name, "stopped");
+                }
+            }
+        };
+        if tokio::time::timeout(STOP_BOUND, all).await.is_err() {
+            tracing::warn!(after = ?STOP_BOUND, "background tasks did not stop in time; ending them");
+        }
+    }
+}
+
 pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let metrics = Arc::new(AgentMetrics::new());
     let opts = ClientOptions { observer: Some(metrics.request_observer()), ..args.connect.client_options()? };
     let probe = Arc::new(build_probe(&args.connect, args.no_namesrv_check, opts.clone())?);
     let broker = probe.broker_addr().to_string();
     let state = Arc::new(ProbeState::new(args.interval, broker.clone()));
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| CliError::Usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    let listener = bind(args.listen, "--listen").await?;
+    let agent_listener = match args.agent_listen {
+        Some(addr) => Some(bind(addr, "--agent-listen").await?),
+        None => None,
+    };
     tracing::info!(listen = %args.listen, broker = %broker, interval = ?args.interval, "serving");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = Tasks { set: tokio::task::JoinSet::new(), stop: stop_rx.clone() };
     let limit = args.connect.timeout.min(args.interval * 2);
-    let mut poller_stop = stop_rx.clone();
-    let poller = tokio::spawn(poller::run(probe, state.clone(), limit, Some(metrics.check_observer()), async move {
-        let _ = poller_stop.wait_for(|s| *s).await;
-    }));
-    let reload_state = match &args.config_file {
-        Some(file) => {
-            let state = Arc::new(ReloadState::new(file.display().to_string()));
-            let admin = BrokerAdmin::new(broker.clone(), opts.clone());
-            let settings = ReloadSettings {
-                file: file.clone(),
-                interval: args.reload_interval,
-                debounce: args.reload_debounce,
-                max_backoff: Duration::from_secs(30),
-            };
-            let mut stop = stop_rx.clone();
-            tracing::info!(file = %file.display(), interval = ?args.reload_interval, "config reloader on");
-            tokio::spawn(reload::run(admin, settings, state.clone(), async move {
-                let _ = stop.wait_for(|s| *s).await;
-            }));
-            Some(state)
-        }
-        None => None,
-    };
-    let agent_listener = match args.agent_listen {
-        Some(addr) => Some(
-            tokio::net::TcpListener::bind(addr)
-                .await
-                .map_err(|e| CliError::Usage(format!("cannot listen on {addr} (--agent-listen): {e}")))?,
-        ),
-        None => None,
-    };
-    let mut http_stop = stop_rx;
-    let guard_admin = Arc::new(BrokerAdmin::new(broker.clone(), opts.clone()));
-    let broker_metrics = (!args.no_broker_metrics).then(|| {
-        let limits = Limits { max_series: args.metrics_max_series, ..Limits::default() };
-        let cache = Arc::new(BrokerMetrics::new(args.metrics_interval, limits));
-        // Its own connection: a slow metrics pass never queues in front of /scale-in answers.
-        let admin = Arc::new(BrokerAdmin::new(broker.clone(), opts.clone()));
-        let mut stop = http_stop.clone();
-        tokio::spawn(metrics::run(admin, cache.clone(), async move {
-            let _ = stop.wait_for(|s| *s).await;
-        }));
-        cache
-    });
+    let observer = Some(metrics.check_observer());
+    tasks.spawn("role poller", |stopped| poller::run(probe, state.clone(), limit, observer, stopped));
+    let reload = start_reloader(&args, &broker, &opts, &mut tasks);
+    let broker_metrics = start_broker_metrics(&args, &broker, &opts, &mut tasks);
     let app = AppState {
         probe: state,
-        reload: reload_state,
-        broker: Some((guard_admin, args.connect.timeout * 5)),
+        reload,
+        broker: Some((Arc::new(BrokerAdmin::new(broker.clone(), opts.clone())), args.connect.timeout * 5)),
         metrics: Some((metrics, broker_metrics)),
+        scale_in: Arc::default(),
+        expensive: Arc::new(tokio::sync::Semaphore::new(EXPENSIVE_IN_FLIGHT)),
     };
     if let Some(agent) = agent_listener {
-        let mut stop = http_stop.clone();
-        let app = router(app.clone());
         tracing::info!(listen = ?agent.local_addr().ok(), "also serving on the agent port");
-        tokio::spawn(async move {
-            let _ = axum::serve(agent, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await;
-        });
+        let (app, stop) = (router(app.clone()), stop_rx.clone());
+        tasks.spawn("agent port", move |_| serve(agent, app, ServerLimits::default(), stop));
     }
-    let server = axum::serve(listener, router(app)).with_graceful_shutdown(async move {
-        let _ = http_stop.wait_for(|s| *s).await;
-    });
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
-    server.await.map_err(CliError::Output)?;
-    let _ = poller.await;
+    serve(listener, router(app), ServerLimits::default(), stop_rx).await;
+    tasks.join().await;
     Ok(())
+}
+
+async fn bind(addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, CliError> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| CliError::Usage(format!("cannot listen on {addr} ({flag}): {e}")))
+}
+
+/// The config-file reloader, when --config-file is given.
+fn start_reloader(args: &ServeArgs, broker: &str, opts: &ClientOptions, tasks: &mut Tasks) -> Option<Arc<ReloadState>> {
+    let file = args.config_file.as_ref()?;
+    let state = Arc::new(ReloadState::new(file.display().to_string()));
+    let admin = BrokerAdmin::new(broker, opts.clone());
+    let settings = ReloadSettings {
+        file: file.clone(),
+        interval: args.reload_interval,
+        debounce: args.reload_debounce,
+        max_backoff: Duration::from_secs(30),
+    };
+    tracing::info!(file = %file.display(), interval = ?args.reload_interval, "config reloader on");
+    let reload_state = state.clone();
+    tasks.spawn("config reloader", move |stopped| reload::run(admin, settings, reload_state, stopped));
+    Some(state)
+}
+
+/// The broker metrics cache behind /metrics, unless --no-broker-metrics.
+fn start_broker_metrics(
+    args: &ServeArgs,
+    broker: &str,
+    opts: &ClientOptions,
+    tasks: &mut Tasks,
+) -> Option<Arc<BrokerMetrics>> {
+    if args.no_broker_metrics {
+        return None;
+    }
+    let limits = Limits { max_series: args.metrics_max_series, ..Limits::default() };
+    let cache = Arc::new(BrokerMetrics::new(args.metrics_interval, limits));
+    // Its own connection: a slow metrics pass never queues in front of /scale-in answers.
+    let admin = Arc::new(BrokerAdmin::new(broker, opts.clone()));
+    let refreshed = cache.clone();
+    tasks.spawn("broker metrics", move |stopped| metrics::run(admin, refreshed, stopped));
+    Some(cache)
 }
 
 async fn shutdown_signal() {

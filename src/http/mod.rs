@@ -1,6 +1,12 @@
-//! The sidecar's HTTP endpoints. All read-only. The probe endpoints answer from the poller's last
-//! state (never a broker round trip), so they stay fast when the broker hangs; only `/scale-in`
-//! asks the broker, bounded by a time limit.
+//! The sidecar's HTTP endpoints. All read-only. The probe endpoints (`/role`, `/live`, `/ready`,
+//! `/status`, ...) answer from memory (the poller's last state, never a broker round trip), so they
+//! stay fast whatever the broker or other callers do. The endpoints that ask the broker are bounded
+//! three ways: a time limit, one `/scale-in` scan at a time whose answer is shared for a moment by
+//! every caller, and a small cap on the others in flight (503 "busy" beyond it).
+
+mod server;
+
+pub use server::{serve, ServerLimits};
 
 use std::sync::Arc;
 
@@ -28,6 +34,50 @@ pub struct AppState {
     pub broker: Option<(Arc<BrokerAdmin>, std::time::Duration)>,
     /// The agent's metrics and, unless turned off, the broker metrics cache.
     pub metrics: Option<(Arc<AgentMetrics>, Option<Arc<BrokerMetrics>>)>,
+    /// `/scale-in`: one scan at a time, its answer shared for [`SCAN_SHARED_FOR`].
+    pub scale_in: Arc<SingleScan>,
+    /// The other broker-asking endpoints in flight at once.
+    pub expensive: Arc<tokio::sync::Semaphore>,
+}
+
+/// How long one `/scale-in` answer serves every caller.
+pub const SCAN_SHARED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+/// Broker-asking requests (other than `/scale-in`) in flight at once.
+pub const EXPENSIVE_IN_FLIGHT: usize = 4;
+
+/// The last `/scale-in` scan, behind a lock held while scanning: callers that arrive during a
+/// scan wait for it and share its answer instead of starting their own.
+#[derive(Default)]
+pub struct SingleScan {
+    last: tokio::sync::Mutex<Option<(tokio::time::Instant, Scan)>>,
+}
+
+#[derive(Clone)]
+enum Scan {
+    Done(crate::guard::Backlog),
+    NotMaster { broker: String, id: String },
+    Failed { error: String, kind: &'static str },
+}
+
+impl SingleScan {
+    async fn get(&self, admin: Arc<BrokerAdmin>, limit: std::time::Duration) -> Scan {
+        let mut last = self.last.lock().await;
+        if let Some((at, scan)) = last.as_ref().filter(|(at, _)| at.elapsed() < SCAN_SHARED_FOR) {
+            let _ = at;
+            return scan.clone();
+        }
+        let result = match tokio::time::timeout(limit, compute(admin, &Policy::default())).await {
+            Ok(r) => r,
+            Err(_) => Err(GuardError::Timeout(limit)),
+        };
+        let scan = match result {
+            Ok(b) => Scan::Done(b),
+            Err(GuardError::NotMaster { broker, id }) => Scan::NotMaster { broker, id },
+            Err(e) => Scan::Failed { error: e.to_string(), kind: e.kind() },
+        };
+        *last = Some((tokio::time::Instant::now(), scan.clone()));
+        scan
+    }
 }
 
 impl FromRef<AppState> for Arc<ProbeState> {
@@ -115,12 +165,8 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
     let Some((admin, limit)) = app.broker.clone() else {
         return unavailable("scale-in check not configured".into());
     };
-    let result = match tokio::time::timeout(limit, compute(admin, &Policy::default())).await {
-        Ok(r) => r,
-        Err(_) => Err(GuardError::Timeout(limit)),
-    };
-    match result {
-        Ok(b) => {
+    match app.scale_in.get(admin, limit).await {
+        Scan::Done(b) => {
             let code = match b.verdict {
                 Verdict::Safe => StatusCode::OK,
                 Verdict::Unsafe => StatusCode::CONFLICT,
@@ -128,17 +174,31 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
             };
             (code, axum::Json(b)).into_response()
         }
-        Err(GuardError::NotMaster { broker, id }) if q.allow_slave.unwrap_or(false) => {
+        Scan::NotMaster { broker, id } if q.allow_slave.unwrap_or(false) => {
             let reason = format!("{broker} is a slave (brokerId={id}); its messages are copies of its master's");
             (StatusCode::OK, axum::Json(serde_json::json!({"verdict": "safe", "safe": true, "reason": reason})))
                 .into_response()
         }
-        Err(e) => {
+        Scan::NotMaster { broker, id } => {
+            let e = GuardError::NotMaster { broker, id };
             let body =
                 serde_json::json!({"verdict": "cannot_tell", "safe": false, "error": e.to_string(), "kind": e.kind()});
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
+        Scan::Failed { error, kind } => {
+            let body = serde_json::json!({"verdict": "cannot_tell", "safe": false, "error": error, "kind": kind});
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
     }
+}
+
+/// A permit for a broker-asking request; None when too many are in flight (answer [`busy`]).
+fn expensive_permit(app: &AppState) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    app.expensive.clone().try_acquire_owned().ok()
+}
+
+fn busy() -> Response {
+    unavailable(format!("busy: {EXPENSIVE_IN_FLIGHT} broker requests already in flight; retry"))
 }
 
 #[derive(Deserialize)]
@@ -150,6 +210,7 @@ async fn seed_file(State(app): State<AppState>, Query(q): Query<SeedQuery>, file
     let Some((admin, limit)) = app.broker.clone() else {
         return unavailable("broker not configured".into());
     };
+    let Some(_permit) = expensive_permit(&app) else { return busy() };
     match tokio::time::timeout(limit, snapshot(&admin, file, q.all.unwrap_or(false))).await {
         Ok(Ok(doc)) => axum::Json(doc).into_response(),
         Ok(Err(e)) => unavailable(format!("cannot read {} from the broker: {e}", file.file_name())),
@@ -178,12 +239,16 @@ async fn config_applied(State(app): State<AppState>, Query(q): Query<AppliedQuer
     let (Some((admin, limit)), Some(reload)) = (app.broker.clone(), app.reload.clone()) else {
         return unavailable("no --config-file: nothing is applied by this sidecar".into());
     };
+    let Some(_permit) = expensive_permit(&app) else { return busy() };
     let wait = std::time::Duration::from_secs(q.wait.unwrap_or(0).min(25));
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let desired = match Desired::from_file(std::path::Path::new(reload.file())) {
-            Ok(d) => d,
-            Err(e) => return text(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")),
+        // File reads block: off the runtime, so they never stall the probe endpoints.
+        let path = std::path::PathBuf::from(reload.file());
+        let desired = match tokio::task::spawn_blocking(move || Desired::from_file(&path)).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return text(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")),
+            Err(e) => return unavailable(format!("reading the config file failed: {e}")),
         };
         let live = match tokio::time::timeout(limit, admin.config()).await {
             Ok(Ok(config)) => config,
@@ -249,9 +314,13 @@ async fn replica(State(state): State<Arc<ProbeState>>, Query(q): Query<LagQuery>
     let Some(max) = q.lag else {
         return text(StatusCode::OK, "slave\n".into());
     };
-    match view.observation.and_then(|o| o.slave_lag_bytes) {
+    let obs = view.observation;
+    match obs.as_ref().and_then(|o| o.slave_lag_bytes) {
         Some(lag) if lag <= max => text(StatusCode::OK, format!("slave, {lag} bytes behind\n")),
         Some(lag) => unavailable(format!("slave is {lag} bytes behind its master (limit {max})")),
-        None => unavailable("slave lag unknown (master not reachable or not registered)".into()),
+        None => {
+            let why = obs.and_then(|o| o.slave_lag_unavailable).unwrap_or_else(|| "master not registered".into());
+            unavailable(format!("slave lag unknown: {why}"))
+        }
     }
 }

@@ -13,7 +13,7 @@ use prometheus::{
 use crate::reload::ReloadState;
 use crate::remoting::RequestObserver;
 use crate::role::poller::CheckObserver;
-use crate::role::{ProbeState, Role};
+use crate::role::{NamesrvCheck, ProbeState, Role};
 
 use super::cache::BrokerMetrics;
 
@@ -42,6 +42,8 @@ pub struct AgentMetrics {
     broker_series: IntGauge,
     broker_dropped: IntGauge,
     backlog: IntGaugeVec,
+    best_effort_unavailable: IntGaugeVec,
+    reload_set_aside: IntCounter,
 }
 
 fn name(n: &str) -> String {
@@ -143,6 +145,18 @@ impl AgentMetrics {
                 ),
                 &["broker"]
             )),
+            reload_set_aside: reg!(IntCounter::with_opts(opts(
+                "reload_set_aside_total",
+                "Values of the config file the broker did not take, set aside until the file changes"
+            ))),
+            best_effort_unavailable: reg!(IntGaugeVec::new(
+                opts(
+                    "best_effort_unavailable",
+                    "1 when the latest role check could not get a best-effort part in its budget \
+                     (namesrv_check: the name-server cross-check; slave_lag: the master's offset)"
+                ),
+                &["part"]
+            )),
             registry,
         }
     }
@@ -184,6 +198,11 @@ impl AgentMetrics {
         if let Some(t) = counters.last_ok {
             self.last_check_ok.set(epoch_secs(t));
         }
+        let current = view.observation.as_ref().filter(|_| view.healthy);
+        let namesrv_down = current.is_some_and(|o| matches!(o.namesrv_check, NamesrvCheck::Unavailable(_)));
+        let lag_down = current.is_some_and(|o| o.slave_lag_unavailable.is_some());
+        self.best_effort_unavailable.with_label_values(&["namesrv_check"]).set(namesrv_down as i64);
+        self.best_effort_unavailable.with_label_values(&["slave_lag"]).set(lag_down as i64);
         // Only a slave that knows its lag exports it; a former slave's series goes away.
         self.commitlog_diff.reset();
         if let Some(obs) = view.observation.as_ref().filter(|o| view.role == Some(Role::Slave) && o.role == Role::Slave)
@@ -198,6 +217,7 @@ impl AgentMetrics {
                 sync(&self.reload_outcomes.with_label_values(&[outcome.label()]), total);
             }
             self.restart_required.set(reload.restart_required_params() as i64);
+            sync(&self.reload_set_aside, reload.set_aside_total());
         }
         let cache = broker.map(BrokerMetrics::view).unwrap_or_default();
         if let Some(t) = cache.last_ok {

@@ -21,7 +21,17 @@ pub struct Desired {
     pub ignored: Vec<(String, String)>,
     /// Keys given more than once with the same value (harmless; reported).
     pub duplicates: Vec<String>,
+    /// A hash of the file's bytes (0 when not from a file): tells the reloader when it changed.
+    pub fingerprint: u64,
 }
+
+/// Keys a config file never sets on the broker: `brokerPermission` belongs to the scale-in
+/// guard. `scale-in drain` makes the shard read-only; a mounted broker.conf that says 6 must not
+/// give producers the shard back in the middle of a drain.
+pub const GUARD_OWNED: &[&str] = &["brokerPermission"];
+
+const GUARD_OWNED_WHY: &str = "owned by the scale-in guard (`scale-in drain`); a config file never changes it \
+     (set it explicitly with `rocketmq-sidecar reconfigure brokerPermission N`)";
 
 impl Desired {
     /// Validates every pair; any invalid one rejects the whole set, and all errors are reported.
@@ -66,15 +76,32 @@ impl Desired {
         }
     }
 
-    /// Reads and validates a broker config file.
+    /// Reads and validates a broker config file; guard-owned keys are set aside.
     pub fn from_file(path: &Path) -> Result<Desired, ReloadError> {
-        Desired::from_pairs(read_pairs(path)?)
+        let (pairs, fingerprint) = read_pairs_hashed(path)?;
+        let mut desired = Desired::from_pairs(pairs)?;
+        desired.leave_guard_owned();
+        desired.fingerprint = fingerprint;
+        Ok(desired)
+    }
+
+    /// Moves the guard-owned keys from `values` to `ignored`, saying why.
+    pub fn leave_guard_owned(&mut self) {
+        for key in GUARD_OWNED {
+            if self.values.remove(key).is_some() {
+                self.ignored.push((key.to_string(), GUARD_OWNED_WHY.into()));
+            }
+        }
     }
 }
 
 /// A broker config file's pairs as the broker would read them (`Properties.load`), in file
 /// order, duplicates included, not validated yet.
 pub fn read_pairs(path: &Path) -> Result<Vec<(String, String)>, ReloadError> {
+    Ok(read_pairs_hashed(path)?.0)
+}
+
+fn read_pairs_hashed(path: &Path) -> Result<(Vec<(String, String)>, u64), ReloadError> {
     use std::io::Read;
     let read_err = |source| ReloadError::ReadFile { path: path.to_path_buf(), source };
     // Bounded: a runaway or wrong file (a log, a store file) must not be read into memory whole.
@@ -86,5 +113,11 @@ pub fn read_pairs(path: &Path) -> Result<Vec<(String, String)>, ReloadError> {
     }
     let entries =
         properties::load(&bytes).map_err(|source| ReloadError::Syntax { path: path.to_path_buf(), source })?;
-    Ok(entries.into_iter().map(|e| (e.key, e.value)).collect())
+    let fingerprint = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        h.finish()
+    };
+    Ok((entries.into_iter().map(|e| (e.key, e.value)).collect(), fingerprint))
 }

@@ -27,6 +27,8 @@ pub enum ReloadError {
     Unverified(#[source] AdminError),
     #[error("the broker did not take {}; {}", .missed.join(", "), if *.rolled_back { "the other values of the change were rolled back" } else { "ROLLBACK FAILED: the broker holds part of the change" })]
     NotTaken { missed: Vec<String>, rolled_back: bool },
+    #[error("the reloader's file read did not finish: {0}")]
+    Internal(String),
 }
 
 /// Error lists shown in full up to this many; a file with thousands of bad keys still gives a
@@ -53,6 +55,7 @@ impl ReloadError {
             ReloadError::Broker(_) => "broker",
             ReloadError::Unverified(_) => "unverified",
             ReloadError::NotTaken { .. } => "not_taken",
+            ReloadError::Internal(_) => "internal",
         }
     }
 

@@ -10,7 +10,7 @@ mod status;
 mod watch;
 
 pub use apply::{apply, not_taken};
-pub use desired::{read_pairs, Desired};
+pub use desired::{read_pairs, Desired, GUARD_OWNED};
 pub use error::ReloadError;
 pub use plan::{Change, Plan};
 pub use reconciler::{cycle, run, ReloadSettings};

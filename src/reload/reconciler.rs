@@ -19,6 +19,9 @@ use super::plan::Plan;
 use super::status::{Outcome, ReloadState};
 use super::watch::watch;
 
+/// How long a shutdown waits for a reload pass in flight.
+const FINISH_BOUND: Duration = Duration::from_secs(8);
+
 #[derive(Debug, Clone)]
 pub struct ReloadSettings {
     pub file: PathBuf,
@@ -43,10 +46,20 @@ pub async fn run(
     };
     let mut failures = 0u32;
     loop {
+        let pass = cycle(&admin, &settings, &state);
+        tokio::pin!(pass);
         let outcome = tokio::select! {
             biased;
-            _ = &mut shutdown => return,
-            outcome = cycle(&admin, &settings, &state) => outcome,
+            outcome = &mut pass => outcome,
+            _ = &mut shutdown => {
+                // Never stop between an update and its verification (or rollback): finish the
+                // pass in flight, bounded by a few requests' time.
+                let bound = FINISH_BOUND;
+                if tokio::time::timeout(bound, pass).await.is_err() {
+                    tracing::warn!(after = ?bound, "reload pass still running at shutdown; abandoned");
+                }
+                return;
+            }
         };
         failures = if outcome == Outcome::Error { failures + 1 } else { 0 };
         let wait = if failures == 0 {
@@ -76,12 +89,17 @@ pub async fn run(
     }
 }
 
-/// One reconcile pass; records and logs its outcome.
+/// One reconcile pass; records and logs its outcome. Values the broker did not take are set
+/// aside until the file changes: sent once, rolled back, reported, never retried in a loop.
 pub async fn cycle(admin: &BrokerAdmin, settings: &ReloadSettings, state: &ReloadState) -> Outcome {
-    let desired = match Desired::from_file(&settings.file) {
-        Ok(d) => d,
-        Err(e) => return state.record_error(&e),
+    let path = settings.file.clone();
+    // File reads block: off the runtime.
+    let desired = match tokio::task::spawn_blocking(move || Desired::from_file(&path)).await {
+        Ok(Ok(d)) => d,
+        Ok(Err(e)) => return state.record_error(&e),
+        Err(e) => return state.record_error(&ReloadError::Internal(e.to_string())),
     };
+    let desired = state.without_set_aside(desired);
     let live = match admin.config().await {
         Ok(c) => c,
         Err(e) => return state.record_error(&ReloadError::Broker(e)),
@@ -89,6 +107,11 @@ pub async fn cycle(admin: &BrokerAdmin, settings: &ReloadSettings, state: &Reloa
     let plan = Plan::compute(&desired, &live);
     match apply(admin, &plan).await {
         Ok(sent) => state.record_plan(&plan, sent),
-        Err(e) => state.record_error(&e),
+        Err(e) => {
+            if let ReloadError::NotTaken { missed, .. } = &e {
+                state.set_aside(desired.fingerprint, &plan, missed);
+            }
+            state.record_error(&e)
+        }
     }
 }

@@ -41,6 +41,12 @@ struct Inner {
     last_applied: Vec<Change>,
     last_applied_at: Option<SystemTime>,
     counts: [u64; 5],
+    /// Values the broker did not take, per file version (fingerprint): not sent again until the
+    /// file changes.
+    set_aside: Option<(u64, Vec<Change>)>,
+    set_aside_total: u64,
+    /// Keys of the file not sent, and why (another version's, guard-owned, set aside).
+    ignored: Vec<(String, String)>,
 }
 
 /// Shared between the reload loop (writer) and the HTTP handlers (readers).
@@ -73,6 +79,7 @@ impl ReloadState {
             Outcome::RestartRequired
         };
         let mut s = self.lock();
+        s.ignored = plan.ignored.clone();
         if sent {
             s.last_applied = plan.send.clone();
             s.last_applied_at = Some(SystemTime::now());
@@ -92,6 +99,39 @@ impl ReloadState {
         s.restart_required = plan.restart_required.clone();
         let detail = if sent { format!("{} value(s) applied", plan.send.len()) } else { String::new() };
         self.finish(&mut s, outcome, detail)
+    }
+
+    /// Notes the values of `plan` the broker did not take, for this version of the file.
+    pub fn set_aside(&self, fingerprint: u64, plan: &Plan, missed: &[String]) {
+        let changes: Vec<Change> = plan.send.iter().filter(|c| missed.iter().any(|m| m == c.key)).cloned().collect();
+        let keys: Vec<&str> = changes.iter().map(|c| c.key).collect();
+        tracing::warn!(file = %self.file, keys = %keys.join(","), "the broker did not take these values; set aside until the file changes");
+        let mut s = self.lock();
+        s.set_aside_total += changes.len() as u64;
+        s.set_aside = Some((fingerprint, changes));
+    }
+
+    /// `desired` without the values set aside for this version of the file; a changed file
+    /// clears them (it may fix them).
+    pub fn without_set_aside(&self, mut desired: super::Desired) -> super::Desired {
+        let mut s = self.lock();
+        match &s.set_aside {
+            Some((fingerprint, changes)) if *fingerprint == desired.fingerprint => {
+                for c in changes {
+                    if desired.values.remove(c.key).is_some() {
+                        desired.ignored.push((c.key.to_string(), "set aside: the broker did not take it".into()));
+                    }
+                }
+            }
+            Some(_) => s.set_aside = None,
+            None => {}
+        }
+        desired
+    }
+
+    /// Values set aside in all (metrics).
+    pub fn set_aside_total(&self) -> u64 {
+        self.lock().set_aside_total
     }
 
     pub fn record_error(&self, e: &ReloadError) -> Outcome {
@@ -142,6 +182,9 @@ impl ReloadState {
             "lastAppliedMs": s.last_applied_at.as_ref().map(ms),
             // Every applied outcome is exactly one verified update request.
             "updatesSent": s.counts[Outcome::Applied as usize],
+            "setAside": s.set_aside.as_ref().map(|(_, c)| c.clone()).unwrap_or_default(),
+            "setAsideTotal": s.set_aside_total,
+            "ignored": s.ignored.iter().map(|(k, why)| json!({"key": k, "why": why})).collect::<Vec<_>>(),
             "outcomes": counts,
         })
     }

@@ -46,9 +46,13 @@ impl FileWatch {
 pub fn watch(file: &Path, quiet: Duration, max_wait: Duration) -> notify::Result<FileWatch> {
     let dir = watch_dir(file);
     let (raw_tx, raw_rx) = mpsc::unbounded_channel::<()>();
-    // Any event, errors included (e.g. a queue overflow), means "something may have changed";
-    // re-reading is idempotent, so a spurious signal costs one config read.
-    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+    // Any event but a read, errors included (e.g. a queue overflow), means "something may have
+    // changed"; re-reading is idempotent, so a spurious signal costs one config read. Reads are
+    // left out: the reloader's own read of the file would otherwise signal another read, forever.
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.as_ref().is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_))) {
+            return;
+        }
         let _ = raw_tx.send(());
     })?;
     watcher.watch(&dir, RecursiveMode::NonRecursive)?;

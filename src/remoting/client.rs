@@ -1,17 +1,30 @@
-//! An async client for one peer (broker or name server): one TCP connection, many requests in
-//! flight matched by opaque, a reader task that fails every waiter when the connection dies,
-//! and a fresh connection on the next request after that.
+//! An async client for one peer (broker or name server), in the shape of mini-redis's
+//! connection actor: one task owns the connection and takes requests over a channel, so
+//!
+//! - many requests share one connection, matched by opaque;
+//! - a frame is always written whole (a caller that gives up never cuts a write in half);
+//! - the task owns the connection's health. It replaces the connection when a request went
+//!   unanswered past its deadline and nothing at all arrived on the connection since that
+//!   request was written (a silent peer: a vanished node, a half-open connection), when a write
+//!   did not finish in time, and when the peer closed or sent garbage. A slow answer to one
+//!   request while others are answered is only that request's timeout.
+//! - every new connection resolves the peer's name again (a pod moved to a new IP) and sets TCP
+//!   keepalive and, on Linux, TCP_USER_TIMEOUT, so the kernel gives up on a dead peer in seconds
+//!   rather than the default ~15 minutes.
+//!
+//! The task starts with the first request and ends when the [`Client`] is dropped.
+
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::{timeout_at, Instant};
+use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::acl::{sign, Credentials};
 use super::codes::{request_name, response_name, SUCCESS};
@@ -60,55 +73,54 @@ impl Default for ClientOptions {
     }
 }
 
-/// Why the reader stopped; shared by every request that was waiting.
-#[derive(Debug, Clone)]
-enum Lost {
-    Closed,
-    Protocol(String),
+/// TCP keepalive: first probe after 10 s idle, then every 5 s, give up after 3 (~25 s).
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+const KEEPALIVE_RETRIES: u32 = 3;
+/// Unacknowledged data older than this kills the connection (Linux TCP_USER_TIMEOUT).
+const USER_TIMEOUT: Duration = Duration::from_secs(20);
+/// Requests waiting for the connection task; more wait in `send`.
+const QUEUE: usize = 256;
+
+type Answer = Result<Command, RemotingError>;
+
+/// One request handed to the connection task.
+struct Job {
+    frame: Vec<u8>,
+    opaque: i32,
+    request: &'static str,
+    deadline: Instant,
+    /// The caller's time limit (for the timeout message).
+    limit: Duration,
+    reply: Reply,
 }
 
-type Waiter = oneshot::Sender<Result<Command, Lost>>;
-
-struct Connection {
-    writer: Mutex<OwnedWriteHalf>,
-    pending: Arc<StdMutex<HashMap<i32, Waiter>>>,
-    alive: Arc<AtomicBool>,
-    reader: JoinHandle<()>,
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.reader.abort();
-    }
+enum Reply {
+    /// A request: the answer, or why there is none.
+    Answer(oneshot::Sender<Answer>),
+    /// A one-way request: whether it was written.
+    Sent(oneshot::Sender<Result<(), RemotingError>>),
 }
 
 pub struct Client {
     addr: String,
     opts: ClientOptions,
-    conn: Mutex<Option<Arc<Connection>>>,
     next_opaque: AtomicI32,
+    /// The connection task's inbox, started on first use (a runtime may not exist at `new`).
+    task: StdMutex<Option<(mpsc::Sender<Job>, JoinHandle<()>)>>,
 }
 
-/// Removes a waiter when its request is abandoned (timeout, cancellation, write failure).
-struct PendingGuard<'a> {
-    pending: &'a StdMutex<HashMap<i32, Waiter>>,
-    opaque: i32,
-}
-
-impl Drop for PendingGuard<'_> {
+impl Drop for Client {
     fn drop(&mut self) {
-        lock(self.pending).remove(&self.opaque);
+        if let Some((_, task)) = self.task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            task.abort();
+        }
     }
-}
-
-fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding this lock cannot leave the map inconsistent; keep going.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Client {
     pub fn new(addr: impl Into<String>, opts: ClientOptions) -> Client {
-        Client { addr: addr.into(), opts, conn: Mutex::new(None), next_opaque: AtomicI32::new(1) }
+        Client { addr: addr.into(), opts, next_opaque: AtomicI32::new(1), task: StdMutex::new(None) }
     }
 
     pub fn addr(&self) -> &str {
@@ -131,38 +143,16 @@ impl Client {
         result
     }
 
-    async fn exchange(&self, mut cmd: Command, limit: Duration) -> Result<Command, RemotingError> {
-        let request = request_name(cmd.code);
+    async fn exchange(&self, cmd: Command, limit: Duration) -> Result<Command, RemotingError> {
         let deadline = Instant::now() + limit;
-        let timed_out = || RemotingError::Timeout { addr: self.addr.clone(), request, after: limit };
-        let conn = match timeout_at(deadline, self.connection(deadline)).await {
-            Ok(c) => c?,
-            Err(_) => return Err(timed_out()),
-        };
-        cmd.opaque = self.opaque();
-        self.prepare(&mut cmd);
-        let frame = encode(&cmd).map_err(|e| self.protocol(e.to_string()))?;
-
+        let request = request_name(cmd.code);
         let (tx, rx) = oneshot::channel();
-        lock(&conn.pending).insert(cmd.opaque, tx);
-        let _guard = PendingGuard { pending: &conn.pending, opaque: cmd.opaque };
-        // The reader marks the connection dead *before* failing its waiters, so a waiter added
-        // after that drain sees it here instead of waiting for the timeout.
-        if !conn.alive.load(Ordering::Acquire) {
-            return Err(RemotingError::Closed { addr: self.addr.clone(), request });
-        }
-        let exchange = async {
-            self.write(&conn, &frame, request).await?;
-            match rx.await {
-                Ok(Ok(resp)) => Ok(resp),
-                Ok(Err(Lost::Protocol(reason))) => Err(self.protocol(reason)),
-                Ok(Err(Lost::Closed)) | Err(_) => Err(RemotingError::Closed { addr: self.addr.clone(), request }),
-            }
+        let sent = self.submit(cmd, false, (deadline, limit), Reply::Answer(tx));
+        let answer = async {
+            sent.await?;
+            rx.await.unwrap_or_else(|_| Err(self.closed(request)))
         };
-        match timeout_at(deadline, exchange).await {
-            Ok(r) => r,
-            Err(_) => Err(timed_out()),
-        }
+        timeout_at(deadline, answer).await.unwrap_or_else(|_| Err(self.timeout(request, limit)))
     }
 
     /// Sends a request and fails with [`RemotingError::Refused`] unless the answer is SUCCESS.
@@ -182,70 +172,66 @@ impl Client {
     }
 
     /// Sends a one-way request (the peer sends no answer).
-    pub async fn oneway(&self, mut cmd: Command) -> Result<(), RemotingError> {
-        let request = request_name(cmd.code);
+    pub async fn oneway(&self, cmd: Command) -> Result<(), RemotingError> {
         let limit = self.opts.request_timeout;
         let deadline = Instant::now() + limit;
-        let work = async {
-            let conn = self.connection(deadline).await?;
-            cmd.opaque = self.opaque();
-            cmd.mark_oneway();
-            self.prepare(&mut cmd);
-            let frame = encode(&cmd).map_err(|e| self.protocol(e.to_string()))?;
-            self.write(&conn, &frame, request).await
+        let request = request_name(cmd.code);
+        let (tx, rx) = oneshot::channel();
+        let sent = self.submit(cmd, true, (deadline, limit), Reply::Sent(tx));
+        let written = async {
+            sent.await?;
+            rx.await.unwrap_or_else(|_| Err(self.closed(request)))
         };
-        timeout_at(deadline, work)
-            .await
-            .unwrap_or_else(|_| Err(RemotingError::Timeout { addr: self.addr.clone(), request, after: limit }))
+        timeout_at(deadline, written).await.unwrap_or_else(|_| Err(self.timeout(request, limit)))
     }
 
-    fn opaque(&self) -> i32 {
-        self.next_opaque.fetch_add(1, Ordering::Relaxed) & i32::MAX
-    }
-
-    fn prepare(&self, cmd: &mut Command) {
+    /// Encodes and signs `cmd` and queues it for the connection task.
+    fn submit(
+        &self,
+        mut cmd: Command,
+        oneway: bool,
+        (deadline, limit): (Instant, Duration),
+        reply: Reply,
+    ) -> impl std::future::Future<Output = Result<(), RemotingError>> + '_ {
+        let request = request_name(cmd.code);
+        cmd.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & i32::MAX;
+        if oneway {
+            cmd.mark_oneway();
+        }
         cmd.serialize_type = self.opts.serialize_type;
         if let Some(creds) = &self.opts.credentials {
-            sign(cmd, creds);
+            sign(&mut cmd, creds);
+        }
+        let encoded =
+            encode(&cmd).map_err(|e| RemotingError::Protocol { addr: self.addr.clone(), reason: e.to_string() });
+        let inbox = self.inbox();
+        async move {
+            let job = Job { frame: encoded?, opaque: cmd.opaque, request, deadline, limit, reply };
+            inbox.send(job).await.map_err(|_| self.closed(request))
         }
     }
 
-    fn protocol(&self, reason: String) -> RemotingError {
-        RemotingError::Protocol { addr: self.addr.clone(), reason }
-    }
-
-    async fn write(&self, conn: &Connection, frame: &[u8], request: &'static str) -> Result<(), RemotingError> {
-        let mut w = conn.writer.lock().await;
-        if let Err(source) = w.write_all(frame).await {
-            conn.alive.store(false, Ordering::Release);
-            return Err(RemotingError::Write { addr: self.addr.clone(), request, source });
-        }
-        Ok(())
-    }
-
-    /// The live connection, or a new one if there is none or the old one died.
-    async fn connection(&self, deadline: Instant) -> Result<Arc<Connection>, RemotingError> {
-        let mut slot = self.conn.lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| c.alive.load(Ordering::Acquire)) {
-            return Ok(c.clone());
-        }
-        *slot = None;
-        let connect_deadline = deadline.min(Instant::now() + self.opts.connect_timeout);
-        let stream = match timeout_at(connect_deadline, TcpStream::connect(&self.addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => return Err(RemotingError::Connect { addr: self.addr.clone(), source }),
-            Err(_) => {
-                return Err(RemotingError::ConnectTimeout { addr: self.addr.clone(), after: self.opts.connect_timeout })
+    /// The connection task's inbox; (re)starts the task if there is none.
+    fn inbox(&self) -> mpsc::Sender<Job> {
+        let mut slot = self.task.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((tx, task)) = slot.as_ref() {
+            if !task.is_finished() {
+                return tx.clone();
             }
-        };
-        let _ = stream.set_nodelay(true);
-        let (read, write) = stream.into_split();
-        let pending = Arc::new(StdMutex::new(HashMap::new()));
-        let alive = Arc::new(AtomicBool::new(true));
-        let reader = tokio::spawn(read_loop(read, pending.clone(), alive.clone(), self.opts.max_frame));
-        let conn = Arc::new(Connection { writer: Mutex::new(write), pending, alive, reader });
-        *slot = Some(conn.clone());
-        Ok(conn)
+        }
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let conn =
+            ConnectionTask { addr: self.addr.clone(), opts: self.opts.clone(), conn: None, pending: HashMap::new() };
+        *slot = Some((tx.clone(), tokio::spawn(conn.run(rx))));
+        tx
+    }
+
+    fn closed(&self, request: &'static str) -> RemotingError {
+        RemotingError::Closed { addr: self.addr.clone(), request }
+    }
+
+    fn timeout(&self, request: &'static str, after: Duration) -> RemotingError {
+        RemotingError::Timeout { addr: self.addr.clone(), request, after }
     }
 }
 
@@ -260,14 +246,253 @@ fn acl_reason(rest: &str) -> String {
     }
 }
 
-/// Reads frames until the connection ends; answers go to their waiters by opaque. Requests
-/// pushed by the peer (e.g. NOTIFY_CONSUMER_IDS_CHANGED) are not for us and are dropped.
-async fn read_loop(
-    mut read: OwnedReadHalf,
-    pending: Arc<StdMutex<HashMap<i32, Waiter>>>,
-    alive: Arc<AtomicBool>,
-    max_frame: usize,
-) {
+/// Why a connection's reader stopped.
+#[derive(Debug, Clone)]
+enum Lost {
+    Closed,
+    Protocol(String),
+}
+
+/// A live connection: the task writes, a reader task forwards decoded answers.
+struct Connection {
+    writer: OwnedWriteHalf,
+    answers: mpsc::Receiver<Result<Command, Lost>>,
+    reader: JoinHandle<()>,
+    /// When the last frame arrived (or the connection was made).
+    last_heard: Instant,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+/// A request written and not answered yet.
+struct Pending {
+    reply: oneshot::Sender<Answer>,
+    request: &'static str,
+    written: Instant,
+    deadline: Instant,
+    limit: Duration,
+}
+
+/// The task that owns one peer's connection.
+struct ConnectionTask {
+    addr: String,
+    opts: ClientOptions,
+    conn: Option<Connection>,
+    pending: HashMap<i32, Pending>,
+}
+
+impl ConnectionTask {
+    async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        loop {
+            let next_deadline = self.pending.values().map(|p| p.deadline).min();
+            tokio::select! {
+                job = jobs.recv() => match job {
+                    Some(job) => self.handle(job, &mut jobs).await,
+                    None => return, // the Client is gone
+                },
+                answer = next_answer(&mut self.conn) => self.dispatch(answer),
+                _ = sleep_until(next_deadline.unwrap_or_else(far_future)), if next_deadline.is_some() => {
+                    self.expire();
+                }
+            }
+        }
+    }
+
+    /// Writes one job's frame, connecting first if needed.
+    async fn handle(&mut self, job: Job, jobs: &mut mpsc::Receiver<Job>) {
+        if job.deadline <= Instant::now() || job.reply.is_closed() {
+            return; // its caller has given up already
+        }
+        if self.conn.is_none() {
+            match self.connect(job.deadline).await {
+                Ok(conn) => self.conn = Some(conn),
+                Err(e) => return self.fail_queued(job, jobs, e),
+            }
+        }
+        let Some(conn) = self.conn.as_mut() else { return };
+        let written = timeout_at(job.deadline, conn.writer.write_all(&job.frame)).await;
+        let Job { opaque, request, deadline, limit, reply, .. } = job;
+        match (written, reply) {
+            (Ok(Ok(())), Reply::Sent(tx)) => {
+                let _ = tx.send(Ok(()));
+            }
+            (Ok(Ok(())), Reply::Answer(reply)) => {
+                self.pending.insert(opaque, Pending { reply, request, written: Instant::now(), deadline, limit });
+            }
+            (Ok(Err(source)), reply) => {
+                let why = format!("writing {request} failed: {source}");
+                reply.fail(RemotingError::Write { addr: self.addr.clone(), request, source });
+                self.replace(&why);
+            }
+            // Part of the frame may be on the wire: the connection cannot be used again.
+            (Err(_), reply) => {
+                reply.fail(RemotingError::Timeout {
+                    addr: self.addr.clone(),
+                    request,
+                    after: self.opts.request_timeout,
+                });
+                self.replace(&format!("writing {request} did not finish in time"));
+            }
+        }
+    }
+
+    /// A failed connect fails this job and every job already queued behind it: they would only
+    /// wait out the same failure one after another.
+    fn fail_queued(&mut self, job: Job, jobs: &mut mpsc::Receiver<Job>, e: RemotingError) {
+        // The same failure again (io::Error is not Clone).
+        let again = |request: &'static str| match &e {
+            RemotingError::Connect { source, .. } => RemotingError::Connect {
+                addr: self.addr.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            RemotingError::ConnectTimeout { after, .. } => {
+                RemotingError::ConnectTimeout { addr: self.addr.clone(), after: *after }
+            }
+            _ => RemotingError::Closed { addr: self.addr.clone(), request },
+        };
+        while let Ok(queued) = jobs.try_recv() {
+            let failure = again(queued.request);
+            queued.reply.fail(failure);
+        }
+        job.reply.fail(e);
+    }
+
+    async fn connect(&self, deadline: Instant) -> Result<Connection, RemotingError> {
+        let connect_deadline = deadline.min(Instant::now() + self.opts.connect_timeout);
+        // A host name is resolved again on every connect: a pod that moved is found at its new IP.
+        let stream = match timeout_at(connect_deadline, TcpStream::connect(&self.addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(source)) => return Err(RemotingError::Connect { addr: self.addr.clone(), source }),
+            Err(_) => {
+                return Err(RemotingError::ConnectTimeout { addr: self.addr.clone(), after: self.opts.connect_timeout })
+            }
+        };
+        tune(&stream);
+        let (read, writer) = stream.into_split();
+        let (tx, answers) = mpsc::channel(QUEUE);
+        let reader = tokio::spawn(read_loop(read, tx, self.opts.max_frame));
+        Ok(Connection { writer, answers, reader, last_heard: Instant::now() })
+    }
+
+    fn dispatch(&mut self, answer: Result<Command, Lost>) {
+        match answer {
+            Ok(cmd) => {
+                if let Some(conn) = self.conn.as_mut() {
+                    conn.last_heard = Instant::now();
+                }
+                if let Some(p) = self.pending.remove(&cmd.opaque) {
+                    let _ = p.reply.send(Ok(cmd));
+                }
+            }
+            Err(lost) => {
+                let why = match &lost {
+                    Lost::Closed => "the peer closed the connection".to_string(),
+                    Lost::Protocol(reason) => format!("protocol error: {reason}"),
+                };
+                self.drop_connection(&why, |addr, request, _| match &lost {
+                    Lost::Closed => RemotingError::Closed { addr, request },
+                    Lost::Protocol(reason) => RemotingError::Protocol { addr, reason: reason.clone() },
+                });
+            }
+        }
+    }
+
+    /// Removes requests past their deadline (their callers have returned a timeout). If the
+    /// connection has been silent since such a request was written, it is presumed dead.
+    fn expire(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<i32> = self.pending.iter().filter(|(_, p)| p.deadline <= now).map(|(o, _)| *o).collect();
+        let last_heard = self.conn.as_ref().map(|c| c.last_heard);
+        let mut silent = None;
+        for opaque in expired {
+            if let Some(p) = self.pending.remove(&opaque) {
+                if last_heard.is_some_and(|heard| heard < p.written) {
+                    silent = Some(p.request);
+                }
+                // Its caller times out at the same instant; say the same, whichever comes first.
+                let timeout = RemotingError::Timeout { addr: self.addr.clone(), request: p.request, after: p.limit };
+                let _ = p.reply.send(Err(timeout));
+            }
+        }
+        if let Some(request) = silent {
+            // The requests still waiting on a silent connection would time out the same way.
+            let why = format!("{request} got no answer in time and nothing else arrived since it was sent");
+            self.drop_connection(&why, |addr, request, limit| RemotingError::Timeout { addr, request, after: limit });
+        }
+    }
+
+    /// Drops the connection (the next request opens a new one); requests still waiting on it
+    /// fail at once rather than at their deadlines.
+    fn replace(&mut self, why: &str) {
+        self.drop_connection(why, |addr, request, _| RemotingError::Closed { addr, request });
+    }
+
+    fn drop_connection(&mut self, why: &str, error: impl Fn(String, &'static str, Duration) -> RemotingError) {
+        if self.conn.take().is_some() {
+            tracing::info!(peer = %self.addr, reason = why, "connection replaced");
+        }
+        for (_, p) in self.pending.drain() {
+            let _ = p.reply.send(Err(error(self.addr.clone(), p.request, p.limit)));
+        }
+    }
+}
+
+impl Reply {
+    fn is_closed(&self) -> bool {
+        match self {
+            Reply::Answer(tx) => tx.is_closed(),
+            Reply::Sent(tx) => tx.is_closed(),
+        }
+    }
+
+    fn fail(self, e: RemotingError) {
+        match self {
+            Reply::Answer(tx) => {
+                let _ = tx.send(Err(e));
+            }
+            Reply::Sent(tx) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400)
+}
+
+/// The next answer on the connection; never ready without one.
+async fn next_answer(conn: &mut Option<Connection>) -> Result<Command, Lost> {
+    match conn {
+        Some(c) => c.answers.recv().await.unwrap_or(Err(Lost::Closed)),
+        None => std::future::pending().await,
+    }
+}
+
+/// No Nagle delay; keepalive and a user timeout so a vanished peer is noticed by the kernel too.
+fn tune(stream: &TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let sock = socket2::SockRef::from(stream);
+    let keepalive = socket2::TcpKeepalive::new().with_time(KEEPALIVE_IDLE).with_interval(KEEPALIVE_INTERVAL);
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let keepalive = keepalive.with_retries(KEEPALIVE_RETRIES);
+    if let Err(e) = sock.set_tcp_keepalive(&keepalive) {
+        tracing::debug!(error = %e, "cannot set TCP keepalive");
+    }
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) = sock.set_tcp_user_timeout(Some(USER_TIMEOUT)) {
+        tracing::debug!(error = %e, "cannot set TCP_USER_TIMEOUT");
+    }
+    let _ = (KEEPALIVE_RETRIES, USER_TIMEOUT);
+}
+
+/// Reads frames until the connection ends; answers go to the connection task. Requests pushed
+/// by the peer (e.g. NOTIFY_CONSUMER_IDS_CHANGED) are not for us and are dropped.
+async fn read_loop(mut read: OwnedReadHalf, answers: mpsc::Sender<Result<Command, Lost>>, max_frame: usize) {
     let lost = loop {
         let mut prefix = [0u8; 4];
         if read.read_exact(&mut prefix).await.is_err() {
@@ -283,17 +508,14 @@ async fn read_loop(
         }
         match decode_payload(&payload) {
             Ok(cmd) if cmd.is_response() => {
-                if let Some(waiter) = lock(&pending).remove(&cmd.opaque) {
-                    let _ = waiter.send(Ok(cmd));
+                if answers.send(Ok(cmd)).await.is_err() {
+                    return; // the connection was replaced
                 }
             }
             Ok(cmd) => tracing::debug!(code = cmd.code, "ignoring a request pushed by the peer"),
+            // A peer that sends garbage cannot be resynchronised: drop the connection.
             Err(e) => break Lost::Protocol(e.to_string()),
         }
     };
-    // A peer that sends garbage cannot be resynchronised: drop the connection.
-    alive.store(false, Ordering::Release);
-    for (_, waiter) in lock(&pending).drain() {
-        let _ = waiter.send(Err(lost.clone()));
-    }
+    let _ = answers.send(Err(lost)).await;
 }

@@ -1,7 +1,9 @@
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::Mutex;
+use tokio::time::{timeout_at, Instant};
 
 use crate::admin::{AdminError, BrokerAdmin, BrokerConfig, NamesrvAdmin};
 use crate::remoting::ClientOptions;
@@ -25,6 +27,9 @@ pub struct Observation {
     pub commit_log_max_offset: Option<u64>,
     /// For a slave: master commitLogMaxOffset − ours, when both brokers answered.
     pub slave_lag_bytes: Option<u64>,
+    /// For a slave whose lag was asked for and could not be had in its budget: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slave_lag_unavailable: Option<String>,
 }
 
 /// The name-server cross-check's outcome. Only a contradiction makes the role unknown: an
@@ -70,7 +75,7 @@ pub struct RoleProbe {
     namesrv: Option<NamesrvAdmin>,
     opts: ClientOptions,
     /// Client for the shard's master, kept while the master address stays the same (slave lag).
-    master: Mutex<Option<BrokerAdmin>>,
+    master: Mutex<Option<Arc<BrokerAdmin>>>,
 }
 
 impl RoleProbe {
@@ -83,69 +88,103 @@ impl RoleProbe {
         self.broker.addr()
     }
 
-    /// One check, bounded by `limit` as a whole. `with_lag` also asks a slave's master for its
-    /// commit-log offset.
+    /// One check, bounded by `limit` as a whole. The broker's own answer is required and may use
+    /// all of it. The name-server cross-check and (with `with_lag`) a slave's lag behind its
+    /// master are best-effort, each within its own share of `limit`: a silent name server or a
+    /// hung master makes them "unavailable", never a failed role.
     pub async fn check(&self, limit: Duration, with_lag: bool) -> Result<Observation, RoleError> {
-        tokio::time::timeout(limit, self.check_inner(with_lag)).await.unwrap_or(Err(RoleError::Timeout(limit)))
-    }
-
-    async fn check_inner(&self, with_lag: bool) -> Result<Observation, RoleError> {
+        let started = Instant::now();
+        let deadline = started + limit;
+        let namesrv_budget = limit.mul_f64(BEST_EFFORT_SHARE);
         let cluster_info = async {
-            match &self.namesrv {
-                Some(ns) => Some(ns.cluster_info().await),
-                None => None,
-            }
+            let ns = self.namesrv.as_ref()?;
+            let answer = timeout_at(started + namesrv_budget, ns.cluster_info()).await;
+            Some(answer.map_err(|_| format!("no name server answered within {namesrv_budget:?}")))
         };
-        let (config, runtime, cluster_info) =
-            tokio::join!(self.broker.config(), self.broker.runtime_info(), cluster_info);
-        let config = config.map_err(RoleError::Broker)?;
-        // Runtime info proves the broker's request path works; "still starting" is fine for the role.
-        let runtime = match runtime {
-            Ok(r) => Some(r),
-            Err(AdminError::Starting { .. }) => None,
-            Err(e) => return Err(RoleError::Broker(e)),
-        };
-        let id = parse_id(&config)?;
-        let role = role_of(&config, id)?;
-        let registered_addr = registered_addr(&config);
-        let mut obs = Observation {
-            role,
-            broker_name: config.get("brokerName").cloned().unwrap_or_default(),
-            broker_id: id,
-            cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
-            registered_addr,
-            dledger: config.get("enableDLegerCommitLog").is_some_and(|v| v.eq_ignore_ascii_case("true")),
-            namesrv_check: NamesrvCheck::NotConfigured,
-            master_addr: None,
-            commit_log_max_offset: runtime.as_ref().and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
-            slave_lag_bytes: None,
-        };
-        match cluster_info {
-            None => {}
-            Some(Err(e)) => obs.namesrv_check = NamesrvCheck::Unavailable(e.to_string()),
-            Some(Ok(info)) => {
-                let shard = info.brokers.get(&obs.broker_name);
-                obs.master_addr = shard.and_then(|s| s.addrs.get(&0).cloned());
-                obs.namesrv_check = cross_check(&obs, shard.map(|s| &s.addrs))?;
-            }
-        }
+        let broker = timeout_at(deadline, async { tokio::join!(self.broker.config(), self.broker.runtime_info()) });
+        let (broker, cluster_info) = tokio::join!(broker, cluster_info);
+        let (config, runtime) = broker.map_err(|_| RoleError::Timeout(limit))?;
+        let mut obs = observe(config, runtime, cluster_info)?;
         if with_lag && obs.role == Role::Slave {
-            obs.slave_lag_bytes = self.slave_lag(&obs).await;
+            let lag_deadline = deadline.min(Instant::now() + limit.mul_f64(BEST_EFFORT_SHARE));
+            match timeout_at(lag_deadline, self.slave_lag(&obs)).await {
+                Ok(Ok(lag)) => obs.slave_lag_bytes = Some(lag),
+                Ok(Err(why)) => obs.slave_lag_unavailable = Some(why),
+                Err(_) => {
+                    obs.slave_lag_unavailable = Some(format!(
+                        "the master {} did not answer within {:?}",
+                        obs.master_addr.as_deref().unwrap_or("?"),
+                        lag_deadline.saturating_duration_since(started)
+                    ))
+                }
+            }
         }
         Ok(obs)
     }
 
-    async fn slave_lag(&self, obs: &Observation) -> Option<u64> {
-        let master_addr = obs.master_addr.as_ref()?;
-        let mine = obs.commit_log_max_offset?;
-        let mut slot = self.master.lock().await;
-        if slot.as_ref().map(BrokerAdmin::addr) != Some(master_addr.as_str()) {
-            *slot = Some(BrokerAdmin::new(master_addr.clone(), self.opts.clone()));
-        }
-        let master = slot.as_ref()?.runtime_info().await.ok()?;
-        let theirs: u64 = master.get("commitLogMaxOffset")?.parse().ok()?;
-        Some(theirs.saturating_sub(mine))
+    async fn slave_lag(&self, obs: &Observation) -> Result<u64, String> {
+        let master_addr = obs.master_addr.as_ref().ok_or("the name servers name no master for the shard")?;
+        let mine = obs.commit_log_max_offset.ok_or("the broker reported no commitLogMaxOffset")?;
+        let master = {
+            let mut slot = self.master.lock().await;
+            if slot.as_ref().map(|m| m.addr()) != Some(master_addr.as_str()) {
+                *slot = Some(Arc::new(BrokerAdmin::new(master_addr.clone(), self.opts.clone())));
+            }
+            slot.clone().ok_or("no master client")?
+        };
+        let info = master.runtime_info().await.map_err(|e| e.to_string())?;
+        let theirs: u64 = info
+            .get("commitLogMaxOffset")
+            .and_then(|v| v.parse().ok())
+            .ok_or("the master reported no commitLogMaxOffset")?;
+        Ok(theirs.saturating_sub(mine))
     }
+}
+
+/// The best-effort parts of a check (name-server cross-check, slave lag) each get this share of
+/// the check's time limit.
+const BEST_EFFORT_SHARE: f64 = 0.5;
+
+/// The observation from the broker's answers and, when asked, the name servers'.
+fn observe(
+    config: Result<BrokerConfig, AdminError>,
+    runtime: Result<crate::admin::RuntimeInfo, AdminError>,
+    cluster_info: Option<Result<Result<crate::admin::ClusterInfo, AdminError>, String>>,
+) -> Result<Observation, RoleError> {
+    let config = config.map_err(RoleError::Broker)?;
+    // Runtime info proves the broker's request path works; "still starting" is fine for the role.
+    let runtime = match runtime {
+        Ok(r) => Some(r),
+        Err(AdminError::Starting { .. }) => None,
+        Err(e) => return Err(RoleError::Broker(e)),
+    };
+    let id = parse_id(&config)?;
+    let role = role_of(&config, id)?;
+    let registered_addr = registered_addr(&config);
+    let mut obs = Observation {
+        role,
+        broker_name: config.get("brokerName").cloned().unwrap_or_default(),
+        broker_id: id,
+        cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
+        registered_addr,
+        dledger: config.get("enableDLegerCommitLog").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        namesrv_check: NamesrvCheck::NotConfigured,
+        master_addr: None,
+        commit_log_max_offset: runtime.as_ref().and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
+        slave_lag_bytes: None,
+        slave_lag_unavailable: None,
+    };
+    match cluster_info {
+        None => {}
+        Some(Err(timed_out)) => obs.namesrv_check = NamesrvCheck::Unavailable(timed_out),
+        Some(Ok(Err(e))) => obs.namesrv_check = NamesrvCheck::Unavailable(e.to_string()),
+        Some(Ok(Ok(info))) => {
+            let shard = info.brokers.get(&obs.broker_name);
+            obs.master_addr = shard.and_then(|s| s.addrs.get(&0).cloned());
+            obs.namesrv_check = cross_check(&obs, shard.map(|s| &s.addrs))?;
+        }
+    }
+    Ok(obs)
 }
 
 fn parse_id(config: &BrokerConfig) -> Result<u64, RoleError> {
@@ -234,6 +273,7 @@ mod tests {
             master_addr: None,
             commit_log_max_offset: None,
             slave_lag_bytes: None,
+            slave_lag_unavailable: None,
         }
     }
 

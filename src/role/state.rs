@@ -152,27 +152,20 @@ impl ProbeState {
         }
     }
 
-    /// The `/status` document.
+    /// The `/status` document. The top-level identity fields describe the latest check and are
+    /// null while the role is unknown; `lastGood` is the last successful check, with its time, so
+    /// nothing stale reads as current.
     pub fn status(&self) -> serde_json::Value {
         let view = self.view();
         let s = self.read();
-        let obs = view.observation.as_ref();
+        let current = view.observation.as_ref().filter(|_| view.healthy);
         let epoch_ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "role": view.role.map(Role::as_str).unwrap_or("unknown"),
             "healthy": view.healthy,
             "reason": view.reason,
             "ready": s.ready,
             "brokerAddr": self.broker_addr,
-            "brokerName": obs.map(|o| o.broker_name.as_str()),
-            "brokerId": obs.map(|o| o.broker_id),
-            "cluster": obs.map(|o| o.cluster.as_str()),
-            "registeredAddr": obs.map(|o| o.registered_addr.as_str()),
-            "dledger": obs.map(|o| o.dledger),
-            "namesrvCheck": obs.map(|o| &o.namesrv_check),
-            "masterAddr": obs.and_then(|o| o.master_addr.as_deref()),
-            "commitLogMaxOffset": obs.and_then(|o| o.commit_log_max_offset),
-            "slaveLagBytes": obs.and_then(|o| o.slave_lag_bytes),
             "lastSuccessfulCheckMs": s.last_ok.map(|(_, t)| epoch_ms(t)),
             "lastError": s.last_error.as_ref().map(|(msg, kind, at)| serde_json::json!({
                 "message": msg, "kind": kind, "atMs": epoch_ms(*at)
@@ -181,6 +174,35 @@ impl ProbeState {
             "checks": s.checks,
             "failures": s.failures,
             "roleChanges": s.role_changes,
-        })
+        });
+        let fields = identity(current);
+        for (k, v) in fields {
+            doc[k] = v;
+        }
+        if let (Some(obs), Some((_, at))) = (view.observation.as_ref(), s.last_ok) {
+            let mut last_good = serde_json::Map::new();
+            last_good.insert("atMs".into(), epoch_ms(at).into());
+            last_good.insert("role".into(), obs.role.as_str().into());
+            last_good.extend(identity(Some(obs)).into_iter().map(|(k, v)| (k.to_string(), v)));
+            doc["lastGood"] = serde_json::Value::Object(last_good);
+        }
+        doc
     }
+}
+
+/// What one check observed, as `/status` fields (all null without an observation).
+fn identity(obs: Option<&Observation>) -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("brokerName", json!(obs.map(|o| o.broker_name.as_str()))),
+        ("brokerId", json!(obs.map(|o| o.broker_id))),
+        ("cluster", json!(obs.map(|o| o.cluster.as_str()))),
+        ("registeredAddr", json!(obs.map(|o| o.registered_addr.as_str()))),
+        ("dledger", json!(obs.map(|o| o.dledger))),
+        ("namesrvCheck", json!(obs.map(|o| &o.namesrv_check))),
+        ("masterAddr", json!(obs.and_then(|o| o.master_addr.as_deref()))),
+        ("commitLogMaxOffset", json!(obs.and_then(|o| o.commit_log_max_offset))),
+        ("slaveLagBytes", json!(obs.and_then(|o| o.slave_lag_bytes))),
+        ("slaveLagUnavailable", json!(obs.and_then(|o| o.slave_lag_unavailable.as_deref()))),
+    ]
 }

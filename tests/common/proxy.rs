@@ -24,48 +24,74 @@ pub enum Mode {
 
 pub struct FaultProxy {
     pub port: u16,
+    ip: String,
     mode: Arc<Mutex<Mode>>,
     stop: Arc<AtomicBool>,
+    /// One flag per connection opened so far: set, that connection goes silent both ways.
+    open: Arc<Mutex<Vec<Arc<AtomicBool>>>>,
 }
 
 impl FaultProxy {
     pub fn start(upstream: String) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
+        FaultProxy::start_on("127.0.0.1:0", upstream)
+    }
+
+    /// Listens on `bind` (e.g. another loopback address with a chosen port).
+    pub fn start_on(bind: &str, upstream: String) -> FaultProxy {
+        let listener = TcpListener::bind(bind).unwrap();
+        let local = listener.local_addr().unwrap();
         let mode = Arc::new(Mutex::new(Mode::Pass));
         let stop = Arc::new(AtomicBool::new(false));
-        let (m, s) = (mode.clone(), stop.clone());
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let (m, s, o) = (mode.clone(), stop.clone(), open.clone());
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 if s.load(Ordering::Relaxed) {
                     return;
                 }
                 let Ok(client) = client else { continue };
+                let silenced = Arc::new(AtomicBool::new(false));
+                o.lock().unwrap().push(silenced.clone());
                 let (m, upstream) = (m.clone(), upstream.clone());
-                std::thread::spawn(move || relay(client, &upstream, m));
+                std::thread::spawn(move || relay(client, &upstream, m, silenced));
             }
         });
-        FaultProxy { port, mode, stop }
+        FaultProxy { port: local.port(), ip: local.ip().to_string(), mode, stop, open }
     }
 
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.ip, self.port)
     }
 
     pub fn set(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
+    }
+
+    /// Every connection open now goes silent (a vanished node: nothing is answered, nothing is
+    /// closed); connections opened later work.
+    pub fn silence_open_connections(&self) {
+        for flag in self.open.lock().unwrap().iter() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.open.lock().unwrap().len()
     }
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(("127.0.0.1", self.port)); // wake the accept loop
+        let _ = TcpStream::connect((self.ip.as_str(), self.port)); // wake the accept loop
     }
 }
 
-fn relay(client: TcpStream, upstream: &str, mode: Arc<Mutex<Mode>>) {
-    let current = || *mode.lock().unwrap();
+fn relay(client: TcpStream, upstream: &str, mode: Arc<Mutex<Mode>>, silenced: Arc<AtomicBool>) {
+    let mode_now = mode.clone();
+    let quiet = silenced.clone();
+    let current = move || if quiet.load(Ordering::Relaxed) { Mode::BlackHole } else { *mode_now.lock().unwrap() };
     let Ok(server) = TcpStream::connect(upstream) else { return };
     let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
     let m = mode.clone();
@@ -78,7 +104,8 @@ fn relay(client: TcpStream, upstream: &str, mode: Arc<Mutex<Mode>>) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => n,
             };
-            match *m.lock().unwrap() {
+            let now = if silenced.load(Ordering::Relaxed) { Mode::BlackHole } else { *m.lock().unwrap() };
+            match now {
                 Mode::BlackHole => continue,
                 Mode::Garbage => {
                     let _ = garbage_out

@@ -1,0 +1,80 @@
+//! The HTTP server loop: hyper's HTTP/1.1 connections with the limits axum's `serve` does not
+//! expose. A connection cap (a connection over it is closed at once, so a flood cannot exhaust
+//! file descriptors or memory), a header-read timeout (a slow or idle client that never finishes
+//! its request head is dropped), and a graceful stop: idle connections close, requests in flight
+//! finish within a bound.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ServerLimits {
+    /// Connections open at once; more are closed as soon as they are accepted.
+    pub max_connections: usize,
+    /// Time a client has to send a complete request head.
+    pub header_read_timeout: Duration,
+    /// How long requests in flight may take to finish after the stop signal.
+    pub drain: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            drain: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `stop` turns true.
+pub async fn serve(listener: TcpListener, app: Router, limits: ServerLimits, mut stop: watch::Receiver<bool>) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let mut connections = JoinSet::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = async { stop.wait_for(|s| *s).await.is_ok() } => break,
+            accepted = listener.accept() => accepted,
+            // Reap finished connections as we go, so the set does not grow.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::debug!("connection cap reached; closing a new connection");
+            continue;
+        };
+        let (app, stop) = (app.clone(), stop.clone());
+        connections.spawn(async move {
+            let _permit = permit;
+            connection(stream, app, limits, stop).await;
+        });
+    }
+    let drained = tokio::time::timeout(limits.drain, async { while connections.join_next().await.is_some() {} });
+    if drained.await.is_err() {
+        connections.abort_all();
+    }
+}
+
+async fn connection(stream: tokio::net::TcpStream, app: Router, limits: ServerLimits, mut stop: watch::Receiver<bool>) {
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = async { stop.wait_for(|s| *s).await.is_ok() } => {
+            // Idle connections close now; a request in flight gets its answer first.
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}

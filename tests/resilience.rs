@@ -1,0 +1,383 @@
+//! The quiet failures a Kubernetes cluster produces, against real 4.9.6 processes: a silent name
+//! server, a hung (SIGSTOPped) master beside a healthy slave, a live connection that goes silent
+//! while new connections work (a vanished node), a name server that moves to a new IP under the
+//! same name, many callers of the expensive endpoints at once, another writer fighting the
+//! reloader, and a watched config file that would undo a drain. What must hold: the required
+//! answer never sinks with an optional one, and no connection stays dead.
+//!
+//! Fixture: two name servers; shard `broker-r` with a master and a slave registered with both.
+mod common;
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::proxy::FaultProxy;
+use common::{http_get, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Run, Serve};
+
+struct Fixture {
+    ns1: Proc,
+    ns2: Proc,
+    master: Proc,
+    slave: Proc,
+    turn: Mutex<()>,
+}
+
+fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let dir = scratch("resilience");
+        let (ns1, ns2) = (start_namesrv(&dir.join("ns1")), start_namesrv(&dir.join("ns2")));
+        ns1.wait_ready();
+        ns2.wait_ready();
+        let both = format!("{};{}", ns1.addr(), ns2.addr());
+        let master = start_broker(&BrokerSpec::master(dir.join("master"), &both, "broker-r", false));
+        let slave_spec =
+            BrokerSpec { id: 1, role: "SLAVE", ..BrokerSpec::master(dir.join("slave"), &both, "broker-r", false) };
+        let slave = start_broker(&slave_spec);
+        master.wait_ready();
+        slave.wait_ready();
+        Fixture { ns1, ns2, master, slave, turn: Mutex::new(()) }
+    })
+}
+
+/// Tests that pause a process, change the broker or edit /etc/hosts take turns.
+fn turn() -> MutexGuard<'static, ()> {
+    fixture().turn.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+const T: Duration = Duration::from_secs(30);
+
+fn run(args: &[&str]) -> Run {
+    sidecar(args, &[], T)
+}
+
+/// A peer that accepts connections and reads, and never answers (a hung process, a node gone).
+fn silent_peer() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    addr
+}
+
+fn signal(p: &Proc, sig: &str) {
+    let ok = std::process::Command::new("kill").args([sig, &p.pid.to_string()]).status().unwrap().success();
+    assert!(ok, "kill {sig} {}", p.pid);
+}
+
+/// Resumes a paused process even when the test fails.
+struct Resume<'a>(&'a Proc);
+
+impl Drop for Resume<'_> {
+    fn drop(&mut self) {
+        signal(self.0, "-CONT");
+    }
+}
+
+#[test]
+fn a_silent_name_server_never_costs_the_role_alone_first_or_last() {
+    let f = fixture();
+    let (addr, good, hung) = (f.master.addr(), f.ns1.addr(), silent_peer());
+    for list in [hung.clone(), format!("{hung};{good}"), format!("{good};{hung}")] {
+        let r = run(&["role", "--broker", &addr, "--namesrv", &list, "--timeout", "1s"]);
+        assert_eq!((r.code, r.stdout.as_str()), (Some(0), "master\n"), "{list}: {}", r.all_output());
+        assert!(r.elapsed < Duration::from_millis(1400), "{list}: within --timeout: {:?}", r.elapsed);
+    }
+    // A real name server paused (SIGSTOP) first in the list: the same, every time.
+    let _turn = turn();
+    let list = format!("{};{}", f.ns2.addr(), good);
+    signal(&f.ns2, "-STOP");
+    let _resume = Resume(&f.ns2);
+    for _ in 0..6 {
+        let r = run(&["role", "--broker", &addr, "--namesrv", &list, "--timeout", "1s"]);
+        assert_eq!((r.code, r.stdout.as_str()), (Some(0), "master\n"), "{}", r.all_output());
+        assert!(r.elapsed < Duration::from_millis(1400), "{:?}", r.elapsed);
+    }
+    // In serve, the cross-check alone is reported unavailable; the role stands.
+    let serve = Serve::start(&["--broker", &addr, "--namesrv", &hung, "--interval", "300ms", "--timeout", "1s"]);
+    let (_, body) = serve.wait_for("/status", Duration::from_secs(10), |_, b| b.contains("\"unavailable\""));
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["role"], "master", "{status}");
+    assert!(status["namesrvCheck"]["detail"].as_str().unwrap().contains("within"), "{status}");
+    let metrics = serve.get("/metrics").1;
+    assert!(metrics.contains("rocketmq_sidecar_best_effort_unavailable{part=\"namesrv_check\"} 1"), "{metrics}");
+}
+
+#[test]
+fn a_hung_master_leaves_its_healthy_slave_reported_as_slave() {
+    let f = fixture();
+    let both = format!("{};{}", f.ns1.addr(), f.ns2.addr());
+    let slave =
+        Serve::start(&["--broker", &f.slave.addr(), "--namesrv", &both, "--interval", "500ms", "--timeout", "1s"]);
+    slave.wait_for("/replica", Duration::from_secs(10), |c, _| c == 200);
+    let _turn = turn();
+    signal(&f.master, "-STOP");
+    let resume = Resume(&f.master);
+    let started = Instant::now();
+    let mut lag_unknown = false;
+    while started.elapsed() < Duration::from_secs(6) {
+        let (code, body, _) = slave.get("/replica");
+        assert_eq!(code, 200, "the slave stays a slave while its master hangs: {body}");
+        let status = slave.status();
+        assert_eq!(status["role"], "slave", "{status}");
+        if status["slaveLagUnavailable"].as_str().is_some_and(|w| w.contains("did not answer")) {
+            lag_unknown = true;
+            assert_eq!(slave.get("/replica?lag=1000000").0, 503, "a lag limit cannot be confirmed");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(lag_unknown, "the lag is reported unavailable: {}", slave.status());
+    drop(resume);
+    slave.wait_for("/status", Duration::from_secs(10), |_, b| b.contains("\"slaveLagBytes\":0"));
+}
+
+/// Polls `path` until 200 with `want` in the body; returns how long it took.
+fn back_within(serve: &Serve, path: &str, want: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    serve.wait_for(path, limit, |c, b| c == 200 && b.contains(want));
+    started.elapsed()
+}
+
+/// After a fault at `since`: waits until the sidecar has replaced `replaced` more connections
+/// than before (the fault was noticed; the dip in between can be shorter than a poll) and `path`
+/// shows `want` again; returns the time from `since` to recovery.
+fn noticed_and_recovered(serve: &Serve, replaced: usize, path: &str, want: &str, since: Instant) -> Duration {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while replacements(serve) < replaced {
+        assert!(Instant::now() < deadline, "the silent connection was never replaced: {}", serve.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    serve.wait_for(path, Duration::from_secs(10), |c, b| c == 200 && b.contains(want));
+    since.elapsed()
+}
+
+fn replacements(serve: &Serve) -> usize {
+    serve.log().matches("connection replaced").count()
+}
+
+#[test]
+fn a_live_connection_that_goes_silent_is_replaced_for_the_broker_the_name_servers_and_the_reloader() {
+    let f = fixture();
+    let broker = FaultProxy::start(f.master.addr());
+    let ns = FaultProxy::start(f.ns1.addr());
+    let dir = scratch("silent-connection");
+    let conf = dir.join("broker.conf");
+    std::fs::write(&conf, "maxMessageSize=4194304\n").unwrap();
+    let (via, nsvia, file) = (broker.addr(), ns.addr(), conf.display().to_string());
+    let serve = Serve::start(&[
+        "--broker",
+        &via,
+        "--namesrv",
+        &nsvia,
+        "--interval",
+        "500ms",
+        "--timeout",
+        "1s",
+        "--config-file",
+        &file,
+        "--reload-interval",
+        "1s",
+        "--no-broker-metrics",
+    ]);
+    back_within(&serve, "/status", "\"confirmed\"", Duration::from_secs(10));
+    let _turn = turn();
+    // Every open connection (the poller's, the reloader's, the name server's) goes silent; new
+    // connections work. Back within 2 intervals + --timeout (+ scheduling slack).
+    let (since, before) = (Instant::now(), replacements(&serve));
+    broker.silence_open_connections();
+    let took = noticed_and_recovered(&serve, before + 1, "/role", "master", since);
+    assert!(took < Duration::from_millis(2 * 500 + 1000 + 1000), "role back in {took:?}");
+    let (since, before) = (Instant::now(), replacements(&serve));
+    ns.silence_open_connections();
+    let took = noticed_and_recovered(&serve, before + 1, "/status", "\"confirmed\"", since);
+    assert!(took < Duration::from_millis(2 * 500 + 1000 + 1000), "name-server check back in {took:?}");
+    assert_eq!(serve.get("/role").0, 200, "the role never depended on the name server");
+    broker.silence_open_connections(); // the reloader's connection too
+                                       // The reloader's connection was silenced too: a new file value still gets applied.
+    std::fs::write(&conf, "maxMessageSize=4194305\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        let r = run(&["config", "get", "--broker", &f.master.addr()]);
+        if r.stdout.contains("maxMessageSize=4194305\n") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "reloader did not recover: {}", serve.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Adds `name` → `ip` to /etc/hosts (getaddrinfo reads it on every lookup), restored on drop.
+struct HostsEntry {
+    original: String,
+}
+
+impl HostsEntry {
+    fn set(name: &str, ip: &str, original: Option<String>) -> HostsEntry {
+        let original = original.unwrap_or_else(|| std::fs::read_to_string("/etc/hosts").unwrap_or_default());
+        std::fs::write("/etc/hosts", format!("{original}\n{ip} {name}\n"))
+            .expect("write /etc/hosts (tests run as root)");
+        HostsEntry { original }
+    }
+}
+
+impl Drop for HostsEntry {
+    fn drop(&mut self) {
+        let _ = std::fs::write("/etc/hosts", &self.original);
+    }
+}
+
+#[test]
+fn a_name_server_that_moves_to_a_new_ip_is_followed() {
+    let f = fixture();
+    let _turn = turn();
+    let port = common::free_port();
+    let old = FaultProxy::start_on(&format!("127.0.0.2:{port}"), f.ns1.addr());
+    let new = FaultProxy::start_on(&format!("127.0.0.3:{port}"), f.ns2.addr());
+    let name = "rocketmq-sidecar-ns-move.test";
+    let hosts = HostsEntry::set(name, "127.0.0.2", None);
+    let nsname = format!("{name}:{port}");
+    let args = [
+        "--broker",
+        &f.master.addr(),
+        "--namesrv",
+        &nsname,
+        "--interval",
+        "300ms",
+        "--timeout",
+        "1s",
+        "--no-broker-metrics",
+    ];
+    let serve = Serve::start(&args);
+    back_within(&serve, "/status", "\"confirmed\"", Duration::from_secs(10));
+    assert_eq!(new.connections(), 0);
+    // The pod is rescheduled: the name now points at the new IP, the old one goes silent.
+    let _moved = HostsEntry::set(name, "127.0.0.3", Some(hosts.original.clone()));
+    let (since, before) = (Instant::now(), replacements(&serve));
+    old.silence_open_connections();
+    drop(old);
+    let took = noticed_and_recovered(&serve, before + 1, "/status", "\"confirmed\"", since);
+    assert!(new.connections() >= 1, "the sidecar reached the new address (after {took:?})");
+    assert!(took < Duration::from_secs(4), "followed in {took:?}");
+}
+
+#[test]
+fn many_scale_in_callers_and_idle_connections_do_not_slow_role_or_multiply_scans() {
+    let f = fixture();
+    let _turn = turn(); // alone: the latency measured is the sidecar's, not other tests'
+    let serve = Serve::start(&["--broker", &f.master.addr(), "--no-namesrv-check", "--no-broker-metrics"]);
+    serve.wait_for("/role", Duration::from_secs(10), |c, _| c == 200);
+    let scans = |page: &str| {
+        page.lines()
+            .find(|l| {
+                l.starts_with("rocketmq_sidecar_request_duration_seconds_count{request=\"GET_ALL_TOPIC_CONFIG\"}")
+            })
+            .and_then(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    let before = scans(&serve.get("/metrics").1);
+    let idle: Vec<std::net::TcpStream> =
+        (0..300).map(|_| std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap()).collect();
+    let port = serve.port;
+    let callers: Vec<_> = (0..50).map(|_| std::thread::spawn(move || http_get(port, "/scale-in").0)).collect();
+    let mut latencies: Vec<Duration> = (0..500)
+        .map(|_| {
+            let (code, _, took) = serve.get("/role");
+            assert_eq!(code, 200);
+            took
+        })
+        .collect();
+    let codes: Vec<u16> = callers.into_iter().map(|c| c.join().unwrap()).collect();
+    latencies.sort();
+    let p99 = latencies[latencies.len() * 99 / 100];
+    eprintln!("/role p50 {:?} p90 {:?} p99 {p99:?} max {:?}", latencies[250], latencies[450], latencies[499]);
+    assert!(p99 < Duration::from_millis(5), "/role p99 {p99:?} with 50 scale-in callers and 300 idle connections");
+    assert!(codes.iter().all(|c| [200, 409].contains(c)), "every caller got the verdict: {codes:?}");
+    let scans_done = requests(&serve, "GET_ALL_TOPIC_CONFIG") - before;
+    assert!(scans_done <= 5, "50 callers shared {scans_done} scan(s), one at a time");
+    drop(idle);
+}
+
+/// `serve` keeping the broker at `addr` equal to `conf`, re-checked every 300 ms.
+fn reloading(addr: &str, conf: &std::path::Path) -> Serve {
+    let file = conf.display().to_string();
+    let args = ["--broker", addr, "--no-namesrv-check", "--config-file", &file, "--reload-interval", "300ms"];
+    Serve::start(&[&args[..], &["--no-broker-metrics"]].concat())
+}
+
+/// How many `request`s `serve` has sent (its own request metrics).
+fn requests(serve: &Serve, request: &str) -> u64 {
+    let prefix = format!("rocketmq_sidecar_request_duration_seconds_count{{request=\"{request}\"}}");
+    let page = serve.get("/metrics").1;
+    page.lines().find(|l| l.starts_with(&prefix)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn another_writer_fighting_the_reloader_gets_the_value_set_aside_not_a_retry_loop() {
+    let f = fixture();
+    let _turn = turn();
+    let addr = f.master.addr();
+    let dir = scratch("fight");
+    let conf = dir.join("broker.conf");
+    std::fs::write(&conf, "maxMessageSize=4194311\n").unwrap();
+    // Another writer sets the same key to something else, 200 times a second.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hammer = {
+        let (stop, addr) = (stop.clone(), addr.clone());
+        std::thread::spawn(move || {
+            use rocketmq_sidecar::remoting::{Client, ClientOptions, Command};
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let client = Client::new(addr, ClientOptions::default());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let req = Command::request(25).with_body(b"maxMessageSize=4194322\n".to_vec());
+                let _ = rt.block_on(client.invoke_ok(req));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        })
+    };
+    let serve = reloading(&addr, &conf);
+    let (_, body) = serve.wait_for("/status", Duration::from_secs(60), |_, b| b.contains("\"setAsideTotal\":1"));
+    assert!(body.contains("maxMessageSize"), "{body}");
+    let sent = requests(&serve, "UPDATE_BROKER_CONFIG");
+    std::thread::sleep(Duration::from_secs(3)); // 10 reload intervals
+    assert_eq!(requests(&serve, "UPDATE_BROKER_CONFIG"), sent, "no further updates to the broker while set aside");
+    assert!(serve.get("/metrics").1.contains("rocketmq_sidecar_reload_set_aside_total 1"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    hammer.join().unwrap();
+    // A changed file is tried again, and now it takes.
+    std::fs::write(&conf, "maxMessageSize=4194312\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !run(&["config", "get", "--broker", &addr]).stdout.contains("maxMessageSize=4194312\n") {
+        assert!(Instant::now() < deadline, "{}", serve.log());
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_watched_file_never_undoes_a_drain() {
+    let f = fixture();
+    let _turn = turn();
+    let addr = f.master.addr();
+    let conf = scratch("perm").join("broker.conf");
+    std::fs::write(&conf, "brokerPermission=6\nmaxMessageSize=4194304\n").unwrap();
+    let file = conf.display().to_string();
+    let serve = reloading(&addr, &conf);
+    // What `scale-in drain` does first.
+    let r = run(&["reconfigure", "--broker", &addr, "brokerPermission", "4"]);
+    assert_eq!(r.code, Some(0), "{}", r.all_output());
+    std::thread::sleep(Duration::from_secs(2)); // several reload passes
+    let live = run(&["config", "get", "--broker", &addr]).stdout;
+    assert!(live.contains("brokerPermission=4\n"), "the reloader left the drain alone: {live}");
+    let status = serve.status();
+    let ignored = status["reload"]["ignored"].to_string();
+    assert!(ignored.contains("brokerPermission") && ignored.contains("scale-in guard"), "says so: {status}");
+    // `reconfigure --file` (the KubeBlocks action) leaves it alone too; explicit KEY VALUE sets it.
+    let r = run(&["reconfigure", "--broker", &addr, "--file", &file]);
+    assert_eq!(r.code, Some(0), "{}", r.all_output());
+    assert!(run(&["config", "get", "--broker", &addr]).stdout.contains("brokerPermission=4\n"));
+    let r = run(&["reconfigure", "--broker", &addr, "brokerPermission", "6"]);
+    assert_eq!(r.code, Some(0), "{}", r.all_output());
+}
