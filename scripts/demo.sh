@@ -81,7 +81,8 @@ sed -i 's/waitTimeMillsInSendQueue=900/waitTimeMillsInSendQueue=1000/' "$CONF_DI
 for _ in $(seq 1 40); do rocketmq-sidecar config get --broker "$MASTER" | grep -q '^waitTimeMillsInSendQueue=1000$' && break; sleep 0.05; done
 printf '$ rocketmq-sidecar config get | grep waitTimeMillsInSendQueue\n'; rocketmq-sidecar config get --broker "$MASTER" | grep '^waitTimeMillsInSendQueue='
 printf 'GET /status (reload part) -> '; curl -s "http://127.0.0.1:$SERVE_PORT/status" | sed -E 's/.*"reload":/"reload":/' | head -c 600; echo
-echo "serve log:"; grep -E "applied|restart" "$CONF_DIR/serve.log" | sed -E 's/^[^ ]+ +//' | cut -c1-220
+echo "serve log (off a terminal: one JSON object per line, for the pod's log pipeline):"
+grep -E "applied|restart" "$CONF_DIR/serve.log" | cut -c1-260
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$CONF_DIR"
 
 step "Scale-in guard (the shardRemove action): unconsumed messages and unstopped writes block removing the shard"

@@ -224,3 +224,30 @@ fn serve_help_explains_every_endpoint() {
         assert!(run.stdout.contains(flag), "missing {flag}");
     }
 }
+
+#[test]
+fn logs_off_a_terminal_are_one_json_object_per_line_with_the_checks_span() {
+    // A peer that refuses: every check fails fast, so the log has requests, checks and errors.
+    let dead =
+        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let mut serve = common::Serve::start(&["--broker", &dead, "--interval", "200ms", "--timeout", "500ms"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let _ = serve.terminate(Duration::from_secs(3));
+    let log = serve.log();
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    assert!(lines.len() >= 3, "{log}");
+    for l in &lines {
+        assert!(l["timestamp"].is_string() && l["level"].is_string() && l["target"].is_string(), "{l}");
+    }
+    let request = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "request" && l["span"]["name"] == "role_check")
+        .expect("request events at debug, inside the role check's span");
+    assert_eq!(request["span"]["broker"], dead.as_str(), "{request}");
+    assert!(request["fields"]["took_ms"].is_number() && request["fields"]["request"].is_string(), "{request}");
+    // And text on request.
+    let run =
+        sidecar(&["--log-format", "text", "role", "--broker", &dead, "--log", "debug"], &[], Duration::from_secs(10));
+    assert!(run.stderr.lines().any(|l| l.contains("DEBUG") && !l.starts_with('{')), "{}", run.stderr);
+}

@@ -381,3 +381,21 @@ fn the_watched_file_never_undoes_a_drain() {
     let r = run(&["reconfigure", "--broker", &addr, "brokerPermission", "6"]);
     assert_eq!(r.code, Some(0), "{}", r.all_output());
 }
+
+#[test]
+fn while_the_role_is_unknown_status_shows_no_stale_identity_only_the_last_good_check() {
+    let f = fixture();
+    let proxy = FaultProxy::start(f.master.addr());
+    let via = proxy.addr();
+    let serve = Serve::start(&["--broker", &via, "--no-namesrv-check", "--interval", "300ms", "--timeout", "500ms"]);
+    serve.wait_for("/role", Duration::from_secs(10), |c, _| c == 200);
+    proxy.set(common::proxy::Mode::BlackHole); // every connection, new ones too
+    let (_, body) = serve.wait_for("/status", Duration::from_secs(10), |_, b| b.contains("\"role\":\"unknown\""));
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    for field in ["brokerId", "brokerName", "namesrvCheck", "masterAddr", "registeredAddr"] {
+        assert!(status[field].is_null(), "{field} must not read as current while unknown: {status}");
+    }
+    let last_good = &status["lastGood"];
+    assert_eq!((last_good["role"].as_str(), last_good["brokerId"].as_u64()), (Some("master"), Some(0)), "{status}");
+    assert!(last_good["atMs"].as_u64().is_some(), "{status}");
+}

@@ -1,3 +1,6 @@
+//! Operations on one broker: config (read, update), topics, groups, offsets, topic stats,
+//! online consumers and their own progress, statistics and runtime info, each one request.
+
 use std::collections::BTreeMap;
 
 use crate::remoting::codes::request::{

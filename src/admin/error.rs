@@ -1,3 +1,6 @@
+//! The admin layer's error: a remoting failure, an answer that cannot be decoded, a broker
+//! still starting, or no name server to ask. `kind()` doubles as a metric label.
+
 use crate::remoting::RemotingError;
 
 #[derive(Debug, thiserror::Error)]

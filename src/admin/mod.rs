@@ -23,4 +23,6 @@ pub use stats::{
     TopicStats,
 };
 pub use system::{is_system_group, is_system_topic, own_topics, DLQ_PREFIX, RETRY_PREFIX};
-pub use types::{runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, DataVersion, RuntimeInfo};
+pub use types::{
+    broker_id, is_master, runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, DataVersion, RuntimeInfo,
+};

@@ -1,3 +1,5 @@
+//! Operations on the name servers: cluster info and topic routes, asked of all of them at once.
+
 use std::sync::Arc;
 
 use tokio::task::JoinSet;

@@ -1,3 +1,6 @@
+//! Typed views of the broker's config, runtime info and the name servers' cluster info (decoded
+//! leniently: fastjson's unquoted integer keys, unknown fields ignored).
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -14,6 +17,18 @@ pub struct DataVersion {
     pub counter: i64,
     /// ms since the epoch, the broker's clock.
     pub timestamp_ms: i64,
+}
+
+/// The broker's `brokerId` from its live config; None when absent or not a number.
+pub fn broker_id(config: &BrokerConfig) -> Option<u64> {
+    config.get("brokerId")?.trim().parse().ok()
+}
+
+/// Whether the broker is its shard's master: brokerId 0 (in DLedger mode the role handler
+/// rewrites it on every leadership change, so the live config is the runtime role). A config
+/// without a usable brokerId is not a master: nothing is assumed.
+pub fn is_master(config: &BrokerConfig) -> bool {
+    broker_id(config) == Some(0)
 }
 
 /// GET_BROKER_RUNTIME_INFO's key/value table (all values are strings on the wire).
@@ -41,6 +56,12 @@ impl ClusterInfo {
         let value = json::parse(body).map_err(|e| e.to_string())?;
         let raw: RawClusterInfo = serde_json::from_value(value).map_err(|e| e.to_string())?;
         raw.into_typed()
+    }
+
+    /// The address of `shard`'s master (brokerId 0) as the name servers have it, or why there is none.
+    pub fn master_of(&self, shard: &str) -> Result<&str, &'static str> {
+        let data = self.brokers.get(shard).ok_or("not registered with the name servers")?;
+        data.addrs.get(&0).map(String::as_str).ok_or("no master (brokerId 0) registered")
     }
 
     /// The broker group that has `addr` registered under any brokerId, with that id.

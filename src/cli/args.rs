@@ -1,3 +1,6 @@
+//! Connection options shared by every command, their env-var fallbacks (the addon's pod env),
+//! and duration parsing.
+
 use std::time::Duration;
 
 use clap::Args;

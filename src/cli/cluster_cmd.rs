@@ -1,3 +1,5 @@
+//! `rocketmq-sidecar cluster`: clusters, shards and broker addresses from the name servers.
+
 use std::io::Write;
 
 use clap::Args;
@@ -12,7 +14,7 @@ pub struct ClusterArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Print JSON instead of a table
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_JSON")]
     pub json: bool,
 }
 

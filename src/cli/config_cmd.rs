@@ -1,3 +1,6 @@
+//! `rocketmq-sidecar config get | diff | params`: the live config, what a file would change,
+//! and the parameter catalog.
+
 use std::io::Write;
 
 use clap::{Args, Subcommand};
@@ -26,7 +29,7 @@ pub enum ConfigCommand {
 #[derive(Args, Debug)]
 pub struct ParamsArgs {
     /// Print JSON
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_JSON")]
     pub json: bool,
 }
 
@@ -35,10 +38,10 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// The desired broker.conf
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_FILE", value_name = "FILE")]
     pub file: std::path::PathBuf,
     /// Print JSON
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_JSON")]
     pub json: bool,
 }
 
@@ -47,7 +50,7 @@ pub struct GetArgs {
     #[command(flatten)]
     pub connect: ConnectArgs,
     /// Print one JSON object instead of key=value lines
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_JSON")]
     pub json: bool,
 }
 

@@ -1,3 +1,6 @@
+//! The command line's error and its exit code (README: 0 ok, 1 failed or unsafe, 2 bad input
+//! or cannot tell, 3 restart required).
+
 use crate::admin::AdminError;
 use crate::guard::GuardError;
 use crate::reload::ReloadError;
@@ -23,11 +26,15 @@ pub enum CliError {
     /// The guard found unconsumed messages (exit 1).
     #[error("{0}")]
     Unsafe(String),
-    /// `seed` found no valid peer answer (nothing written).
-    #[error("{0}")]
-    Seed(String),
+    /// `seed` found no valid peer answer, or could not write (nothing partial written).
+    #[error(transparent)]
+    Seed(#[from] crate::seed::SeedError),
     #[error("cannot write output: {0}")]
     Output(#[from] std::io::Error),
+    /// A local failure at run time (a port in use, a directory not writable): exit 1, never the
+    /// "bad input, nothing sent" exit 2.
+    #[error("{0}")]
+    Runtime(String),
 }
 
 impl CliError {
@@ -39,7 +46,7 @@ impl CliError {
             CliError::RestartRequired(_) => 3,
             CliError::Guard(_) => 2,
             CliError::Unsafe(_) => 1,
-            CliError::Seed(_) => 1,
+            CliError::Seed(_) | CliError::Runtime(_) => 1,
             CliError::Admin(_) | CliError::Role { .. } | CliError::Output(_) => 1,
         }
     }

@@ -1,3 +1,5 @@
+//! `rocketmq-sidecar install DIR`: copies this static binary where an init container puts it.
+
 use std::path::PathBuf;
 
 use clap::Args;
@@ -23,7 +25,7 @@ pub fn run(args: InstallArgs) -> Result<(), CliError> {
     use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let fail =
-        |what: &str, e: std::io::Error| CliError::Usage(format!("install into {}: {what}: {e}", args.dir.display()));
+        |what: &str, e: std::io::Error| CliError::Runtime(format!("install into {}: {what}: {e}", args.dir.display()));
     let me = std::env::current_exe().map_err(|e| fail("cannot find this executable", e))?;
     let bytes = std::fs::read(&me).map_err(|e| fail("cannot read this executable", e))?;
     let target = args.dir.join("rocketmq-sidecar");

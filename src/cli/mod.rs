@@ -7,6 +7,7 @@ mod config_cmd;
 mod error;
 mod install_cmd;
 mod reconfigure_cmd;
+mod reference;
 mod role_cmd;
 mod scale_in_cmd;
 mod seed_cmd;
@@ -18,6 +19,7 @@ use clap::{Parser, Subcommand};
 
 pub use args::{parse_duration, ConnectArgs};
 pub use error::CliError;
+pub use reference::reference_markdown;
 
 const ABOUT: &str = "Native sidecar agent for Apache RocketMQ 4.9.6 brokers managed by KubeBlocks.";
 
@@ -25,7 +27,8 @@ const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, or
 the role cannot be determined (one-line reason on stderr); 2 bad command line, configuration or
 parameter value (nothing sent); 3 (reconfigure) some values need a broker restart.
-scale-in check: 0 safe, 1 unconsumed messages (table on stdout), 2 cannot tell (never reported as safe).
+scale-in check: 0 safe, 1 unconsumed messages (table on stdout) or writes not stopped for the quiet
+window, 2 cannot tell (never reported as safe).
 
 Connection settings (every command): --broker, --namesrv, --access-key, --secret-key-file,
 --timeout, --max-frame; each also from the env var shown in its help. The ACL secret comes only
@@ -41,8 +44,20 @@ pub struct Cli {
     #[arg(long, global = true, env = "ROCKETMQ_SIDECAR_LOG")]
     pub log: Option<String>,
 
+    /// Log line format on stderr: `json` (one object per line: timestamp, level, target, fields
+    /// and the spans of checks, applies and scans, for Loki / Elasticsearch / Cloud Logging) or
+    /// `text` [default: text on a terminal, json otherwise]
+    #[arg(long, global = true, env = "ROCKETMQ_SIDECAR_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Text,
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,7 +91,7 @@ pub fn run() -> ExitCode {
         }
     };
     let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
-    init_logging(cli.log.as_deref().unwrap_or(default_log));
+    init_logging(cli.log.as_deref().unwrap_or(default_log), cli.log_format);
     // `serve` answers probes while scans and reloads run: two workers, so a CPU-heavy decode of a
     // large broker answer never holds up `/role`. One-shot commands start faster on one thread.
     let runtime = if matches!(cli.command, Command::Serve(_)) {
@@ -112,10 +127,14 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_logging(filter: &str) {
+fn init_logging(filter: &str, format: Option<LogFormat>) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    // Colours only on a terminal: log files and `kubectl logs` get plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).try_init();
+    // A terminal gets coloured text; a pod's log pipeline gets one JSON object per line.
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format.unwrap_or(if terminal { LogFormat::Text } else { LogFormat::Json }) {
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+        LogFormat::Text => builder.with_ansi(terminal).try_init(),
+    };
 }

@@ -1,3 +1,6 @@
+//! `rocketmq-sidecar reconfigure`: the reconfigure action (KEY VALUE, --set, --file), validated,
+//! sent in one request, read back.
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -39,13 +42,13 @@ pub struct ReconfigureArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
     /// A broker.conf-style properties file with the desired values
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_FILE", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Show what would change; send nothing
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_DRY_RUN")]
     pub dry_run: bool,
     /// Print the result as JSON
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_JSON")]
     pub json: bool,
     /// Exit 0 instead of 3 when some values need a restart (they are still reported)
     #[arg(long, env = "ROCKETMQ_SIDECAR_RESTART_OK")]
@@ -120,7 +123,7 @@ pub fn print_plan(plan: &Plan, desired: &Desired, verb: Verb, broker: &str, json
         return Ok(());
     }
     let tag = |c: &crate::reload::Change| match (verb, c.effect) {
-        (Verb::Sent, "live") => "applied",
+        (Verb::Sent, crate::params::Effect::Live) => "applied",
         (Verb::Sent, _) => "stored",
         (_, _) => "change",
     };

@@ -1,3 +1,5 @@
+//! `rocketmq-sidecar role`: the KubeBlocks roleProbe action (prints master or slave, or fails).
+
 use clap::Args;
 
 use crate::remoting::ClientOptions;

@@ -1,3 +1,6 @@
+//! `rocketmq-sidecar scale-in check | drain`: the shardRemove guard and the graceful drain,
+//! with the table on stdout and a few lines of reason on stderr.
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,13 +49,13 @@ pub struct TargetArgs {
     #[arg(long, env = "ROCKETMQ_SIDECAR_SHARD", value_name = "BROKER_NAME")]
     pub shard: Option<String>,
     /// Also block on dead-letter (%DLQ%) topics and on topics no group consumes
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_STRICT")]
     pub strict: bool,
     /// Do not count delayed messages that are not delivered yet (counted by default)
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_IGNORE_DELAYED")]
     pub ignore_delayed: bool,
     /// Do not count uncommitted transaction half messages (counted by default)
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_IGNORE_HALF")]
     pub ignore_half: bool,
     /// Offline groups with no offsets on this broker (BROADCASTING groups keep their progress on
     /// their clients) do not make the answer "cannot tell": accept that such a group, if it
@@ -65,7 +68,7 @@ pub struct TargetArgs {
     #[arg(long, env = "ROCKETMQ_SIDECAR_QUIET_WINDOW", default_value = "35s", value_parser = parse_window)]
     pub quiet_window: Duration,
     /// Requests to the broker in flight at once
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_CONCURRENCY", default_value_t = 16)]
     pub concurrency: usize,
 }
 
@@ -87,7 +90,7 @@ pub struct CheckArgs {
     #[arg(long, env = "ROCKETMQ_SIDECAR_ALLOW_SLAVE")]
     pub allow_slave: bool,
     /// Print JSON (verdict, table, totals)
-    #[arg(long)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_JSON")]
     pub json: bool,
 }
 
@@ -96,10 +99,10 @@ pub struct DrainArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Give up (and restore write permission) after this long
-    #[arg(long, default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_DRAIN_TIMEOUT", default_value = "10m", value_parser = parse_duration)]
     pub drain_timeout: Duration,
     /// How often the backlog is re-checked and progress printed
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_DRAIN_EVERY", default_value = "2s", value_parser = parse_duration)]
     pub every: Duration,
 }
 
@@ -128,12 +131,12 @@ impl TargetArgs {
         let addr = match &self.shard {
             None => self.connect.broker_addr(),
             Some(shard) => {
-                let namesrv = NamesrvAdmin::new(&self.connect.namesrv_addrs()?, opts.clone())?;
                 let no_master = |reason: String| GuardError::NoMaster { shard: shard.clone(), reason };
+                // Without a name server the shard's master cannot be found: "cannot tell", exit 2.
+                let addrs = self.connect.namesrv_addrs().map_err(|e| no_master(e.to_string()))?;
+                let namesrv = NamesrvAdmin::new(&addrs, opts.clone()).map_err(|e| no_master(e.to_string()))?;
                 let info = namesrv.cluster_info().await.map_err(|e| no_master(e.to_string()))?;
-                let data =
-                    info.brokers.get(shard).ok_or_else(|| no_master("not registered with the name servers".into()))?;
-                data.addrs.get(&0).cloned().ok_or_else(|| no_master("no master (brokerId 0) registered".into()))?
+                info.master_of(shard).map_err(|why| no_master(why.into()))?.to_string()
             }
         };
         Ok(Arc::new(BrokerAdmin::new(addr, opts)))
@@ -298,9 +301,10 @@ async fn run_drain(args: DrainArgs) -> Result<(), CliError> {
             "drain {reason} with {} message(s) left; write permission restored (brokerPermission={perm})",
             remaining.map_or("an unknown number of".into(), |n| n.to_string())
         ))),
-        DrainOutcome::Aborted { reason, restored: Err(how), .. } => {
-            Err(CliError::Usage(format!("drain {reason}; RESTORING WRITE PERMISSION FAILED: {how}")))
-        }
+        // The shard's write permission is now unknown: "cannot tell" (exit 2), with the command to fix it.
+        DrainOutcome::Aborted { reason, restored: Err(how), .. } => Err(CliError::Guard(GuardError::Unknown(format!(
+            "drain {reason}; RESTORING WRITE PERMISSION FAILED: {how}"
+        )))),
     }
 }
 

@@ -1,3 +1,5 @@
+//! `rocketmq-sidecar seed`: topics.json and subscriptionGroup.json for a new shard's store.
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -33,7 +35,7 @@ pub struct SeedArgs {
     #[arg(long, env = "DATA_DIR", value_name = "DIR")]
     pub data_dir: PathBuf,
     /// Time limit per peer request
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_SEED_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub timeout: Duration,
 }
 
@@ -42,7 +44,7 @@ pub async fn run(args: SeedArgs) -> Result<(), CliError> {
     if urls.is_empty() {
         return Err(CliError::Usage("--from needs at least one URL".into()));
     }
-    let done = seed(&urls, &args.data_dir, args.timeout).await.map_err(CliError::Seed)?;
+    let done = seed(&urls, &args.data_dir, args.timeout).await?;
     for s in done {
         match s {
             Seeded::Written { path, from, entries } => {

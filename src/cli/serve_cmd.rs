@@ -1,3 +1,6 @@
+//! `rocketmq-sidecar serve`: the role poller, the reloader and the metrics cache as supervised
+//! background tasks, and the HTTP endpoints.
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,7 +170,7 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
 async fn bind(addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, CliError> {
     tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| CliError::Usage(format!("cannot listen on {addr} ({flag}): {e}")))
+        .map_err(|e| CliError::Runtime(format!("cannot listen on {addr} ({flag}): {e}")))
 }
 
 /// The config-file reloader, when --config-file is given.

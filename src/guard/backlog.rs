@@ -130,8 +130,14 @@ pub struct Backlog {
 }
 
 pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog, GuardError> {
-    let offsets = read(&admin, policy.concurrency).await?;
-    evaluate(admin, &offsets, policy).await
+    use tracing::Instrument;
+    let span = tracing::info_span!("scale_in_scan", broker = %admin.addr());
+    async move {
+        let offsets = read(&admin, policy.concurrency).await?;
+        evaluate(admin, &offsets, policy).await
+    }
+    .instrument(span)
+    .await
 }
 
 /// The rows of one evaluation, and what could not be told.

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::admin::{AdminError, BrokerAdmin};
+use crate::admin::{is_master, AdminError, BrokerAdmin};
 
 use super::backlog::{compute, Backlog, Policy, Verdict};
 use super::error::GuardError;
@@ -105,8 +105,8 @@ pub async fn drain(
     let broker = admin.addr().to_string();
     let err = |source| GuardError::Broker { broker: broker.clone(), source };
     let config = admin.config().await.map_err(err)?;
-    if let Some(id) = config.get("brokerId").filter(|id| id.as_str() != "0") {
-        return Err(GuardError::NotMaster { broker, id: id.clone() });
+    if !is_master(&config) {
+        return Err(GuardError::not_master(broker, &config));
     }
     let previous = config.get("brokerPermission").cloned().unwrap_or_else(|| "6".into());
     // A refusal here (e.g. a non-admin ACL key) changes nothing: report it and stop.

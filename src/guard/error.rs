@@ -1,3 +1,5 @@
+//! Why the guard cannot tell whether the shard is safe to remove (always "not safe").
+
 use crate::admin::AdminError;
 
 /// Why the guard cannot tell whether the shard is empty. Always "not safe".
@@ -19,6 +21,12 @@ pub enum GuardError {
 }
 
 impl GuardError {
+    /// The broker is not its shard's master (or its config has no usable brokerId).
+    pub fn not_master(broker: String, config: &crate::admin::BrokerConfig) -> GuardError {
+        let id = config.get("brokerId").cloned().unwrap_or_else(|| "missing".into());
+        GuardError::NotMaster { broker, id }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             GuardError::Broker { source, .. } => source.kind(),

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::admin::{
-    bounded, is_system_group, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets, DataVersion,
-    GroupConfig, OnlineConsumers, TopicConfig, TopicOffsets,
+    bounded, is_master, is_system_group, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets,
+    DataVersion, GroupConfig, OnlineConsumers, TopicConfig, TopicOffsets,
 };
 
 use super::error::GuardError;
@@ -60,8 +60,8 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
     );
     let (topics, groups, offsets, delay, (config, config_version)) =
         (topics.map_err(err)?, groups.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?, config.map_err(err)?);
-    if let Some(id) = config.get("brokerId").filter(|id| id.as_str() != "0") {
-        return Err(GuardError::NotMaster { broker, id: id.clone() });
+    if !is_master(&config) {
+        return Err(GuardError::not_master(broker, &config));
     }
     let candidates = consumer_groups(&groups, &offsets);
     let (stats, consumers) = tokio::join!(

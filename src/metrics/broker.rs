@@ -9,7 +9,7 @@ use std::sync::Arc;
 use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
 
 use crate::admin::{
-    bounded, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
+    bounded, is_master, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
 };
 use crate::guard::{self, Backlog, BrokerOffsets, GuardError, Policy};
 
@@ -98,7 +98,7 @@ pub async fn collect(admin: Arc<BrokerAdmin>, limits: &Limits) -> Result<Collect
             v,
         );
     }
-    if cfg("brokerId") != "0" {
+    if !is_master(&config) {
         return Ok(Collected { snapshot: f.render(0), backlog: None });
     }
     // One read of topics, offsets and queue stats serves both the metrics and the backlog.
@@ -126,22 +126,45 @@ async fn master_metrics(
     admin: &Arc<BrokerAdmin>,
     limits: &Limits,
     f: &mut Families,
-    [cluster, broker, addr]: [&str; 3],
+    labels: [&str; 3],
     read: &BrokerOffsets,
 ) -> Result<usize, AdminError> {
-    let (offsets, stats) = (&read.offsets, &read.stats);
+    let (topics, dropped_topics) = largest_topics(read, limits.max_series);
+    let (pairs, dropped_pairs) = largest_lags(read, limits.max_series);
+    let minute = minute_stats(admin, labels[0], &topics, &pairs, limits.concurrency).await?;
+    broker_families(f, labels, &minute);
+    topic_families(f, labels, &topics, &minute);
+    // Online consumers (read once, shared with the guard) give the exporter's
+    // countOfOnlineConsumers and msgModel labels.
+    pair_families(f, labels, &pairs, &read.consumers, &minute);
+    Ok(dropped_topics + dropped_pairs)
+}
+
+/// One-minute broker statistics by (stats name, key).
+type Minute = HashMap<(&'static str, String), StatsMinute>;
+
+fn stat(minute: &Minute, name: &'static str, key: &str) -> Option<StatsMinute> {
+    minute.get(&(name, key.to_string())).copied()
+}
+
+/// Topics by size (sum of queue max offsets), largest first, cut at `max`; and how many were cut.
+fn largest_topics(read: &BrokerOffsets, max: usize) -> (Vec<(&String, i64)>, usize) {
     let total = |q: &TopicOffsets| q.values().map(|(_, max)| *max).sum::<i64>();
-
-    let mut by_size: Vec<(&String, i64)> = stats.iter().map(|(t, q)| (t, total(q))).collect();
+    let mut by_size: Vec<(&String, i64)> = read.stats.iter().map(|(t, q)| (t, total(q))).collect();
     by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let dropped_topics = by_size.len().saturating_sub(limits.max_series);
-    by_size.truncate(limits.max_series);
+    let dropped = by_size.len().saturating_sub(max);
+    by_size.truncate(max);
+    (by_size, dropped)
+}
 
-    let mut pairs: Vec<Pair> = offsets
+/// Group/topic pairs by lag, largest first, cut at `max`; and how many were cut.
+fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair>, usize) {
+    let mut pairs: Vec<Pair> = read
+        .offsets
         .iter()
         .filter(|((topic, _), _)| !topic.starts_with(DLQ_PREFIX))
         .filter_map(|((topic, group), committed)| {
-            let queues = stats.get(topic)?;
+            let queues = read.stats.get(topic)?;
             let committed_at = |q: &u32| committed.get(q).copied().unwrap_or(0).max(0);
             Some(Pair {
                 topic: topic.clone(),
@@ -152,90 +175,90 @@ async fn master_metrics(
         })
         .collect();
     pairs.sort_by(|a, b| b.lag.cmp(&a.lag).then((&a.group, &a.topic).cmp(&(&b.group, &b.topic))));
-    let dropped_pairs = pairs.len().saturating_sub(limits.max_series);
-    pairs.truncate(limits.max_series);
+    let dropped = pairs.len().saturating_sub(max);
+    pairs.truncate(max);
+    (pairs, dropped)
+}
 
-    // Online consumers (read once, shared with the guard) give the exporter's
-    // countOfOnlineConsumers and msgModel labels.
-    let online = &read.consumers;
-
-    // Throughput from the broker's own one-minute statistics (what the exporter reads).
+/// Throughput from the broker's own one-minute statistics (what the exporter reads).
+async fn minute_stats(
+    admin: &Arc<BrokerAdmin>,
+    cluster: &str,
+    topics: &[(&String, i64)],
+    pairs: &[Pair],
+    concurrency: usize,
+) -> Result<Minute, AdminError> {
     let mut wanted: Vec<(&'static str, String)> =
         vec![("BROKER_PUT_NUMS", cluster.to_string()), ("BROKER_GET_NUMS", cluster.to_string())];
-    for (topic, size) in &by_size {
+    for (topic, size) in topics {
         if *size > 0 && !topic.starts_with(RETRY_PREFIX) && !topic.starts_with(DLQ_PREFIX) {
             wanted.push(("TOPIC_PUT_NUMS", topic.to_string()));
             wanted.push(("TOPIC_PUT_SIZE", topic.to_string()));
         }
     }
-    for p in &pairs {
+    for p in pairs {
         for name in ["GROUP_GET_NUMS", "GROUP_GET_SIZE", "SNDBCK_PUT_NUMS"] {
             wanted.push((name, format!("{}@{}", p.topic, p.group)));
         }
     }
-    let minute: HashMap<(&'static str, String), StatsMinute> =
-        bounded(admin, wanted, limits.concurrency, |admin, (name, key): &(&'static str, String)| {
-            let (name, key) = (*name, key.clone());
-            async move { admin.stats_minute(name, &key).await }
-        })
-        .await?
-        .into_iter()
-        .collect();
-    let stat = |name: &'static str, key: &str| minute.get(&(name, key.to_string())).copied();
+    let answers = bounded(admin, wanted, concurrency, |admin, (name, key): &(&'static str, String)| {
+        let (name, key) = (*name, key.clone());
+        async move { admin.stats_minute(name, &key).await }
+    })
+    .await?;
+    Ok(answers.into_iter().collect())
+}
 
+fn broker_families(f: &mut Families, [cluster, broker, addr]: [&str; 3], minute: &Minute) {
     let broker_labels = ["cluster", "brokerIP", "broker"];
     for (name, stats_name) in [("rocketmq_broker_tps", "BROKER_PUT_NUMS"), ("rocketmq_broker_qps", "BROKER_GET_NUMS")] {
-        let v = stat(stats_name, cluster).map_or(0.0, |s| s.tps);
+        let v = stat(minute, stats_name, cluster).map_or(0.0, |s| s.tps);
         f.set(name, "Broker messages per second over the last minute", &broker_labels, &[cluster, addr, broker], v);
     }
+}
+
+fn topic_families(f: &mut Families, [cluster, broker, _]: [&str; 3], topics: &[(&String, i64)], minute: &Minute) {
     let topic_labels = ["cluster", "broker", "topic"];
-    for (topic, size) in &by_size {
+    for (topic, size) in topics {
         if let Some(group) = topic.strip_prefix(DLQ_PREFIX) {
             let help = "Dead-letter topic offset (sum of queue max offsets)";
-            f.set(
-                "rocketmq_topic_dlq_offset",
-                help,
-                &["cluster", "broker", "group"],
-                &[cluster, broker, group],
-                *size as f64,
-            );
+            let labels = [cluster, broker, group];
+            f.set("rocketmq_topic_dlq_offset", help, &["cluster", "broker", "group"], &labels, *size as f64);
         } else if topic.starts_with(RETRY_PREFIX) {
             let help = "Retry topic offset (sum of queue max offsets)";
             f.set("rocketmq_topic_retry_offset", help, &topic_labels, &[cluster, broker, topic], *size as f64);
         } else {
             let labels = [cluster, broker, topic.as_str()];
-            f.set(
-                "rocketmq_producer_offset",
-                "Topic offset (sum of queue max offsets)",
-                &topic_labels,
-                &labels,
-                *size as f64,
-            );
-            let tps = stat("TOPIC_PUT_NUMS", topic);
-            let bytes = stat("TOPIC_PUT_SIZE", topic);
-            f.set(
-                "rocketmq_producer_tps",
-                "Messages put per second (last minute)",
-                &topic_labels,
-                &labels,
-                tps.map_or(0.0, |s| s.tps),
-            );
+            let help = "Topic offset (sum of queue max offsets)";
+            f.set("rocketmq_producer_offset", help, &topic_labels, &labels, *size as f64);
+            let tps = stat(minute, "TOPIC_PUT_NUMS", topic).map_or(0.0, |s| s.tps);
+            f.set("rocketmq_producer_tps", "Messages put per second (last minute)", &topic_labels, &labels, tps);
+            let bytes = stat(minute, "TOPIC_PUT_SIZE", topic).map_or(0.0, |s| s.tps);
             let help = "Bytes put per second (last minute)";
-            f.set("rocketmq_producer_message_size", help, &topic_labels, &labels, bytes.map_or(0.0, |s| s.tps));
+            f.set("rocketmq_producer_message_size", help, &topic_labels, &labels, bytes);
         }
     }
+}
+
+fn pair_families(
+    f: &mut Families,
+    [cluster, broker, _]: [&str; 3],
+    pairs: &[Pair],
+    online: &std::collections::BTreeMap<String, OnlineConsumers>,
+    minute: &Minute,
+) {
     let pair_labels = ["cluster", "broker", "topic", "group"];
     let diff_labels = ["group", "topic", "countOfOnlineConsumers", "msgModel"];
-    for p in &pairs {
+    for p in pairs {
         let labels = [cluster, broker, p.topic.as_str(), p.group.as_str()];
         let key = format!("{}@{}", p.topic, p.group);
         let help = "Committed consumer offset (sum over queues)";
         f.set("rocketmq_consumer_offset", help, &pair_labels, &labels, p.committed as f64);
-        let gets = stat("GROUP_GET_NUMS", &key).map_or(0.0, |s| s.tps);
+        let gets = stat(minute, "GROUP_GET_NUMS", &key).map_or(0.0, |s| s.tps);
         f.set("rocketmq_consumer_tps", "Messages pulled per second (last minute)", &pair_labels, &labels, gets);
-        let bytes = stat("GROUP_GET_SIZE", &key).map_or(0.0, |s| s.tps);
+        let bytes = stat(minute, "GROUP_GET_SIZE", &key).map_or(0.0, |s| s.tps);
         f.set("rocketmq_consumer_message_size", "Bytes pulled per second (last minute)", &pair_labels, &labels, bytes);
-        let back = stat("SNDBCK_PUT_NUMS", &key).map_or(0.0, |s| s.sum as f64);
+        let back = stat(minute, "SNDBCK_PUT_NUMS", &key).map_or(0.0, |s| s.sum as f64);
         f.set("rocketmq_send_back_nums", "Messages sent back for retry (last minute)", &pair_labels, &labels, back);
 
         let consumers = online.get(&p.group);
@@ -253,5 +276,4 @@ async fn master_metrics(
         };
         f.set(name, help, &diff_labels, &labels, p.lag as f64);
     }
-    Ok(dropped_topics + dropped_pairs)
 }

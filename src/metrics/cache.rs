@@ -67,9 +67,11 @@ impl BrokerMetrics {
     pub async fn refresh(&self, admin: &Arc<BrokerAdmin>) {
         let started = Instant::now();
         let limit = self.interval.max(MIN_REFRESH_LIMIT);
-        let outcome = tokio::time::timeout(limit, collect(admin.clone(), &self.limits))
-            .await
-            .unwrap_or(Err(GuardError::Timeout(limit)));
+        let span = tracing::info_span!("metrics_refresh", broker = %admin.addr());
+        let outcome =
+            tokio::time::timeout(limit, tracing::Instrument::instrument(collect(admin.clone(), &self.limits), span))
+                .await
+                .unwrap_or(Err(GuardError::Timeout(limit)));
         let mut s = self.write();
         s.last_duration = Some(started.elapsed());
         match outcome {

@@ -50,6 +50,19 @@ pub enum Effect {
     Absent,
 }
 
+impl std::fmt::Display for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// Serialized as its label (`live`, `persisted-only`, ...), as `/status` and `--json` show it.
+impl serde::Serialize for Effect {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.label())
+    }
+}
+
 impl Effect {
     pub fn label(self) -> &'static str {
         match self {

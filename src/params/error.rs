@@ -1,3 +1,6 @@
+//! Why a parameter or value is refused (unknown key with the closest known one, wrong type,
+//! out of range, bad format).
+
 /// Why a parameter or value was refused before anything reached the broker.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParamError {

@@ -1,3 +1,6 @@
+//! Value validation against the catalog: types, ranges, formats and the normal form used to
+//! compare a file's value with the broker's.
+
 use super::catalog::{lookup, names, JavaType, Param, FOREIGN};
 use super::error::ParamError;
 

@@ -1,3 +1,6 @@
+//! Why a desired configuration was not applied: bad input (nothing sent), a broker failure, or
+//! a value the broker did not take (rolled back).
+
 use std::path::PathBuf;
 
 use crate::admin::AdminError;

@@ -11,19 +11,21 @@ use super::desired::Desired;
 
 /// One parameter whose desired value differs from the broker's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Change {
     pub key: &'static str,
     /// The broker's current value (None: the broker does not list the key).
     pub from: Option<String>,
     pub to: String,
-    /// live | persisted-only | unused | hazardous | absent
-    pub effect: &'static str,
+    /// What 4.9.6 does with it (serialized as live | persisted-only | unused | hazardous | absent).
+    pub effect: Effect,
     /// What happens with it, in words.
     pub why: String,
 }
 
 /// The diff of a desired configuration against the broker's live one.
 #[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// Sent in one UPDATE_BROKER_CONFIG and verified by reading back.
     pub send: Vec<Change>,
@@ -62,7 +64,7 @@ impl Plan {
                 key: param.name,
                 from: current.cloned(),
                 to: checked.value.clone(),
-                effect: param.effect.label(),
+                effect: param.effect,
                 why,
             };
             if sendable {
@@ -81,7 +83,7 @@ impl Plan {
 
     /// Sent changes that only take effect after a restart.
     pub fn pending_restart(&self) -> impl Iterator<Item = &Change> {
-        self.send.iter().filter(|c| c.effect == Effect::Startup.label())
+        self.send.iter().filter(|c| c.effect == Effect::Startup)
     }
 
     pub fn needs_restart(&self) -> bool {

@@ -6,9 +6,11 @@
 //! back, gets the desired values again. Broker errors back off exponentially.
 
 use std::future::Future;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use crate::admin::BrokerAdmin;
 
@@ -46,7 +48,8 @@ pub async fn run(
     };
     let mut failures = 0u32;
     loop {
-        let pass = cycle(&admin, &settings, &state);
+        let span = tracing::info_span!("reload", broker = %admin.addr(), file = %settings.file.display());
+        let pass = cycle(&admin, &settings, &state).instrument(span);
         tokio::pin!(pass);
         let outcome = tokio::select! {
             biased;

@@ -81,9 +81,9 @@ mod tests {
     #[test]
     fn signing_replaces_an_old_signature_and_is_deterministic() {
         let creds = Credentials::new("RocketMQ", "12345678");
-        let mut a = Command::request(26).with_ext("Signature", "stale");
+        let mut a = Command::request(crate::remoting::codes::request::GET_BROKER_CONFIG).with_ext("Signature", "stale");
         sign(&mut a, &creds);
-        let mut b = Command::request(26);
+        let mut b = Command::request(crate::remoting::codes::request::GET_BROKER_CONFIG);
         sign(&mut b, &creds);
         assert_eq!(a.ext_fields, b.ext_fields);
         assert_ne!(a.ext_fields["Signature"], "stale");

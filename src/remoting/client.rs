@@ -134,12 +134,13 @@ impl Client {
 
     /// Like [`Client::invoke`], with an explicit overall timeout.
     pub async fn invoke_within(&self, cmd: Command, limit: Duration) -> Result<Command, RemotingError> {
-        let Some(observer) = &self.opts.observer else {
-            return self.exchange(cmd, limit).await;
-        };
-        let (request, started) = (request_name(cmd.code), Instant::now());
+        let (request, code, started) = (request_name(cmd.code), cmd.code, Instant::now());
         let result = self.exchange(cmd, limit).await;
-        (observer.0)(request, started.elapsed(), result.as_ref().err().map(RemotingError::kind));
+        let (took, error) = (started.elapsed(), result.as_ref().err().map(RemotingError::kind));
+        tracing::debug!(peer = %self.addr, request, code, took_ms = took.as_secs_f64() * 1e3, error, "request");
+        if let Some(observer) = &self.opts.observer {
+            (observer.0)(request, took, error);
+        }
         result
     }
 

@@ -1,3 +1,5 @@
+//! The remoting command (request or response): code, flags, opaque, remark, ext fields, body.
+
 use std::collections::BTreeMap;
 
 /// The `version` we send: MQVersion ordinal of V4_9_6. Name servers switch route JSON to

@@ -1,3 +1,6 @@
+//! Frame and remoting errors. Each names the peer and says what to check; `kind()` is a stable
+//! label for metrics and exit codes.
+
 use std::time::Duration;
 
 /// Why bytes could not be turned into a command (or a command into bytes).

@@ -252,7 +252,10 @@ mod tests {
     use super::*;
 
     fn sample(ser: SerializeType) -> Command {
-        let mut c = Command::request(26).with_ext("topic", "T").with_ext("queueId", "3").with_body(b"abc".to_vec());
+        let mut c = Command::request(crate::remoting::codes::request::GET_BROKER_CONFIG)
+            .with_ext("topic", "T")
+            .with_ext("queueId", "3")
+            .with_body(b"abc".to_vec());
         c.opaque = 42;
         c.remark = Some("héllo".into());
         c.serialize_type = ser;

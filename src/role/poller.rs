@@ -1,6 +1,10 @@
+//! The background role check of `serve`: every interval, logged on change, timed for metrics.
+
 use std::future::Future;
+
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 use super::{ProbeState, Role, RoleEvent, RoleProbe};
 
@@ -22,7 +26,8 @@ pub async fn run(
 ) {
     let check = || async {
         let started = tokio::time::Instant::now();
-        let outcome = probe.check(limit, true).await;
+        let span = tracing::info_span!("role_check", broker = %probe.broker_addr());
+        let outcome = probe.check(limit, true).instrument(span).await;
         if let Some(observe) = &observer {
             observe(started.elapsed(), outcome.as_ref().err().map(|e| e.kind()));
         }

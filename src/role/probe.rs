@@ -1,3 +1,6 @@
+//! One role check: the broker's own answer (required), the name-server cross-check and a slave's
+//! lag (best-effort, each within its own share of the time limit).
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -180,7 +183,7 @@ fn observe(
         Some(Ok(Err(e))) => obs.namesrv_check = NamesrvCheck::Unavailable(e.to_string()),
         Some(Ok(Ok(info))) => {
             let shard = info.brokers.get(&obs.broker_name);
-            obs.master_addr = shard.and_then(|s| s.addrs.get(&0).cloned());
+            obs.master_addr = info.master_of(&obs.broker_name).ok().map(str::to_string);
             obs.namesrv_check = cross_check(&obs, shard.map(|s| &s.addrs))?;
         }
     }

@@ -1,3 +1,6 @@
+//! What the poller last learned, shared with the HTTP endpoints: the current role (or why it
+//! is unknown), the last good check, counters, and the `/status` document.
+
 use std::sync::RwLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

@@ -6,6 +6,7 @@
 //! broker); `seed` fetches them from peers and writes them into a data dir before the broker
 //! starts: validated, atomically, never over an existing file.
 
+mod error;
 mod fetch;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use crate::admin::{is_system_group, is_system_topic, own_topics, AdminError, BrokerAdmin};
 
+pub use error::{FetchError, SeedError};
 pub use fetch::http_get;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,14 +75,15 @@ pub async fn snapshot(admin: &BrokerAdmin, file: SeedFile, include_system: bool)
 
 /// Checks a peer's answer the way broker-setup.sh should have: valid JSON, an object with
 /// `dataVersion` and the table. Returns the bytes to write and the table's entry count.
-pub fn validate(file: SeedFile, body: &[u8]) -> Result<(Vec<u8>, usize), String> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+pub fn validate(file: SeedFile, body: &[u8]) -> Result<(Vec<u8>, usize), FetchError> {
+    let invalid = FetchError::Invalid;
+    let v: Value = serde_json::from_slice(body).map_err(|e| invalid(format!("not JSON: {e}")))?;
     if !v.get("dataVersion").is_some_and(Value::is_object) {
-        return Err("no dataVersion object".into());
+        return Err(invalid("no dataVersion object".into()));
     }
     let entries = v.get(file.table_key()).and_then(Value::as_object).map(|t| t.len());
-    let entries = entries.ok_or_else(|| format!("no {} object", file.table_key()))?;
-    Ok((serde_json::to_vec_pretty(&v).map_err(|e| e.to_string())?, entries))
+    let entries = entries.ok_or_else(|| invalid(format!("no {} object", file.table_key())))?;
+    Ok((serde_json::to_vec_pretty(&v).map_err(|e| invalid(e.to_string()))?, entries))
 }
 
 #[derive(Debug)]
@@ -91,9 +94,9 @@ pub enum Seeded {
 
 /// Writes each file into `store_root/config/` from the first URL that answers validly. A file
 /// that already exists is kept. Errors name every URL tried; nothing partial is left behind.
-pub async fn seed(urls: &[String], store_root: &Path, timeout: Duration) -> Result<Vec<Seeded>, String> {
+pub async fn seed(urls: &[String], store_root: &Path, timeout: Duration) -> Result<Vec<Seeded>, SeedError> {
     let dir = store_root.join("config");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(&dir).map_err(|source| SeedError::CreateDir { path: dir.clone(), source })?;
     let mut out = Vec::new();
     for file in SeedFile::ALL {
         let path = dir.join(file.file_name());
@@ -111,19 +114,19 @@ pub async fn seed(urls: &[String], store_root: &Path, timeout: Duration) -> Resu
                     written = Some(Seeded::Written { path: path.clone(), from: url, entries });
                     break;
                 }
-                Err(e) => errors.push(format!("{url}: {e}")),
+                Err(e) => errors.push((url, e)),
             }
         }
         match written {
             Some(w) => out.push(w),
-            None => return Err(format!("no peer gave a valid {}: {}", file.file_name(), errors.join("; "))),
+            None => return Err(SeedError::NoPeer { file: file.file_name(), tried: errors }),
         }
     }
     Ok(out)
 }
 
 /// Temp file in the same directory, fsync, rename: a reader sees the old state or the whole file.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SeedError> {
     use std::io::Write;
     let tmp = path.with_extension("json.seed-tmp");
     let result = (|| {
@@ -132,8 +135,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), String> {
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
-    result.map_err(|e| {
+    result.map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        format!("cannot write {}: {e}", path.display())
+        SeedError::Write { path: path.to_path_buf(), source }
     })
 }
