@@ -251,3 +251,26 @@ fn logs_off_a_terminal_are_one_json_object_per_line_with_the_checks_span() {
         sidecar(&["--log-format", "text", "role", "--broker", &dead, "--log", "debug"], &[], Duration::from_secs(10));
     assert!(run.stderr.lines().any(|l| l.contains("DEBUG") && !l.starts_with('{')), "{}", run.stderr);
 }
+
+#[test]
+fn connections_over_the_cap_are_closed_at_once_and_serving_goes_on() {
+    let dead =
+        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    let serve = common::Serve::start(&["--broker", &dead, "--no-broker-metrics"]);
+    // 512 connections are served (each waits for its request head); 8 more are over the cap.
+    let held: Vec<TcpStream> = (0..520).map(|_| TcpStream::connect(("127.0.0.1", serve.port)).unwrap()).collect();
+    std::thread::sleep(Duration::from_secs(1)); // the server closes the extra ones
+    let closed = held
+        .iter()
+        .filter(|s| {
+            s.set_nonblocking(true).unwrap();
+            let mut buf = [0u8; 1];
+            // Ok(0): closed by the server; WouldBlock: open and waiting.
+            let mut stream: &TcpStream = s;
+            !matches!(stream.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    assert!((8..=16).contains(&closed), "connections over the cap of 512 are closed: {closed} of 520");
+    drop(held);
+    serve.wait_for("/live", Duration::from_secs(5), |c, _| c == 200);
+}

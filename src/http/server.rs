@@ -27,8 +27,9 @@ pub struct ServerLimits {
 
 impl Default for ServerLimits {
     fn default() -> Self {
+        // Under the usual 1,024 open-file limit, with room for the broker connections and logs.
         ServerLimits {
-            max_connections: 1024,
+            max_connections: 512,
             header_read_timeout: Duration::from_secs(10),
             drain: Duration::from_secs(2),
         }
@@ -46,7 +47,15 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ServerLimits, mut
             // Reap finished connections as we go, so the set does not grow.
             Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // Out of file descriptors (or a similar resource): back off instead of spinning.
+            Err(e) => {
+                tracing::warn!(error = %e, "accept failed; pausing 50 ms");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tracing::debug!("connection cap reached; closing a new connection");
             continue;
