@@ -14,6 +14,10 @@
 //! - [`http`]: the read-only probe endpoints served by `serve`.
 //! - [`cli`]: the `rocketmq-sidecar` command line.
 
+/// The version of every JSON document the agent prints or serves (`schemaVersion`, docs/json.md):
+/// fields are only ever added; a rename or removal bumps it.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
 pub mod admin;
 pub mod cli;
 pub mod guard;

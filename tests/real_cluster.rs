@@ -467,3 +467,102 @@ fn member_leave_lets_a_slave_go_and_reconfigure_waits_for_the_watched_file() {
     let (code, body, _) = slave.get("/config/applied");
     assert_eq!(code, 503, "no --config-file: {body}");
 }
+
+/// docs/json.md's tables: (section heading, sub-table label) → field → (type, optional).
+type Schemas = BTreeMap<(String, String), BTreeMap<String, (String, bool)>>;
+
+fn json_schemas() -> Schemas {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json.md")).unwrap();
+    let (mut out, mut heading, mut label) = (Schemas::new(), String::new(), String::new());
+    let mut table: Option<BTreeMap<String, (String, bool)>> = None;
+    for line in text.lines().chain(std::iter::once("")) {
+        if let Some(h) = line.strip_prefix("## ") {
+            (heading, label) = (h.to_string(), String::new());
+        } else if line.starts_with("| field |") {
+            table = Some(BTreeMap::new());
+        } else if line.starts_with("|---") {
+            // the header's underline
+        } else if line.starts_with('|') {
+            if let Some(t) = table.as_mut() {
+                let cols: Vec<&str> = line.split(" | ").map(|c| c.trim_matches(|ch| ch == '|' || ch == ' ')).collect();
+                let optional = cols.get(2).is_some_and(|w| w.contains("*(optional)*"));
+                t.insert(cols[0].to_string(), (cols[1].replace("\\|", "|"), optional));
+            }
+        } else if let Some(t) = table.take() {
+            out.insert((heading.clone(), label.clone()), t);
+        }
+        if line.starts_with('*') && line.ends_with("*:") {
+            label = line.trim_matches(|c| c == '*' || c == ':').to_string();
+        } else if line.starts_with("When the scan itself fails") {
+            label = "error".into();
+        }
+    }
+    out
+}
+
+fn json_type_ok(spec: &str, v: &serde_json::Value) -> bool {
+    spec.split('|').any(|t| match t {
+        "string" => v.is_string(),
+        "integer" => v.is_u64() || v.is_i64(),
+        "number" => v.is_number(),
+        "boolean" => v.is_boolean(),
+        "object" => v.is_object(),
+        "array" => v.is_array(),
+        "null" => v.is_null(),
+        other => panic!("docs/json.md: unknown type {other:?}"),
+    })
+}
+
+/// Every documented field present with its type, and nothing undocumented.
+fn check_against(schemas: &Schemas, section: &str, label: &str, doc: &serde_json::Value) {
+    let key = (section.to_string(), label.to_string());
+    let schema = schemas.get(&key).unwrap_or_else(|| panic!("docs/json.md has no table {key:?}"));
+    let obj = doc.as_object().unwrap_or_else(|| panic!("{key:?}: not an object: {doc}"));
+    for (field, (spec, optional)) in schema {
+        match obj.get(field) {
+            Some(v) => assert!(json_type_ok(spec, v), "{key:?}: {field} is not {spec}: {v}"),
+            None => assert!(*optional, "{key:?}: {field} missing in {doc}"),
+        }
+    }
+    for field in obj.keys() {
+        assert!(schema.contains_key(field), "{key:?}: {field} is not in docs/json.md: {doc}");
+    }
+}
+
+#[test]
+fn json_outputs_match_docs_json_md() {
+    let c = Cluster::shared();
+    let schemas = json_schemas();
+    let (master, ns) = (c.master.addr(), c.namesrv.addr());
+    let json = |args: &[&str]| -> serde_json::Value {
+        let run = sidecar(args, &[], LIMIT);
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", run.all_output()))
+    };
+
+    let guard = "`scale-in check --json`, `GET /scale-in`";
+    // One unconsumed message, so the table has a row (`unconsumed`, shown with --strict).
+    common::create_topic(&master, "JsonDocTopic", 1); // on broker-a only: the producer never picks the ACL broker
+    let sent = common::client(&["produce", &ns, "JsonDocTopic", "1"]);
+    assert!(sent.iter().any(|l| l.starts_with("ok ")), "{sent:?}");
+    let backlog = json(&["scale-in", "check", "--broker", &master, "--json", "--quiet-window", "0", "--strict"]);
+    assert!(!backlog["rows"].as_array().unwrap().is_empty(), "{backlog}");
+    check_against(&schemas, guard, "", &backlog);
+    check_against(&schemas, guard, "writes", &backlog["writes"]);
+    for row in backlog["rows"].as_array().unwrap() {
+        check_against(&schemas, guard, "row", row);
+    }
+    let plan = json(&["reconfigure", "--broker", &master, "--json", "--dry-run", "maxMessageSize", "4194305"]);
+    check_against(&schemas, "`reconfigure --json`, `config diff --json`", "", &plan);
+    check_against(&schemas, "`cluster --json`", "", &json(&["cluster", "--namesrv", &ns, "--json"]));
+
+    let serve = common::Serve::start(&["--broker", &master, "--namesrv", &ns, "--no-broker-metrics"]);
+    serve.wait_for("/ready", Duration::from_secs(10), |c, _| c == 200);
+    serve.wait_for("/role", Duration::from_secs(10), |c, _| c == 200);
+    check_against(&schemas, "`GET /status`", "", &serve.status());
+    let dead = format!("127.0.0.1:{}", common::free_port());
+    let failing =
+        common::Serve::start(&["--broker", &dead, "--no-namesrv-check", "--no-broker-metrics", "--timeout", "500ms"]);
+    let (code, body, _) = failing.get("/scale-in");
+    assert_eq!(code, 503, "{body}");
+    check_against(&schemas, guard, "error", &serde_json::from_str(&body).unwrap());
+}

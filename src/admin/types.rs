@@ -44,6 +44,7 @@ pub struct ClusterInfo {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BrokerData {
     pub cluster: String,
     pub broker_name: String,

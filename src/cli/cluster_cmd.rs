@@ -23,7 +23,9 @@ pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
     let info = admin.cluster_info().await?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &info).map_err(std::io::Error::from)?;
+        let mut doc = serde_json::to_value(&info).map_err(std::io::Error::from)?;
+        doc["schemaVersion"] = crate::JSON_SCHEMA_VERSION.into();
+        serde_json::to_writer_pretty(&mut out, &doc).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(());
     }

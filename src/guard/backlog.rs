@@ -112,6 +112,8 @@ pub enum Verdict {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Backlog {
+    /// [`crate::JSON_SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub broker: String,
     pub verdict: Verdict,
     pub safe: bool,
@@ -324,6 +326,7 @@ impl<'a> Findings<'a> {
             Verdict::Safe
         };
         Backlog {
+            schema_version: crate::JSON_SCHEMA_VERSION,
             broker,
             verdict,
             safe: verdict == Verdict::Safe,

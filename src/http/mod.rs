@@ -176,20 +176,26 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
         }
         Scan::NotMaster { broker, id } if q.allow_slave.unwrap_or(false) => {
             let reason = format!("{broker} is a slave (brokerId={id}); its messages are copies of its master's");
-            (StatusCode::OK, axum::Json(serde_json::json!({"verdict": "safe", "safe": true, "reason": reason})))
-                .into_response()
+            let version = crate::JSON_SCHEMA_VERSION;
+            let body = serde_json::json!({"schemaVersion": version, "verdict": "safe", "safe": true, "reason": reason});
+            (StatusCode::OK, axum::Json(body)).into_response()
         }
         Scan::NotMaster { broker, id } => {
             let e = GuardError::NotMaster { broker, id };
-            let body =
-                serde_json::json!({"verdict": "cannot_tell", "safe": false, "error": e.to_string(), "kind": e.kind()});
+            let body = cannot_tell_body(e.to_string(), e.kind());
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
         Scan::Failed { error, kind } => {
-            let body = serde_json::json!({"verdict": "cannot_tell", "safe": false, "error": error, "kind": kind});
+            let body = cannot_tell_body(error, kind);
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
     }
+}
+
+/// `/scale-in`'s answer when the scan itself failed.
+fn cannot_tell_body(error: String, kind: &str) -> serde_json::Value {
+    let version = crate::JSON_SCHEMA_VERSION;
+    serde_json::json!({"schemaVersion": version, "verdict": "cannot_tell", "safe": false, "error": error, "kind": kind})
 }
 
 /// A permit for a broker-asking request; None when too many are in flight (answer [`busy`]).

@@ -164,6 +164,7 @@ impl ProbeState {
         let current = view.observation.as_ref().filter(|_| view.healthy);
         let epoch_ms = |t: SystemTime| t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         let mut doc = serde_json::json!({
+            "schemaVersion": crate::JSON_SCHEMA_VERSION,
             "role": view.role.map(Role::as_str).unwrap_or("unknown"),
             "healthy": view.healthy,
             "reason": view.reason,
