@@ -16,7 +16,7 @@ const SYSTEM_ERROR: i32 = 1;
 use crate::remoting::properties::{encode_update_body, parse_config_body};
 use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 
-use super::error::AdminError;
+use super::error::{AdminError, DecodeError};
 use super::stats::{
     client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, delay_offsets_from_body,
     groups_from_body, stats_minute_from_body, topic_configs_from_body, topic_offsets_from_body, ClientProgress,
@@ -49,7 +49,7 @@ impl BrokerAdmin {
         let resp = self.client.invoke_ok(Command::request(GET_BROKER_CONFIG)).await?;
         let config = parse_config_body(&resp.body);
         if config.is_empty() {
-            return Err(self.decode_err("broker config", "empty answer".into()));
+            return Err(self.decode_err("broker config", "empty answer"));
         }
         let version = resp.ext_fields.get("version").and_then(|v| json::parse(v.as_bytes()).ok()).and_then(|v| {
             let field = |f: &str| v.get(f).and_then(|n| n.as_i64());
@@ -76,13 +76,13 @@ impl BrokerAdmin {
     /// shape the broker persists as `config/topics.json`.
     pub async fn topic_configs_json(&self) -> Result<serde_json::Value, AdminError> {
         let resp = self.client.invoke_ok(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
-        json::parse(&resp.body).map_err(|e| self.decode_err("topic configs", e.to_string()))
+        json::parse(&resp.body).map_err(|e| self.decode_err("topic configs", DecodeError::Json(e.to_string())))
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body as JSON: the shape of `config/subscriptionGroup.json`.
     pub async fn groups_json(&self) -> Result<serde_json::Value, AdminError> {
         let resp = self.client.invoke_ok(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
-        json::parse(&resp.body).map_err(|e| self.decode_err("subscription groups", e.to_string()))
+        json::parse(&resp.body).map_err(|e| self.decode_err("subscription groups", DecodeError::Json(e.to_string())))
     }
 
     /// Every subscription group (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
@@ -157,7 +157,7 @@ impl BrokerAdmin {
         resp.ext_fields
             .get("offset")
             .and_then(|o| o.parse().ok())
-            .ok_or_else(|| self.decode_err("max offset", "no offset in the answer".into()))
+            .ok_or_else(|| self.decode_err("max offset", "no offset in the answer"))
     }
 
     /// GET_BROKER_RUNTIME_INFO: throughput, offsets, disk ratios, versions.
@@ -173,7 +173,7 @@ impl BrokerAdmin {
         runtime_info_from_body(&resp.body).map_err(|e| self.decode_err("runtime info", e))
     }
 
-    fn decode_err(&self, what: &'static str, reason: String) -> AdminError {
-        AdminError::Decode { what, addr: self.client.addr().to_string(), reason }
+    fn decode_err(&self, what: &'static str, reason: impl Into<DecodeError>) -> AdminError {
+        AdminError::Decode { what, addr: self.client.addr().to_string(), reason: reason.into() }
     }
 }

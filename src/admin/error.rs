@@ -3,12 +3,35 @@
 
 use crate::remoting::RemotingError;
 
+/// Why a broker or name-server answer could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The body is not JSON (fastjson-tolerant parsing included).
+    #[error("not JSON: {0}")]
+    Json(String),
+    /// JSON, or an answer, of an unexpected shape.
+    #[error("{0}")]
+    Shape(String),
+}
+
+impl From<String> for DecodeError {
+    fn from(reason: String) -> Self {
+        DecodeError::Shape(reason)
+    }
+}
+
+impl From<&str> for DecodeError {
+    fn from(reason: &str) -> Self {
+        DecodeError::Shape(reason.to_string())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error(transparent)]
     Remoting(#[from] RemotingError),
     #[error("cannot read {what} from {addr}: {reason}")]
-    Decode { what: &'static str, addr: String, reason: String },
+    Decode { what: &'static str, addr: String, reason: DecodeError },
     #[error("broker {addr} is still starting (its runtime statistics are not sampled yet); retry in a second")]
     Starting { addr: String },
     #[error("no name server address given (use --namesrv HOST:PORT[;HOST:PORT] or NAMESRV_ADDR)")]

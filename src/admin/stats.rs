@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use crate::remoting::json;
 
+use super::error::DecodeError;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct TopicConfig {
@@ -57,30 +59,30 @@ pub struct QueueData {
     pub perm: u32,
 }
 
-fn parse(body: &[u8]) -> Result<Value, String> {
-    json::parse(body).map_err(|e| e.to_string())
+fn parse(body: &[u8]) -> Result<Value, DecodeError> {
+    json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))
 }
 
-fn table<T: for<'de> Deserialize<'de>>(body: &[u8], field: &str) -> Result<BTreeMap<String, T>, String> {
+fn table<T: for<'de> Deserialize<'de>>(body: &[u8], field: &str) -> Result<BTreeMap<String, T>, DecodeError> {
     let v = parse(body)?;
     match v.get(field) {
         None | Some(Value::Null) => Ok(BTreeMap::new()),
-        Some(t) => serde_json::from_value(t.clone()).map_err(|e| format!("{field}: {e}")),
+        Some(t) => serde_json::from_value(t.clone()).map_err(|e| DecodeError::Shape(format!("{field}: {e}"))),
     }
 }
 
 /// GET_ALL_TOPIC_CONFIG body.
-pub fn topic_configs_from_body(body: &[u8]) -> Result<BTreeMap<String, TopicConfig>, String> {
+pub fn topic_configs_from_body(body: &[u8]) -> Result<BTreeMap<String, TopicConfig>, DecodeError> {
     table(body, "topicConfigTable")
 }
 
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG body.
-pub fn groups_from_body(body: &[u8]) -> Result<BTreeMap<String, GroupConfig>, String> {
+pub fn groups_from_body(body: &[u8]) -> Result<BTreeMap<String, GroupConfig>, DecodeError> {
     table(body, "subscriptionGroupTable")
 }
 
 /// GET_ALL_CONSUMER_OFFSET body: `{"offsetTable":{"topic@group":{0:12,1:7}}}`.
-pub fn consumer_offsets_from_body(body: &[u8]) -> Result<ConsumerOffsets, String> {
+pub fn consumer_offsets_from_body(body: &[u8]) -> Result<ConsumerOffsets, DecodeError> {
     let raw: BTreeMap<String, BTreeMap<String, i64>> = table(body, "offsetTable")?;
     let mut out = ConsumerOffsets::new();
     for (key, queues) in raw {
@@ -92,11 +94,11 @@ pub fn consumer_offsets_from_body(body: &[u8]) -> Result<ConsumerOffsets, String
 }
 
 /// GET_ALL_DELAY_OFFSET body: `{"offsetTable":{1:off,2:off}}` keyed by delay level.
-pub fn delay_offsets_from_body(body: &[u8]) -> Result<BTreeMap<u32, i64>, String> {
+pub fn delay_offsets_from_body(body: &[u8]) -> Result<BTreeMap<u32, i64>, DecodeError> {
     queue_map(table(body, "offsetTable")?)
 }
 
-fn queue_map(raw: BTreeMap<String, i64>) -> Result<BTreeMap<u32, i64>, String> {
+fn queue_map(raw: BTreeMap<String, i64>) -> Result<BTreeMap<u32, i64>, DecodeError> {
     raw.into_iter().map(|(q, o)| Ok((q.parse().map_err(|_| format!("queue id {q:?} is not a number"))?, o))).collect()
 }
 
@@ -110,7 +112,7 @@ pub struct TopicStats {
 }
 
 /// GET_TOPIC_STATS_INFO body: `{"offsetTable":{{"brokerName":..,"queueId":0,"topic":..}:{"minOffset":..,"maxOffset":..,"lastUpdateTimestamp":..}}}`.
-pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicStats, String> {
+pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicStats, DecodeError> {
     let v = parse(body)?;
     let mut out = TopicStats::default();
     let Some(Value::Object(t)) = v.get("offsetTable") else { return Ok(out) };
@@ -146,7 +148,7 @@ impl OnlineConsumers {
 pub const BROADCASTING: &str = "BROADCASTING";
 
 /// GET_CONSUMER_CONNECTION_LIST body: `{"connectionSet":[{"clientId":..}],"messageModel":..,"subscriptionTable":{"T":{..}}}`.
-pub fn consumer_connection_from_body(body: &[u8]) -> Result<OnlineConsumers, String> {
+pub fn consumer_connection_from_body(body: &[u8]) -> Result<OnlineConsumers, DecodeError> {
     let v = parse(body)?;
     let client_id = |c: &Value| c.get("clientId").and_then(Value::as_str).map(str::to_string);
     let clients = match v.get("connectionSet") {
@@ -175,7 +177,7 @@ pub struct ClientProgress {
 
 /// GET_CONSUMER_RUNNING_INFO body (ConsumerRunningInfo), keeping the queues of `broker_name`:
 /// `{"properties":{"messageModel":..},"mqTable":{{"brokerName":..,"queueId":..,"topic":..}:{"commitOffset":..}}}`.
-pub fn client_progress_from_body(body: &[u8], broker_name: &str) -> Result<ClientProgress, String> {
+pub fn client_progress_from_body(body: &[u8], broker_name: &str) -> Result<ClientProgress, DecodeError> {
     let v = parse(body)?;
     let message_model = v.pointer("/properties/messageModel").and_then(Value::as_str).unwrap_or_default();
     let mut offsets = BTreeMap::new();
@@ -188,7 +190,7 @@ pub fn client_progress_from_body(body: &[u8], broker_name: &str) -> Result<Clien
             let topic = mq.get("topic").and_then(Value::as_str);
             let queue = mq.get("queueId").and_then(Value::as_u64);
             let (Some(topic), Some(queue)) = (topic, queue) else {
-                return Err(format!("mqTable key {key:?} has no topic or queueId"));
+                return Err(format!("mqTable key {key:?} has no topic or queueId").into());
             };
             let offset = info
                 .get("commitOffset")
@@ -211,20 +213,20 @@ pub struct StatsMinute {
 }
 
 /// VIEW_BROKER_STATS_DATA body: `{"statsMinute":{"sum":..,"tps":..,"avgpt":..},"statsHour":..,"statsDay":..}`.
-pub fn stats_minute_from_body(body: &[u8]) -> Result<StatsMinute, String> {
+pub fn stats_minute_from_body(body: &[u8]) -> Result<StatsMinute, DecodeError> {
     let v = parse(body)?;
     match v.get("statsMinute") {
-        Some(m) => serde_json::from_value(m.clone()).map_err(|e| format!("statsMinute: {e}")),
+        Some(m) => serde_json::from_value(m.clone()).map_err(|e| DecodeError::Shape(format!("statsMinute: {e}"))),
         None => Err("no statsMinute".into()),
     }
 }
 
 /// GET_ROUTEINFO_BY_TOPIC body → the topic's queue data per broker group.
-pub fn route_from_body(body: &[u8]) -> Result<Vec<QueueData>, String> {
+pub fn route_from_body(body: &[u8]) -> Result<Vec<QueueData>, DecodeError> {
     let v = parse(body)?;
     match v.get("queueDatas") {
         None | Some(Value::Null) => Ok(Vec::new()),
-        Some(q) => serde_json::from_value(q.clone()).map_err(|e| format!("queueDatas: {e}")),
+        Some(q) => serde_json::from_value(q.clone()).map_err(|e| DecodeError::Shape(format!("queueDatas: {e}"))),
     }
 }
 

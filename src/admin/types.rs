@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::remoting::json;
 
+use super::error::DecodeError;
+
 /// The broker's effective configuration (GET_BROKER_CONFIG), key → value as the broker prints it.
 pub type BrokerConfig = BTreeMap<String, String>;
 
@@ -53,9 +55,9 @@ pub struct BrokerData {
 
 impl ClusterInfo {
     /// Decodes a GET_BROKER_CLUSTER_INFO body (fastjson: integer map keys are unquoted).
-    pub fn from_body(body: &[u8]) -> Result<ClusterInfo, String> {
-        let value = json::parse(body).map_err(|e| e.to_string())?;
-        let raw: RawClusterInfo = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    pub fn from_body(body: &[u8]) -> Result<ClusterInfo, DecodeError> {
+        let value = json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let raw: RawClusterInfo = serde_json::from_value(value).map_err(|e| DecodeError::Shape(e.to_string()))?;
         raw.into_typed()
     }
 
@@ -95,14 +97,14 @@ struct RawKvTable {
 }
 
 /// Decodes a GET_BROKER_RUNTIME_INFO body (`{"table":{...}}`; values kept as text).
-pub fn runtime_info_from_body(body: &[u8]) -> Result<RuntimeInfo, String> {
-    let value = json::parse(body).map_err(|e| e.to_string())?;
-    let raw: RawKvTable = serde_json::from_value(value).map_err(|e| e.to_string())?;
+pub fn runtime_info_from_body(body: &[u8]) -> Result<RuntimeInfo, DecodeError> {
+    let value = json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let raw: RawKvTable = serde_json::from_value(value).map_err(|e| DecodeError::Shape(e.to_string()))?;
     Ok(raw.table.into_iter().map(|(k, v)| (k, json::text(v))).collect())
 }
 
 impl RawClusterInfo {
-    fn into_typed(self) -> Result<ClusterInfo, String> {
+    fn into_typed(self) -> Result<ClusterInfo, DecodeError> {
         let mut brokers = BTreeMap::new();
         for (name, raw) in self.broker_addr_table {
             let mut addrs = BTreeMap::new();

@@ -178,7 +178,7 @@ async fn set_permission(admin: &BrokerAdmin, perm: &str) -> Result<(), crate::ad
         other => Err(crate::admin::AdminError::Decode {
             what: "brokerPermission after update",
             addr: admin.addr().to_string(),
-            reason: format!("expected {perm}, broker says {other:?}"),
+            reason: format!("expected {perm}, broker says {other:?}").into(),
         }),
     }
 }

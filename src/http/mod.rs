@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::admin::BrokerAdmin;
 use crate::guard::{compute, GuardError, Policy, Verdict};
 use crate::metrics::{AgentMetrics, BrokerMetrics};
-use crate::reload::{Desired, Plan, ReloadState};
+use crate::reload::{Applied, ReloadState};
 use crate::role::{ProbeState, Role};
 use crate::seed::{snapshot, SeedFile};
 
@@ -247,30 +247,14 @@ async fn config_applied(State(app): State<AppState>, Query(q): Query<AppliedQuer
     };
     let Some(_permit) = expensive_permit(&app) else { return busy() };
     let wait = std::time::Duration::from_secs(q.wait.unwrap_or(0).min(25));
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        // File reads block: off the runtime, so they never stall the probe endpoints.
-        let path = std::path::PathBuf::from(reload.file());
-        let desired = match tokio::task::spawn_blocking(move || Desired::from_file(&path)).await {
-            Ok(Ok(d)) => d,
-            Ok(Err(e)) => return text(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")),
-            Err(e) => return unavailable(format!("reading the config file failed: {e}")),
-        };
-        let live = match tokio::time::timeout(limit, admin.config()).await {
-            Ok(Ok(config)) => config,
-            Ok(Err(e)) => return unavailable(format!("cannot read the broker config: {e}")),
-            Err(_) => return unavailable(format!("the broker did not answer within {limit:?}")),
-        };
-        let plan = Plan::compute(&desired, &live);
-        if plan.send.is_empty() {
-            let restart = plan.restart_required.len();
-            return text(StatusCode::OK, format!("{} is live ({restart} value(s) need a restart)\n", reload.file()));
+    let file = std::path::PathBuf::from(reload.file());
+    match crate::reload::wait_applied(&admin, &file, wait, limit).await {
+        Applied::Live { restart_required } => {
+            text(StatusCode::OK, format!("{} is live ({restart_required} value(s) need a restart)\n", reload.file()))
         }
-        if tokio::time::Instant::now() >= deadline {
-            let pending: Vec<String> = plan.send.iter().map(|c| format!("{}={}", c.key, c.to)).collect();
-            return text(StatusCode::CONFLICT, format!("not live yet: {}\n", pending.join(" ")));
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        Applied::Pending(values) => text(StatusCode::CONFLICT, format!("not live yet: {}\n", values.join(" "))),
+        Applied::Invalid(e) => text(StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")),
+        Applied::Unknown(why) => unavailable(why),
     }
 }
 

@@ -1,6 +1,7 @@
 //! The config reloader: desired broker parameters (a file or pairs) → validated → diffed
 //! against the broker → sent in one UPDATE_BROKER_CONFIG → read back and verified.
 
+mod applied;
 mod apply;
 mod desired;
 mod error;
@@ -9,6 +10,7 @@ mod reconciler;
 mod status;
 mod watch;
 
+pub use applied::{wait_applied, Applied};
 pub use apply::{apply, not_taken};
 pub use desired::{read_pairs, Desired, GUARD_OWNED};
 pub use error::ReloadError;
