@@ -8,11 +8,7 @@ use crate::remoting::codes::request::{
     GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO,
     GET_MAX_OFFSET, GET_TOPIC_STATS_INFO, UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
 };
-
-/// "the consumer group[g] not online"
-const CONSUMER_NOT_ONLINE: i32 = 206;
-/// What 4.9.6 answers for a statistic it has no item for ("The stats <..> <..> not exist").
-const SYSTEM_ERROR: i32 = 1;
+use crate::remoting::codes::response::{CONSUMER_NOT_ONLINE, SYSTEM_ERROR};
 use crate::remoting::properties::{encode_update_body, parse_config_body};
 use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::remoting::codes::response::TOPIC_NOT_EXIST;
 use crate::remoting::RemotingError;
 
 use super::{AdminError, BrokerAdmin, TopicStats};
@@ -62,7 +63,7 @@ pub async fn topic_stats(
             match admin.topic_offsets(&topic).await {
                 Ok(s) => Ok(Some(s)),
                 // Deleted between the two requests: nothing left to lose on that topic.
-                Err(AdminError::Remoting(RemotingError::Refused { code: 17, .. })) => Ok(None),
+                Err(AdminError::Remoting(RemotingError::Refused { code: TOPIC_NOT_EXIST, .. })) => Ok(None),
                 Err(e) => Err(e),
             }
         }

@@ -24,9 +24,10 @@ pub use reference::reference_markdown;
 const ABOUT: &str = "Native sidecar agent for Apache RocketMQ 4.9.6 brokers managed by KubeBlocks.";
 
 const AFTER_HELP: &str = "\
-Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, or
-the role cannot be determined (one-line reason on stderr); 2 bad command line, configuration or
-parameter value (nothing sent); 3 (reconfigure) some values need a broker restart.
+Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, the
+role cannot be determined (one-line reason on stderr), or a local failure (a port in use, a
+directory not writable); 2 bad command line, configuration or parameter value (nothing sent);
+3 (reconfigure) some values need a broker restart.
 scale-in check: 0 safe, 1 unconsumed messages (table on stdout) or writes not stopped for the quiet
 window, 2 cannot tell (never reported as safe).
 

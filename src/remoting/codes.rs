@@ -21,6 +21,16 @@ pub mod request {
 
 pub const SUCCESS: i32 = 0;
 
+/// Response codes the sidecar acts on.
+pub mod response {
+    /// Also what 4.9.6 answers for a statistic it has no item for ("The stats <..> <..> not exist").
+    pub const SYSTEM_ERROR: i32 = 1;
+    /// "topic[x] not exist" (GET_TOPIC_STATS_INFO for a topic deleted meanwhile).
+    pub const TOPIC_NOT_EXIST: i32 = 17;
+    /// "the consumer group[g] not online" (GET_CONSUMER_CONNECTION_LIST).
+    pub const CONSUMER_NOT_ONLINE: i32 = 206;
+}
+
 /// A human name for a request code, for error messages and metric labels.
 pub fn request_name(code: i32) -> &'static str {
     match code {
