@@ -145,6 +145,8 @@ pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog
 /// The rows of one evaluation, and what could not be told.
 struct Findings<'a> {
     read: &'a BrokerOffsets,
+    /// The broker's own cluster, broker-name and reply topics (system topics too).
+    own: BTreeSet<String>,
     stats: BTreeMap<String, TopicOffsets>,
     policy: &'a Policy,
     rows: Vec<Row>,
@@ -162,6 +164,7 @@ pub async fn evaluate(admin: Arc<BrokerAdmin>, read: &BrokerOffsets, policy: &Po
     let stats = with_all_read_queues(&admin, read).await.map_err(err)?;
     let mut f = Findings {
         read,
+        own: own_topics(&read.config),
         stats,
         policy,
         rows: Vec::new(),
@@ -241,7 +244,6 @@ impl<'a> Findings<'a> {
 
     /// Topics no known group consumes: retry, dead-letter, delayed, half and plain topics.
     fn nobody_consumes(&mut self) {
-        let own = own_topics(&self.read.config);
         let (policy, read) = (self.policy, self.read);
         for (topic, queues) in &self.stats {
             if self.consumed.contains(topic) {
@@ -261,7 +263,7 @@ impl<'a> Findings<'a> {
                 let key = (HALF_TOPIC.to_string(), HALF_GROUP.to_string());
                 let checked = read.offsets.get(&key).cloned().unwrap_or_default();
                 push(&mut self.rows, None, topic, Kind::HalfTransaction, policy.count_half, behind(queues, &checked));
-            } else if !is_system_topic(topic, &own) {
+            } else if !is_system_topic(topic, &self.own) {
                 push(&mut self.rows, None, topic, Kind::Unconsumed, policy.strict, lags);
             }
         }
@@ -303,10 +305,11 @@ impl<'a> Findings<'a> {
 
     /// Messages stored in the topics a consumer subscribes to directly (not system, retry or DLQ).
     fn messages_a_consumer_may_want(&self) -> u64 {
-        let own = own_topics(&self.read.config);
         self.stats
             .iter()
-            .filter(|(t, _)| !is_system_topic(t, &own) && !t.starts_with(RETRY_PREFIX) && !t.starts_with(DLQ_PREFIX))
+            .filter(|(t, _)| {
+                !is_system_topic(t, &self.own) && !t.starts_with(RETRY_PREFIX) && !t.starts_with(DLQ_PREFIX)
+            })
             .flat_map(|(_, queues)| behind(queues, &BTreeMap::new()))
             .fold(0u64, u64::saturating_add)
     }

@@ -62,8 +62,7 @@ enum Scan {
 impl SingleScan {
     async fn get(&self, admin: Arc<BrokerAdmin>, limit: std::time::Duration) -> Scan {
         let mut last = self.last.lock().await;
-        if let Some((at, scan)) = last.as_ref().filter(|(at, _)| at.elapsed() < SCAN_SHARED_FOR) {
-            let _ = at;
+        if let Some((_, scan)) = last.as_ref().filter(|(at, _)| at.elapsed() < SCAN_SHARED_FOR) {
             return scan.clone();
         }
         let result = match tokio::time::timeout(limit, compute(admin, &Policy::default())).await {

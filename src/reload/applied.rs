@@ -2,7 +2,7 @@
 //! apply a fresh file instead of changing anything itself, for a reconfigure action that must not
 //! finish before the change took effect (`GET /config/applied`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use crate::admin::BrokerAdmin;
@@ -31,9 +31,12 @@ pub enum Applied {
 pub async fn wait_applied(admin: &BrokerAdmin, file: &Path, wait: Duration, limit: Duration) -> Applied {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let desired = match read(file.to_path_buf()).await {
+        let desired = match Desired::from_file_off_runtime(file).await {
             Ok(d) => d,
-            Err(outcome) => return outcome,
+            Err(ReloadError::Internal(why)) => {
+                return Applied::Unknown(format!("reading the config file failed: {why}"))
+            }
+            Err(e) => return Applied::Invalid(e),
         };
         let live = match tokio::time::timeout(limit, admin.config()).await {
             Ok(Ok(config)) => config,
@@ -48,14 +51,5 @@ pub async fn wait_applied(admin: &BrokerAdmin, file: &Path, wait: Duration, limi
             return Applied::Pending(plan.send.iter().map(|c| format!("{}={}", c.key, c.to)).collect());
         }
         tokio::time::sleep(POLL).await;
-    }
-}
-
-/// File reads block: off the runtime, so they never stall the probe endpoints.
-async fn read(file: PathBuf) -> Result<Desired, Applied> {
-    match tokio::task::spawn_blocking(move || Desired::from_file(&file)).await {
-        Ok(Ok(d)) => Ok(d),
-        Ok(Err(e)) => Err(Applied::Invalid(e)),
-        Err(e) => Err(Applied::Unknown(format!("reading the config file failed: {e}"))),
     }
 }

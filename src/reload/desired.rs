@@ -85,6 +85,15 @@ impl Desired {
         Ok(desired)
     }
 
+    /// [`Desired::from_file`] on the blocking pool: file reads never stall the async runtime.
+    pub async fn from_file_off_runtime(path: &Path) -> Result<Desired, ReloadError> {
+        let path = path.to_path_buf();
+        match tokio::task::spawn_blocking(move || Desired::from_file(&path)).await {
+            Ok(result) => result,
+            Err(e) => Err(ReloadError::Internal(e.to_string())),
+        }
+    }
+
     /// Moves the guard-owned keys from `values` to `ignored`, saying why.
     pub fn leave_guard_owned(&mut self) {
         for key in GUARD_OWNED {

@@ -95,12 +95,9 @@ pub async fn run(
 /// One reconcile pass; records and logs its outcome. Values the broker did not take are set
 /// aside until the file changes: sent once, rolled back, reported, never retried in a loop.
 pub async fn cycle(admin: &BrokerAdmin, settings: &ReloadSettings, state: &ReloadState) -> Outcome {
-    let path = settings.file.clone();
-    // File reads block: off the runtime.
-    let desired = match tokio::task::spawn_blocking(move || Desired::from_file(&path)).await {
-        Ok(Ok(d)) => d,
-        Ok(Err(e)) => return state.record_error(&e),
-        Err(e) => return state.record_error(&ReloadError::Internal(e.to_string())),
+    let desired = match Desired::from_file_off_runtime(&settings.file).await {
+        Ok(d) => d,
+        Err(e) => return state.record_error(&e),
     };
     let desired = state.without_set_aside(desired);
     let live = match admin.config().await {

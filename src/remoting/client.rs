@@ -145,15 +145,27 @@ impl Client {
     }
 
     async fn exchange(&self, cmd: Command, limit: Duration) -> Result<Command, RemotingError> {
+        self.through_task(cmd, false, limit, Reply::Answer).await
+    }
+
+    /// Hands `cmd` to the connection task and waits, within `limit`, for what it reports back:
+    /// the answer, or (one-way) that the frame was written.
+    async fn through_task<T>(
+        &self,
+        cmd: Command,
+        oneway: bool,
+        limit: Duration,
+        reply: impl FnOnce(oneshot::Sender<Result<T, RemotingError>>) -> Reply,
+    ) -> Result<T, RemotingError> {
         let deadline = Instant::now() + limit;
         let request = request_name(cmd.code);
         let (tx, rx) = oneshot::channel();
-        let sent = self.submit(cmd, false, (deadline, limit), Reply::Answer(tx));
-        let answer = async {
+        let sent = self.submit(cmd, oneway, (deadline, limit), reply(tx));
+        let reported = async {
             sent.await?;
             rx.await.unwrap_or_else(|_| Err(self.closed(request)))
         };
-        timeout_at(deadline, answer).await.unwrap_or_else(|_| Err(self.timeout(request, limit)))
+        timeout_at(deadline, reported).await.unwrap_or_else(|_| Err(self.timeout(request, limit)))
     }
 
     /// Sends a request and fails with [`RemotingError::Refused`] unless the answer is SUCCESS.
@@ -174,16 +186,7 @@ impl Client {
 
     /// Sends a one-way request (the peer sends no answer).
     pub async fn oneway(&self, cmd: Command) -> Result<(), RemotingError> {
-        let limit = self.opts.request_timeout;
-        let deadline = Instant::now() + limit;
-        let request = request_name(cmd.code);
-        let (tx, rx) = oneshot::channel();
-        let sent = self.submit(cmd, true, (deadline, limit), Reply::Sent(tx));
-        let written = async {
-            sent.await?;
-            rx.await.unwrap_or_else(|_| Err(self.closed(request)))
-        };
-        timeout_at(deadline, written).await.unwrap_or_else(|_| Err(self.timeout(request, limit)))
+        self.through_task(cmd, true, self.opts.request_timeout, Reply::Sent).await
     }
 
     /// Encodes and signs `cmd` and queues it for the connection task.
