@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Real Apache RocketMQ 4.9.6 processes on loopback, for the demo, the tests and the benchmarks.
+# Real Apache RocketMQ processes on loopback, for the demo, the tests and the benchmarks.
 #
-#   scripts/rocketmq.sh fetch                       download the official jars into .cache/rocketmq/lib (once)
-#   scripts/rocketmq.sh start-namesrv --home DIR --port P [--owner PID]
+# ROCKETMQ_VERSION picks the release: 4.9.6 (the default; see scripts/rocketmq/pom.xml for why its
+# server modules are the 4.9.7 jars) or a 5.x release that resolves whole from Maven Central: 5.1.4,
+# 5.3.3, 5.5.0 (scripts/rocketmq/pom-5.xml). Each version's jars live in their own cache folder.
+#
+#   scripts/rocketmq.sh fetch                       download the official jars into .cache/rocketmq/lib[-V] (once)
+#   scripts/rocketmq.sh start-namesrv --home DIR --port P [--owner PID] [--set key=value]...
 #   scripts/rocketmq.sh start-broker  --home DIR --port P --namesrv ADDR --name BROKER_NAME
 #                                     [--cluster NAME] [--id N] [--role ASYNC_MASTER|SYNC_MASTER|SLAVE]
 #                                     [--acl] [--owner PID] [--set key=value]...
@@ -19,7 +23,13 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${ROCKETMQ_CACHE:-$ROOT/.cache}
-LIB=$CACHE/rocketmq/lib
+VERSION=${ROCKETMQ_VERSION:-4.9.6}
+case $VERSION in
+  4.9.6) LIB=$CACHE/rocketmq/lib; POM=$ROOT/scripts/rocketmq/pom.xml; POM_ARGS=() ;;
+  5.1.4|5.3.3|5.5.0) LIB=$CACHE/rocketmq/lib-$VERSION; POM=$ROOT/scripts/rocketmq/pom-5.xml
+    POM_ARGS=(-Drocketmq.version="$VERSION") ;;
+  *) echo "rocketmq.sh: ROCKETMQ_VERSION=$VERSION is not supported (4.9.6, 5.1.4, 5.3.3, 5.5.0)" >&2; exit 2 ;;
+esac
 
 # Accounts of ACL-enabled test brokers (test-only credentials, never used outside loopback).
 ACL_ADMIN_AK=sidecarAdmin
@@ -39,9 +49,9 @@ fetch() {
   [ -f "$LIB/.complete" ] && return 0
   command -v java >/dev/null || die "java not found: install a JDK 17 (e.g. apt-get install openjdk-17-jdk-headless)"
   command -v mvn >/dev/null || die "mvn not found: install Maven (e.g. apt-get install maven)"
-  echo "rocketmq.sh: downloading RocketMQ 4.9.6 jars from Maven Central into $LIB ..." >&2
+  echo "rocketmq.sh: downloading RocketMQ $VERSION jars from Maven Central into $LIB ..." >&2
   rm -rf "$LIB"
-  mvn -B -q -f "$ROOT/scripts/rocketmq/pom.xml" -Dmaven.repo.local="$CACHE/m2" \
+  mvn -B -q -f "$POM" "${POM_ARGS[@]+"${POM_ARGS[@]}"}" -Dmaven.repo.local="$CACHE/m2" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$LIB" >&2 \
     || die "maven download failed (see above)"
   ls "$LIB"/rocketmq-broker-*.jar >/dev/null 2>&1 || die "download incomplete: no rocketmq-broker jar in $LIB"
@@ -82,15 +92,36 @@ launch() { # $1 = home, $2 = log name, $3 = owner pid or "", rest = java args
 }
 
 start_namesrv() {
-  local home="" port="" owner=""
+  local home="" port="" owner="" extra=()
   while [ $# -gt 0 ]; do case $1 in
     --home) home=$2; shift 2;; --port) port=$2; shift 2;; --owner) owner=$2; shift 2;;
+    --set) extra+=("$2"); shift 2;;
     *) die "start-namesrv: unknown option $1";; esac; done
   [ -n "$home" ] && [ -n "$port" ] || die "start-namesrv needs --home and --port"
   fetch; prepare_home "$home"
-  printf 'listenPort=%s\nkvConfigPath=%s/namesrv/kvConfig.json\n' "$port" "$home" >"$home/namesrv.conf"
+  { printf 'listenPort=%s\nkvConfigPath=%s/namesrv/kvConfig.json\n' "$port" "$home"
+    local kv; for kv in "${extra[@]+"${extra[@]}"}"; do echo "$kv"; done
+  } >"$home/namesrv.conf"
   launch "$home" namesrv "$owner" -Xms256m -Xmx256m -cp "$LIB/*" \
     org.apache.rocketmq.namesrv.NamesrvStartup -c "$home/namesrv.conf"
+}
+
+# ACL v1 (plain_acl.yml) up to 5.2; ACL 2.0 from 5.3, where plain_acl.yml is imported once
+# (migrateAuthFromV1Enabled): the admin account becomes a Super user, the reader a Normal one.
+acl_settings() { # $1 = true|false, $2 = home
+  case $VERSION in
+    4.*|5.1.*) echo "aclEnable=$1" ;;
+    *) [ "$1" = true ] || return 0
+      echo "authenticationEnabled=true"
+      echo "authorizationEnabled=true"
+      echo "authenticationProvider=org.apache.rocketmq.auth.authentication.provider.DefaultAuthenticationProvider"
+      echo "authenticationMetadataProvider=org.apache.rocketmq.auth.authentication.provider.LocalAuthenticationMetadataProvider"
+      echo "authorizationProvider=org.apache.rocketmq.auth.authorization.provider.DefaultAuthorizationProvider"
+      echo "authorizationMetadataProvider=org.apache.rocketmq.auth.authorization.provider.LocalAuthorizationMetadataProvider"
+      echo "initAuthenticationUser={\"username\":\"$ACL_ADMIN_AK\",\"password\":\"$ACL_ADMIN_SK\"}"
+      echo "innerClientAuthenticationCredentials={\"accessKey\":\"$ACL_ADMIN_AK\",\"secretKey\":\"$ACL_ADMIN_SK\"}"
+      echo "migrateAuthFromV1Enabled=true" ;;
+  esac
 }
 
 start_broker() {
@@ -122,7 +153,7 @@ start_broker() {
       echo "mappedFileSizeCommitLog=67108864"
       echo "mappedFileSizeConsumeQueue=300000"
       echo "diskMaxUsedSpaceRatio=95"
-      echo "aclEnable=$acl"
+      acl_settings "$acl" "$home"
       local kv; for kv in "${extra[@]+"${extra[@]}"}"; do echo "$kv"; done
     } >"$home/broker.conf"
   fi
@@ -144,7 +175,8 @@ accounts:
     defaultGroupPerm: SUB
 YML
   fi
-  launch "$home" broker "$owner" -Xms512m -Xmx512m -XX:MaxDirectMemorySize=512m -cp "$LIB/*" \
+  local heap=512m; [ "$VERSION" = 4.9.6 ] || heap=384m
+  launch "$home" broker "$owner" -Xms$heap -Xmx$heap -XX:MaxDirectMemorySize=$heap -cp "$LIB/*" \
     org.apache.rocketmq.broker.BrokerStartup -c "$home/broker.conf"
 }
 

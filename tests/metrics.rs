@@ -5,7 +5,6 @@ mod common;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{client, commit_offset, create_topic, root, Cluster, Serve, ACL_ADMIN};
@@ -73,14 +72,7 @@ fn serve_on(broker: &str, extra: &[&str]) -> Serve {
 /// mqadmin consumerProgress for `group`: (broker offset, consumer offset, diff) summed over the
 /// queues of `topic`.
 fn mqadmin_progress(group: &str, topic: &str) -> (i64, i64, i64) {
-    let out = Command::new("bash")
-        .arg(root().join("scripts/rocketmq.sh"))
-        .args(["mqadmin", "consumerProgress", "-n", &cluster().namesrv.addr(), "-g", group])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .expect("run mqadmin");
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = common::mqadmin(&["consumerProgress", "-n", &cluster().namesrv.addr(), "-g", group]);
     let mut sums = (0, 0, 0);
     for cols in text.lines().map(|l| l.split_whitespace().collect::<Vec<_>>()) {
         if cols.len() >= 6 && cols[0] == topic {

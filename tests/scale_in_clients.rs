@@ -94,12 +94,7 @@ fn compare_with_remove_broker(scenario: &str, truth: &str, guard: &str) {
         if attempt > 0 {
             std::thread::sleep(Duration::from_secs(1));
         }
-        let out = std::process::Command::new("bash")
-            .arg(common::root().join("scripts/rocketmq.sh"))
-            .args(["mqadmin", "brokerConsumeStats", "-b", &fixture().broker.addr()])
-            .output()
-            .expect("mqadmin");
-        let text = String::from_utf8_lossy(&out.stdout);
+        let text = common::mqadmin(&["brokerConsumeStats", "-b", &fixture().broker.addr()]);
         let diff = text.lines().find_map(|l| l.trim().strip_prefix("Diff Total:")).map(str::trim).unwrap_or("?");
         diffs.push(diff.to_string());
         if diff == "0" {

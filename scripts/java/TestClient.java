@@ -1,20 +1,26 @@
-// Test-only producers and consumers on the official rocketmq-client 4.9.6, run by the test harness
-// with `scripts/rocketmq.sh client ...` (Java's single-file source launcher, no build step).
+// Test-only producers and consumers on the official rocketmq-client of the version under test
+// (4.9.6 or 5.x: ROCKETMQ_VERSION), run by the test harness with `scripts/rocketmq.sh client ...`
+// (Java's single-file source launcher, no build step). It compiles against both lines: what moved
+// between them is reached by reflection.
 //
-//   produce  NAMESRV TOPIC COUNT [DELAY_LEVEL]   sends COUNT messages (no retries); prints one
-//                                                line per message: "ok <queueId> <offset>" or "error <text>"
+//   produce  NAMESRV TOPIC COUNT [DELAY]         sends COUNT messages (no retries); prints one
+//                                                line per message: "ok <queueId> <offset>" or "error <text>".
+//                                                DELAY: a delay level (1-18), or "in=SECONDS" for a delivery
+//                                                time that far ahead (5.x timer wheel, setDeliverTimeMs)
 //   consume  NAMESRV TOPIC GROUP COUNT SECONDS   pulls until COUNT messages were received (or the
 //                                                time is up), commits the offsets, prints "consumed N"
 //
 // Long-running helpers, the way applications run them; each runs until its standard input closes
 // (the test drops it, or dies) or SECONDS pass, and prints a line as each thing happens:
 //
-//   push NAMESRV TOPIC GROUP CLUSTERING|BROADCASTING SECONDS [hold=MS] [later] [threads=N]
+//   push NAMESRV TOPIC GROUP CLUSTERING|BROADCASTING SECONDS [hold=MS] [later] [threads=N] [pop]
 //        a DefaultMQPushConsumer with the client's own offset-save timing (first save ~10 s after
 //        start, then every 5 s; BROADCASTING keeps offsets in a local file). Prints "started
 //        <clientId>", then per message it finished "msg <epochMs> <broker> <queueId> <offset>
 //        <reconsumeTimes>". hold=MS: the first message is held MS ms before it is acknowledged;
 //        later: each message's first delivery answers RECONSUME_LATER (it comes back via retry).
+//        pop (5.x): the broker assigns the queues (clientRebalance off), so a group whose request
+//        mode is POP (mqadmin setConsumeMode) pops messages and acks them one by one.
 //   produce-loop NAMESRV TOPIC PER_SECOND SECONDS
 //        a DefaultMQProducer sending steadily with the default route refresh (30 s). Prints
 //        "ok <epochMs> <broker> <queueId> <offset>" or "error <epochMs> <text>" per send.
@@ -28,13 +34,12 @@ import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.common.message.Message;
 import org.apache.rocketmq.common.message.MessageExt;
-import org.apache.rocketmq.common.protocol.heartbeat.MessageModel;
 
 @SuppressWarnings("deprecation")
 public class TestClient {
     public static void main(String[] a) throws Exception {
         switch (a[0]) {
-            case "produce": produce(a[1], a[2], Integer.parseInt(a[3]), a.length > 4 ? Integer.parseInt(a[4]) : 0); break;
+            case "produce": produce(a[1], a[2], Integer.parseInt(a[3]), a.length > 4 ? a[4] : "0"); break;
             case "consume": consume(a[1], a[2], a[3], Integer.parseInt(a[4]), Integer.parseInt(a[5])); break;
             case "push": push(a); break;
             case "produce-loop": produceLoop(a[1], a[2], Double.parseDouble(a[3]), Integer.parseInt(a[4])); break;
@@ -60,7 +65,7 @@ public class TestClient {
         t.start();
     }
 
-    static void produce(String namesrv, String topic, int count, int delayLevel) throws Exception {
+    static void produce(String namesrv, String topic, int count, String delay) throws Exception {
         DefaultMQProducer p = new DefaultMQProducer("sidecar_test_producer");
         p.setNamesrvAddr(namesrv);
         p.setRetryTimesWhenSendFailed(0);
@@ -68,7 +73,12 @@ public class TestClient {
         p.start();
         for (int i = 0; i < count; i++) {
             Message m = new Message(topic, ("message " + i).getBytes("UTF-8"));
-            if (delayLevel > 0) m.setDelayTimeLevel(delayLevel);
+            if (delay.startsWith("in=")) {
+                long at = System.currentTimeMillis() + Long.parseLong(delay.substring(3)) * 1000L;
+                Message.class.getMethod("setDeliverTimeMs", long.class).invoke(m, at); // 5.x only
+            } else if (Integer.parseInt(delay) > 0) {
+                m.setDelayTimeLevel(Integer.parseInt(delay));
+            }
             try {
                 SendResult r = p.send(m);
                 System.out.println("ok " + r.getMessageQueue().getQueueId() + " " + r.getQueueOffset());
@@ -103,21 +113,23 @@ public class TestClient {
 
     static void push(String[] a) throws Exception {
         String namesrv = a[1], topic = a[2], group = a[3];
-        MessageModel model = MessageModel.valueOf(a[4]);
         int seconds = Integer.parseInt(a[5]);
         long hold = 0;
         boolean later = false;
         int threads = 1;
+        boolean pop = false;
         for (int i = 6; i < a.length; i++) {
             if (a[i].startsWith("hold=")) hold = Long.parseLong(a[i].substring(5));
             else if (a[i].equals("later")) later = true;
             else if (a[i].startsWith("threads=")) threads = Integer.parseInt(a[i].substring(8));
+            else if (a[i].equals("pop")) pop = true;
             else throw new IllegalArgumentException("unknown push option " + a[i]);
         }
         exitWhenStdinCloses();
         DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
         c.setNamesrvAddr(namesrv);
-        c.setMessageModel(model);
+        setMessageModel(c, a[4]);
+        if (pop) c.getClass().getMethod("setClientRebalance", boolean.class).invoke(c, false); // 5.x only
         c.setInstanceName("sidecar-test-" + ProcessHandle.current().pid());
         // One thread by default, so a held message holds the queue: what is behind is exact.
         c.setConsumeThreadMin(threads);
@@ -145,6 +157,13 @@ public class TestClient {
         say("started " + c.getDefaultMQPushConsumerImpl().getmQClientFactory().getClientId());
         Thread.sleep(seconds * 1000L);
         c.shutdown();
+    }
+
+    /** MessageModel moved from common.protocol (4.x) to remoting.protocol (5.x). */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    static void setMessageModel(DefaultMQPushConsumer c, String name) throws Exception {
+        Class model = c.getMessageModel().getDeclaringClass();
+        c.getClass().getMethod("setMessageModel", model).invoke(c, Enum.valueOf(model, name));
     }
 
     static void produceLoop(String namesrv, String topic, double perSecond, int seconds) throws Exception {

@@ -2,11 +2,12 @@
 //! online consumers and their own progress, statistics and runtime info, each one request.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::remoting::codes::request::{
     GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_TOPIC_CONFIG,
     GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO,
-    GET_MAX_OFFSET, GET_TOPIC_STATS_INFO, UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
+    GET_MAX_OFFSET, GET_TIMER_METRICS, GET_TOPIC_STATS_INFO, UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
 };
 use crate::remoting::codes::response::{CONSUMER_NOT_ONLINE, SYSTEM_ERROR};
 use crate::remoting::properties::{encode_update_body, parse_config_body};
@@ -15,19 +16,37 @@ use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 use super::error::{AdminError, DecodeError};
 use super::stats::{
     client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, delay_offsets_from_body,
-    groups_from_body, stats_minute_from_body, topic_configs_from_body, topic_offsets_from_body, ClientProgress,
-    ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute, TopicConfig, TopicStats,
+    groups_from_body, stats_minute_from_body, timer_counts_from_body, topic_configs_from_body, topic_offsets_from_body,
+    ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute, TopicConfig, TopicStats,
 };
 use super::types::{runtime_info_from_body, BrokerConfig, DataVersion, RuntimeInfo};
+use super::version::BrokerVersion;
 
 /// Operations on one broker.
 pub struct BrokerAdmin {
     client: Client,
+    /// The `version` of the broker's latest answer (0 = none yet); see [`BrokerVersion`].
+    seen_version: AtomicI32,
 }
 
 impl BrokerAdmin {
     pub fn new(addr: impl Into<String>, opts: ClientOptions) -> BrokerAdmin {
-        BrokerAdmin { client: Client::new(addr, opts) }
+        BrokerAdmin { client: Client::new(addr, opts), seen_version: AtomicI32::new(0) }
+    }
+
+    /// The broker's release, from its latest answer; None before the first one.
+    pub fn version(&self) -> Option<BrokerVersion> {
+        Some(self.seen_version.load(Ordering::Relaxed)).filter(|v| *v > 0).map(BrokerVersion)
+    }
+
+    /// One request that must succeed; the answer's version is kept (a broker restarted on a new
+    /// image answers with its new one).
+    async fn call(&self, cmd: Command) -> Result<Command, RemotingError> {
+        let resp = self.client.invoke_ok(cmd).await?;
+        if resp.version > 0 {
+            self.seen_version.store(resp.version, Ordering::Relaxed);
+        }
+        Ok(resp)
     }
 
     pub fn addr(&self) -> &str {
@@ -42,7 +61,7 @@ impl BrokerAdmin {
     /// The configuration and its version (bumped on every update request, accepted keys or
     /// not; None if the broker sent no version).
     pub async fn config_versioned(&self) -> Result<(BrokerConfig, Option<DataVersion>), AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_BROKER_CONFIG)).await?;
+        let resp = self.call(Command::request(GET_BROKER_CONFIG)).await?;
         let config = parse_config_body(&resp.body);
         if config.is_empty() {
             return Err(self.decode_err("broker config", "empty answer"));
@@ -58,50 +77,56 @@ impl BrokerAdmin {
     /// and unparsable values, so callers must read the config back to know what took.
     pub async fn update_config(&self, pairs: &BTreeMap<String, String>) -> Result<(), AdminError> {
         let body = encode_update_body(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        self.client.invoke_ok(Command::request(UPDATE_BROKER_CONFIG).with_body(body)).await?;
+        self.call(Command::request(UPDATE_BROKER_CONFIG).with_body(body)).await?;
         Ok(())
     }
 
     /// Every topic this broker holds (GET_ALL_TOPIC_CONFIG).
     pub async fn topic_configs(&self) -> Result<BTreeMap<String, TopicConfig>, AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
+        let resp = self.call(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
         topic_configs_from_body(&resp.body).map_err(|e| self.decode_err("topic configs", e))
     }
 
     /// GET_ALL_TOPIC_CONFIG's body as JSON: `{"dataVersion":..,"topicConfigTable":..}`, the same
     /// shape the broker persists as `config/topics.json`.
     pub async fn topic_configs_json(&self) -> Result<serde_json::Value, AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
+        let resp = self.call(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
         json::parse(&resp.body).map_err(|e| self.decode_err("topic configs", DecodeError::Json(e.to_string())))
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body as JSON: the shape of `config/subscriptionGroup.json`.
     pub async fn groups_json(&self) -> Result<serde_json::Value, AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
+        let resp = self.call(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
         json::parse(&resp.body).map_err(|e| self.decode_err("subscription groups", DecodeError::Json(e.to_string())))
     }
 
     /// Every subscription group (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
     pub async fn groups(&self) -> Result<BTreeMap<String, GroupConfig>, AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
+        let resp = self.call(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
         groups_from_body(&resp.body).map_err(|e| self.decode_err("subscription groups", e))
     }
 
     /// Every committed consumer offset (GET_ALL_CONSUMER_OFFSET), one request for all groups.
     pub async fn consumer_offsets(&self) -> Result<ConsumerOffsets, AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_ALL_CONSUMER_OFFSET)).await?;
+        let resp = self.call(Command::request(GET_ALL_CONSUMER_OFFSET)).await?;
         consumer_offsets_from_body(&resp.body).map_err(|e| self.decode_err("consumer offsets", e))
     }
 
     /// How far the schedule service has delivered each delay level (GET_ALL_DELAY_OFFSET).
     pub async fn delay_offsets(&self) -> Result<BTreeMap<u32, i64>, AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_ALL_DELAY_OFFSET)).await?;
+        let resp = self.call(Command::request(GET_ALL_DELAY_OFFSET)).await?;
         delay_offsets_from_body(&resp.body).map_err(|e| self.decode_err("delay offsets", e))
+    }
+
+    /// 5.x: messages waiting in the timer wheel, per real topic (GET_TIMER_METRICS).
+    pub async fn timer_counts(&self) -> Result<BTreeMap<String, i64>, AdminError> {
+        let resp = self.call(Command::request(GET_TIMER_METRICS)).await?;
+        timer_counts_from_body(&resp.body).map_err(|e| self.decode_err("timer metrics", e))
     }
 
     /// Min and max offset of every (write) queue of `topic`, one request (GET_TOPIC_STATS_INFO).
     pub async fn topic_offsets(&self, topic: &str) -> Result<TopicStats, AdminError> {
-        let resp = self.client.invoke_ok(Command::request(GET_TOPIC_STATS_INFO).with_ext("topic", topic)).await?;
+        let resp = self.call(Command::request(GET_TOPIC_STATS_INFO).with_ext("topic", topic)).await?;
         topic_offsets_from_body(&resp.body).map_err(|e| self.decode_err("topic stats", e))
     }
 
@@ -109,7 +134,7 @@ impl BrokerAdmin {
     /// ids and subscribed topics; None when none is online (GET_CONSUMER_CONNECTION_LIST).
     pub async fn online_consumers(&self, group: &str) -> Result<Option<OnlineConsumers>, AdminError> {
         let req = Command::request(GET_CONSUMER_CONNECTION_LIST).with_ext("consumerGroup", group);
-        match self.client.invoke_ok(req).await {
+        match self.call(req).await {
             Ok(resp) => consumer_connection_from_body(&resp.body)
                 .map(Some)
                 .map_err(|e| self.decode_err("consumer connections", e)),
@@ -131,7 +156,7 @@ impl BrokerAdmin {
             .with_ext("consumerGroup", group)
             .with_ext("clientId", client_id)
             .with_ext("jstackEnable", "false");
-        let resp = self.client.invoke_ok(req).await?;
+        let resp = self.call(req).await?;
         client_progress_from_body(&resp.body, broker_name).map_err(|e| self.decode_err("consumer running info", e))
     }
 
@@ -139,7 +164,7 @@ impl BrokerAdmin {
     /// when the broker has no such item (nothing counted yet under that name and key).
     pub async fn stats_minute(&self, name: &str, key: &str) -> Result<Option<StatsMinute>, AdminError> {
         let req = Command::request(VIEW_BROKER_STATS_DATA).with_ext("statsName", name).with_ext("statsKey", key);
-        match self.client.invoke_ok(req).await {
+        match self.call(req).await {
             Ok(resp) => stats_minute_from_body(&resp.body).map(Some).map_err(|e| self.decode_err("broker stats", e)),
             Err(RemotingError::Refused { code: SYSTEM_ERROR, remark, .. }) if remark.contains("not exist") => Ok(None),
             Err(e) => Err(e.into()),
@@ -149,7 +174,7 @@ impl BrokerAdmin {
     /// The max offset of one queue (GET_MAX_OFFSET); for queues the topic stats do not cover.
     pub async fn max_offset(&self, topic: &str, queue: u32) -> Result<i64, AdminError> {
         let req = Command::request(GET_MAX_OFFSET).with_ext("topic", topic).with_ext("queueId", queue.to_string());
-        let resp = self.client.invoke_ok(req).await?;
+        let resp = self.call(req).await?;
         resp.ext_fields
             .get("offset")
             .and_then(|o| o.parse().ok())
@@ -158,7 +183,7 @@ impl BrokerAdmin {
 
     /// GET_BROKER_RUNTIME_INFO: throughput, offsets, disk ratios, versions.
     pub async fn runtime_info(&self) -> Result<RuntimeInfo, AdminError> {
-        let resp = match self.client.invoke_ok(Command::request(GET_BROKER_RUNTIME_INFO)).await {
+        let resp = match self.call(Command::request(GET_BROKER_RUNTIME_INFO)).await {
             // Until the store's stats sampler has run once (about a second after boot), 4.9.6
             // fails this request with NoSuchElementException from an empty sample list.
             Err(RemotingError::Refused { remark, .. }) if remark.contains("NoSuchElementException") => {

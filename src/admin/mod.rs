@@ -8,6 +8,7 @@ mod namesrv;
 mod stats;
 mod system;
 mod types;
+mod version;
 
 pub use broker::BrokerAdmin;
 pub use error::AdminError;
@@ -22,7 +23,10 @@ pub use stats::{
     ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, QueueData, StatsMinute, TopicConfig, TopicOffsets,
     TopicStats,
 };
-pub use system::{is_system_group, is_system_topic, own_topics, DLQ_PREFIX, RETRY_PREFIX};
+pub use system::{
+    is_system_group, is_system_topic, own_topics, DLQ_PREFIX, RETRY_PREFIX, REVIVE_GROUP, REVIVE_PREFIX, TIMER_TOPIC,
+};
 pub use types::{
     broker_id, is_master, runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, DataVersion, RuntimeInfo,
 };
+pub use version::{BrokerVersion, Family};

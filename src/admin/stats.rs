@@ -98,6 +98,20 @@ pub fn delay_offsets_from_body(body: &[u8]) -> Result<BTreeMap<u32, i64>, Decode
     queue_map(table(body, "offsetTable")?)
 }
 
+/// GET_TIMER_METRICS body (5.x TimerMetricsSerializeWrapper):
+/// `{"dataVersion":..,"timingCount":{"<real topic>":{"count":N,"timeStamp":..}}}`: per topic, the
+/// messages in the timer wheel waiting for their delivery time.
+pub fn timer_counts_from_body(body: &[u8]) -> Result<BTreeMap<String, i64>, DecodeError> {
+    let v = parse(body)?;
+    let Some(Value::Object(t)) = v.get("timingCount") else { return Err("no timingCount table".into()) };
+    t.iter()
+        .map(|(topic, metric)| {
+            let count = metric.get("count").and_then(Value::as_i64);
+            Ok((topic.clone(), count.ok_or_else(|| format!("timer count of {topic:?} is not a number"))?))
+        })
+        .collect()
+}
+
 fn queue_map(raw: BTreeMap<String, i64>) -> Result<BTreeMap<u32, i64>, DecodeError> {
     raw.into_iter().map(|(q, o)| Ok((q.parse().map_err(|_| format!("queue id {q:?} is not a number"))?, o))).collect()
 }

@@ -1,6 +1,6 @@
-//! Names every 4.9.6 broker creates for itself (`TopicConfigManager`, `SubscriptionGroupManager`
-//! constructors, `MixAll`/`TopicValidator` constants): never user data, never to be copied to
-//! another broker.
+//! Names every 4.9.6 and 5.x broker creates for itself (`TopicConfigManager`,
+//! `SubscriptionGroupManager` constructors, `MixAll`/`TopicValidator`/`PopAckConstants`
+//! constants): never user data, never to be copied to another broker.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +8,13 @@ use std::collections::BTreeSet;
 pub const RETRY_PREFIX: &str = "%RETRY%";
 /// Prefix of a group's dead-letter topic (`%DLQ%<group>`, MixAll.DLQ_GROUP_TOPIC_PREFIX).
 pub const DLQ_PREFIX: &str = "%DLQ%";
+
+/// 5.x: the topic the timer wheel first stores timed messages in (TimerMessageStore.TIMER_TOPIC).
+pub const TIMER_TOPIC: &str = "rmq_sys_wheel_timer";
+/// 5.x: prefix of the POP checkpoint and ack log, `rmq_sys_REVIVE_LOG_<cluster>` (PopAckConstants).
+pub const REVIVE_PREFIX: &str = "rmq_sys_REVIVE_LOG_";
+/// 5.x: the broker's own consumer of the revive log (PopAckConstants.REVIVE_GROUP).
+pub const REVIVE_GROUP: &str = "CID_RMQ_SYS_REVIVE_GROUP";
 
 /// A system topic, or the broker's own cluster- or broker-name topic (`own`).
 pub fn is_system_topic(topic: &str, own: &BTreeSet<String>) -> bool {
@@ -39,6 +46,5 @@ pub fn is_system_group(group: &str) -> bool {
             | "CID_ONSAPI_PERMISSION"
             | "CID_ONSAPI_OWNER"
             | "CID_ONSAPI_PULL"
-            | "CID_RMQ_SYS_TRANS"
-    )
+    ) || group.starts_with("CID_RMQ_SYS_") // CID_RMQ_SYS_TRANS, 5.x's CID_RMQ_SYS_REVIVE_GROUP, …
 }

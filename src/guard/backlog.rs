@@ -5,7 +5,9 @@
 //!   its first offsets about 10 s after its client starts): counted from the queue's minimum;
 //! - online BROADCASTING consumers: each client's own offsets, asked through the broker;
 //! - retry topics, pending delayed messages, uncommitted transaction half messages, dead-letter
-//!   topics and topics nobody consumes.
+//!   topics and topics nobody consumes;
+//! - 5.x: messages waiting in the timer wheel for their delivery time, per topic; and POP
+//!   consumers' messages popped but not acked, which cannot be counted one by one (below).
 //!
 //! What cannot be known is "cannot tell", never "safe": a broadcast client that does not
 //! answer, or an offline group with no offsets here (BROADCASTING groups keep theirs on the
@@ -18,7 +20,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::admin::{is_system_topic, own_topics, AdminError, BrokerAdmin, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX};
+use crate::admin::{
+    is_system_topic, own_topics, AdminError, BrokerAdmin, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX, REVIVE_GROUP,
+    REVIVE_PREFIX, TIMER_TOPIC,
+};
 
 use super::broadcast::broadcast_rows;
 use super::error::GuardError;
@@ -28,6 +33,9 @@ use super::writes::{assess, now_ms, Writes, DEFAULT_QUIET_WINDOW};
 const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 const HALF_GROUP: &str = "CID_RMQ_SYS_TRANS";
+/// A POP record that landed in the revive log this long ago has been read by the revive service
+/// (it reads due records within seconds), whatever offset it last committed.
+const REVIVE_SETTLE: Duration = Duration::from_secs(60);
 /// How many names a "cannot tell" reason lists before it says "and N more".
 const NAMES_SHOWN: usize = 10;
 
@@ -76,6 +84,10 @@ pub enum Kind {
     Retry,
     /// Delayed messages the schedule service has not delivered yet.
     Delayed,
+    /// 5.x: messages with a delivery time still in the timer wheel (not in any queue yet). The
+    /// row is per topic; `queuesBehind` is 1. Topic `rmq_sys_wheel_timer`: waiting messages the
+    /// broker has not attributed to a topic yet.
+    TimerWheel,
     /// Transaction half messages not yet committed or rolled back.
     HalfTransaction,
     /// Messages in `%DLQ%<group>` nobody consumes.
@@ -115,6 +127,8 @@ pub struct Backlog {
     /// [`crate::JSON_SCHEMA_VERSION`].
     pub schema_version: u32,
     pub broker: String,
+    /// The broker's release (`V4_9_6`, `V5_5_0`), from the version its answers carry.
+    pub broker_version: Option<String>,
     pub verdict: Verdict,
     pub safe: bool,
     /// Messages that block the scale-in.
@@ -179,8 +193,12 @@ pub async fn evaluate(admin: Arc<BrokerAdmin>, read: &BrokerOffsets, policy: &Po
     f.cannot_tell.extend(unknown);
     f.nobody_consumes();
     f.offline_groups();
+    f.timer_wheel();
+    f.pop_in_flight(now_ms());
     let writes = assess(read, policy.quiet_window, now_ms());
-    Ok(f.into_backlog(broker, writes))
+    let mut backlog = f.into_backlog(broker, writes);
+    backlog.broker_version = admin.version().map(|v| v.name());
+    Ok(backlog)
 }
 
 /// Topic stats cover write queues; a topic with more read queues gets those asked one by one.
@@ -206,7 +224,7 @@ impl<'a> Findings<'a> {
     fn committed(&mut self) {
         for ((topic, group), committed) in &self.read.offsets {
             let Some(queues) = self.stats.get(topic) else { continue }; // topic deleted: its messages are gone
-            if topic == HALF_TOPIC || topic == SCHEDULE_TOPIC {
+            if topic == HALF_TOPIC || topic == SCHEDULE_TOPIC || topic.starts_with(REVIVE_PREFIX) {
                 continue;
             }
             self.consumed.insert(topic.clone());
@@ -303,6 +321,68 @@ impl<'a> Findings<'a> {
         }
     }
 
+    /// 5.x: timed messages not due yet, per topic, and any the broker has not sorted into the
+    /// wheel yet. POP checkpoint and ack records travel the same way: see [`Self::pop_in_flight`].
+    fn timer_wheel(&mut self) {
+        let Some(timer) = &self.read.timer else { return };
+        let counts = || timer.per_topic.iter().filter(|(_, n)| **n > 0);
+        let attributed = counts().map(|(_, n)| *n).sum::<i64>();
+        for (topic, n) in counts().filter(|(t, _)| !t.starts_with(REVIVE_PREFIX)) {
+            push(&mut self.rows, None, topic, Kind::TimerWheel, self.policy.count_delayed, vec![*n as u64]);
+        }
+        let unsorted = timer.total - attributed;
+        if unsorted > 0 {
+            push(&mut self.rows, None, TIMER_TOPIC, Kind::TimerWheel, self.policy.count_delayed, vec![unsorted as u64]);
+        }
+    }
+
+    /// 5.x POP consumers. A pop moves the group's committed offset at once; what was popped
+    /// but not acked lives only in checkpoint records, which wait in the timer wheel (as topic
+    /// `rmq_sys_REVIVE_LOG_<cluster>`) until the message's invisible time is up, then land in that
+    /// revive log, due, where the broker's revive service reads them within seconds and sends
+    /// unacked messages back to a retry topic (counted there). Acks travel the same way. The
+    /// records are not counted per message here, so while any waits in the wheel, or landed in
+    /// the revive log less than [`REVIVE_SETTLE`] ago and is unread, the verdict cannot be told.
+    /// (The revive service commits its offset only as later records arrive, so an old unread
+    /// record on an idle queue has been handled.) With `popConsumerKVServiceEnable` the
+    /// checkpoints live in the broker's RocksDB instead, which remoting cannot read.
+    fn pop_in_flight(&mut self, now_ms: i64) {
+        let read = self.read;
+        if read.config.get("popConsumerKVServiceEnable").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+            self.cannot_tell.push(
+                "popConsumerKVServiceEnable=true: POP checkpoints are kept in the broker's RocksDB store, which \
+                 cannot be read over remoting, so messages popped and not acked cannot be told"
+                    .into(),
+            );
+            return;
+        }
+        let in_wheel: i64 = read
+            .timer
+            .iter()
+            .flat_map(|t| &t.per_topic)
+            .filter(|(t, _)| t.starts_with(REVIVE_PREFIX))
+            .map(|(_, n)| (*n).max(0))
+            .sum();
+        let unread: u64 = self
+            .stats
+            .iter()
+            .filter(|(topic, _)| topic.starts_with(REVIVE_PREFIX))
+            .flat_map(|(topic, queues)| {
+                behind(queues, &read.offsets.get(&(topic.clone(), REVIVE_GROUP.to_string())).cloned().unwrap_or_default())
+            })
+            .fold(0u64, u64::saturating_add);
+        let recent = now_ms.saturating_sub(read.revive_last_store_ms) < REVIVE_SETTLE.as_millis() as i64;
+        if in_wheel > 0 || (unread > 0 && recent) {
+            self.cannot_tell.push(format!(
+                "POP consumers have messages popped and not acked yet ({in_wheel} checkpoint/ack record(s) wait for \
+                 their invisible time, {} just landed in the revive log): unacked ones return to a retry topic only \
+                 when that time is up. Stop the POP consumers (or let them ack everything), wait for their \
+                 invisible time, and check again",
+                if recent { unread } else { 0 }
+            ));
+        }
+    }
+
     /// Messages stored in the topics a consumer subscribes to directly (not system, retry or DLQ).
     fn messages_a_consumer_may_want(&self) -> u64 {
         self.stats
@@ -331,6 +411,7 @@ impl<'a> Findings<'a> {
         Backlog {
             schema_version: crate::JSON_SCHEMA_VERSION,
             broker,
+            broker_version: None,
             verdict,
             safe: verdict == Verdict::Safe,
             blocking_messages,

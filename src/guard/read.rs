@@ -1,13 +1,14 @@
 //! Everything the guard reads from a master in one pass (the metrics reuse it): topics,
 //! subscription groups, committed and delay offsets, the config and its version, every topic's
-//! queue offsets, and every group's online consumers with their subscriptions.
+//! queue offsets, every group's online consumers with their subscriptions, and on 5.x what waits
+//! in the timer wheel.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::admin::{
     bounded, is_master, is_system_group, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets,
-    DataVersion, GroupConfig, OnlineConsumers, TopicConfig, TopicOffsets,
+    DataVersion, GroupConfig, OnlineConsumers, TopicConfig, TopicOffsets, REVIVE_PREFIX,
 };
 
 use super::error::GuardError;
@@ -28,6 +29,23 @@ pub struct BrokerOffsets {
     pub(super) last_store_ms: i64,
     /// Online consumers of every non-system group in the table or with offsets; absent = offline.
     pub consumers: BTreeMap<String, OnlineConsumers>,
+    /// 5.x: the timer wheel; None on a broker without one (4.x).
+    pub timer: Option<TimerWheel>,
+    /// 5.x: when the newest POP checkpoint or ack record landed in the revive log (ms, broker
+    /// clock; 0 = never).
+    pub(super) revive_last_store_ms: i64,
+}
+
+/// 5.x messages with a delivery time (and POP checkpoint / ack records, which travel the same
+/// way) that have not come due: stored only in the wheel, in no topic's queues yet.
+#[derive(Debug, Clone, Default)]
+pub struct TimerWheel {
+    /// Real topic → messages waiting (the broker's TimerMetrics: counted when a message enters
+    /// the wheel, uncounted when it is delivered).
+    pub per_topic: BTreeMap<String, i64>,
+    /// Every message waiting: in the wheel (`timerCongestNum`) plus those stored but not yet
+    /// sorted into it (`timerOffsetBehind`), whatever their topic.
+    pub total: i64,
 }
 
 impl BrokerOffsets {
@@ -69,9 +87,51 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
         online(admin, candidates, concurrency)
     );
     let (stats, consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
+    // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
+    let timer = timer_wheel(admin, &config).await.map_err(err)?;
     let last_store_ms = stats.values().map(|s| s.last_store_ms).max().unwrap_or(0);
+    let revive_last_store_ms =
+        stats.iter().filter(|(t, _)| t.starts_with(REVIVE_PREFIX)).map(|(_, s)| s.last_store_ms).max().unwrap_or(0);
     let stats = stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect();
-    Ok(BrokerOffsets { topics, groups, offsets, delay, config, config_version, stats, last_store_ms, consumers })
+    Ok(BrokerOffsets {
+        topics,
+        groups,
+        offsets,
+        delay,
+        config,
+        config_version,
+        stats,
+        last_store_ms,
+        consumers,
+        timer,
+        revive_last_store_ms,
+    })
+}
+
+/// The timer wheel of a 5.x broker (its config has `timerWheelEnable`): the runtime info's totals
+/// and the per-topic counts. A broker started with the wheel off has no timer store and answers
+/// GET_TIMER_METRICS with an error; then nothing can wait in it.
+async fn timer_wheel(admin: &BrokerAdmin, config: &BrokerConfig) -> Result<Option<TimerWheel>, AdminError> {
+    let Some(enabled) = config.get("timerWheelEnable") else { return Ok(None) };
+    let runtime = admin.runtime_info().await?;
+    let number = |key: &'static str| {
+        runtime.get(key).and_then(|v| v.trim().parse::<i64>().ok()).ok_or(AdminError::Decode {
+            what: "runtime info",
+            addr: admin.addr().to_string(),
+            reason: format!("no number {key} on a broker with timerWheelEnable").into(),
+        })
+    };
+    let total = number("timerCongestNum")?.max(0) + number("timerOffsetBehind")?.max(0);
+    let per_topic = match admin.timer_counts().await {
+        Ok(counts) => counts,
+        Err(AdminError::Remoting(crate::remoting::RemotingError::Refused { .. }))
+            if enabled == "false" && total == 0 =>
+        {
+            BTreeMap::new()
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(Some(TimerWheel { per_topic, total }))
 }
 
 /// Every group that may consume here: the subscription-group table and the groups with

@@ -104,6 +104,8 @@ mod tests {
             stats: Default::default(),
             last_store_ms,
             consumers: Default::default(),
+            timer: None,
+            revive_last_store_ms: 0,
         }
     }
 

@@ -109,17 +109,13 @@ pub fn gauges(info: &RuntimeInfo) -> Vec<(String, f64)> {
 }
 
 /// The label values for this broker, in [`LABELS`] order (brokerHost is empty, as the exporter
-/// sends it).
+/// sends it). 5.5.0 no longer reports `brokerVersion` (the MQVersion ordinal); its
+/// `brokerVersionDesc` (`V5_5_0`) stands in, so the label is never empty.
 pub fn label_values(info: &RuntimeInfo, cluster: &str, addr: &str) -> [String; 6] {
-    let get = |k: &str| info.get(k).cloned().unwrap_or_default();
-    [
-        cluster.to_string(),
-        addr.to_string(),
-        String::new(),
-        get("brokerVersionDesc"),
-        get("bootTimestamp"),
-        get("brokerVersion"),
-    ]
+    let get = |k: &str| info.get(k).filter(|v| !v.is_empty()).cloned();
+    let desc = get("brokerVersionDesc").unwrap_or_default();
+    let version = get("brokerVersion").unwrap_or_else(|| desc.clone());
+    [cluster.to_string(), addr.to_string(), String::new(), desc, get("bootTimestamp").unwrap_or_default(), version]
 }
 
 /// "Total : 252.0 GiB, Free : 78.8 GiB." → bytes (the exporter's reading of the same text).

@@ -1,4 +1,4 @@
-//! Request and response codes of RocketMQ 4.9.6 (`RequestCode.java`, `ResponseCode.java`,
+//! Request and response codes of RocketMQ 4.9.6 and 5.x (`RequestCode.java`, `ResponseCode.java`,
 //! `RemotingSysResponseCode.java`) that the sidecar uses or reports.
 
 /// Request codes.
@@ -10,6 +10,8 @@ pub mod request {
     pub const GET_MAX_OFFSET: i32 = 30;
     pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
     pub const GET_ALL_DELAY_OFFSET: i32 = 45;
+    /// 5.x only: the timer wheel's per-topic count of messages waiting for their delivery time.
+    pub const GET_TIMER_METRICS: i32 = 61;
     pub const GET_ROUTEINFO_BY_TOPIC: i32 = 105;
     pub const GET_BROKER_CLUSTER_INFO: i32 = 106;
     pub const GET_ALL_SUBSCRIPTIONGROUP_CONFIG: i32 = 201;
@@ -42,6 +44,7 @@ pub fn request_name(code: i32) -> &'static str {
         30 => "GET_MAX_OFFSET",
         43 => "GET_ALL_CONSUMER_OFFSET",
         45 => "GET_ALL_DELAY_OFFSET",
+        61 => "GET_TIMER_METRICS",
         105 => "GET_ROUTEINFO_BY_TOPIC",
         106 => "GET_BROKER_CLUSTER_INFO",
         201 => "GET_ALL_SUBSCRIPTIONGROUP_CONFIG",

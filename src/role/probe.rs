@@ -24,6 +24,8 @@ pub struct Observation {
     /// The address the broker registers with the name servers (brokerIP1:listenPort).
     pub registered_addr: String,
     pub dledger: bool,
+    /// The broker's release (`V4_9_6`, `V5_5_0`), from the version its answers carry.
+    pub broker_version: Option<String>,
     pub namesrv_check: NamesrvCheck,
     /// The shard's master according to the name servers (for a slave).
     pub master_addr: Option<String>,
@@ -108,6 +110,7 @@ impl RoleProbe {
         let (broker, cluster_info) = tokio::join!(broker, cluster_info);
         let (config, runtime) = broker.map_err(|_| RoleError::Timeout(limit))?;
         let mut obs = observe(config, runtime, cluster_info)?;
+        obs.broker_version = self.broker.version().map(|v| v.name());
         if with_lag && obs.role == Role::Slave {
             let lag_deadline = deadline.min(Instant::now() + limit.mul_f64(BEST_EFFORT_SHARE));
             match timeout_at(lag_deadline, self.slave_lag(&obs)).await {
@@ -171,6 +174,7 @@ fn observe(
         cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
         registered_addr,
         dledger: config.get("enableDLegerCommitLog").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        broker_version: None,
         namesrv_check: NamesrvCheck::NotConfigured,
         master_addr: None,
         commit_log_max_offset: runtime.as_ref().and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
@@ -272,6 +276,7 @@ mod tests {
             cluster: "c".into(),
             registered_addr: addr.into(),
             dledger: false,
+            broker_version: None,
             namesrv_check: NamesrvCheck::NotConfigured,
             master_addr: None,
             commit_log_max_offset: None,

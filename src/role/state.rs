@@ -203,6 +203,7 @@ fn identity(obs: Option<&Observation>) -> Vec<(&'static str, serde_json::Value)>
         ("cluster", json!(obs.map(|o| o.cluster.as_str()))),
         ("registeredAddr", json!(obs.map(|o| o.registered_addr.as_str()))),
         ("dledger", json!(obs.map(|o| o.dledger))),
+        ("brokerVersion", json!(obs.and_then(|o| o.broker_version.as_deref()))),
         ("namesrvCheck", json!(obs.map(|o| &o.namesrv_check))),
         ("masterAddr", json!(obs.and_then(|o| o.master_addr.as_deref()))),
         ("commitLogMaxOffset", json!(obs.and_then(|o| o.commit_log_max_offset))),

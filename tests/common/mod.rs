@@ -1,5 +1,6 @@
-//! Test harness: real RocketMQ 4.9.6 processes (via scripts/rocketmq.sh) on free loopback ports in
-//! temp dirs, and a runner for the sidecar binary with a hard deadline.
+//! Test harness: real RocketMQ processes (via scripts/rocketmq.sh) on free loopback ports in temp
+//! dirs, and a runner for the sidecar binary with a hard deadline. 4.9.6 unless the test binary
+//! picks another release with [`use_version`] before it starts anything.
 //!
 //! Every JVM is started with `--owner <this test process>`: a watchdog kills it when the test
 //! binary exits, even on panic or SIGKILL (a shared cluster lives in a static that is never
@@ -22,15 +23,32 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn script() -> PathBuf {
-    root().join("scripts/rocketmq.sh")
+static VERSION: OnceLock<&'static str> = OnceLock::new();
+
+/// Runs this test binary's processes, clients and jars at RocketMQ `version` (e.g. "5.5.0"); every
+/// test of the binary calls it first with the same version.
+pub fn use_version(version: &'static str) {
+    let set = *VERSION.get_or_init(|| version);
+    assert_eq!(set, version, "one RocketMQ version per test binary");
+}
+
+/// The RocketMQ release this test binary runs.
+pub fn version() -> &'static str {
+    VERSION.get().copied().unwrap_or("4.9.6")
+}
+
+/// `bash scripts/rocketmq.sh` at this binary's RocketMQ version.
+fn rocketmq_sh() -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("scripts/rocketmq.sh")).env("ROCKETMQ_VERSION", version());
+    cmd
 }
 
 /// Downloads the jars once per test binary (a no-op when cached).
 pub fn ensure_jars() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let st = Command::new("bash").arg(script()).arg("fetch").status().expect("run scripts/rocketmq.sh");
+        let st = rocketmq_sh().arg("fetch").status().expect("run scripts/rocketmq.sh");
         assert!(st.success(), "scripts/rocketmq.sh fetch failed");
     });
 }
@@ -93,12 +111,12 @@ impl Proc {
 
     /// SIGKILL and wait until it is gone.
     pub fn kill(&self) {
-        let _ = Command::new("bash").arg(script()).args(["stop", &self.pid.to_string(), "--kill"]).status();
+        let _ = rocketmq_sh().args(["stop", &self.pid.to_string(), "--kill"]).status();
     }
 
     /// SIGTERM (the broker shuts down cleanly) and wait until it is gone.
     pub fn stop(&self) {
-        let _ = Command::new("bash").arg(script()).args(["stop", &self.pid.to_string()]).status();
+        let _ = rocketmq_sh().args(["stop", &self.pid.to_string()]).status();
     }
 
     fn log_tail(&self) -> String {
@@ -180,8 +198,7 @@ fn is_zombie(pid: u32) -> bool {
 fn start(args: &[&str], home: &Path, port: u16, what: &str) -> Proc {
     ensure_jars();
     let owner = std::process::id().to_string();
-    let out = Command::new("bash")
-        .arg(script())
+    let out = rocketmq_sh()
         .args(args)
         .args(["--home", home.to_str().unwrap(), "--port", &port.to_string(), "--owner", &owner])
         .stderr(Stdio::inherit())
@@ -433,8 +450,7 @@ pub fn http_get(port: u16, path: &str) -> (u16, String, Duration) {
 /// Runs the test producer/consumer (scripts/java/TestClient.java); returns its result lines
 /// (`ok ...`, `error ...`, `consumed N`), client log noise filtered out.
 pub fn client(args: &[&str]) -> Vec<String> {
-    let out = Command::new("bash")
-        .arg(script())
+    let out = rocketmq_sh()
         .arg("client")
         .args(args)
         .stdin(Stdio::null())
@@ -447,6 +463,18 @@ pub fn client(args: &[&str]) -> Vec<String> {
         .filter(|l| l.starts_with("ok ") || l.starts_with("error ") || l.starts_with("consumed "))
         .map(str::to_string)
         .collect()
+}
+
+/// The official mqadmin (at this binary's RocketMQ version) with `args`; its standard output.
+pub fn mqadmin(args: &[&str]) -> String {
+    let out = rocketmq_sh()
+        .arg("mqadmin")
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .expect("run scripts/rocketmq.sh mqadmin");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Creates `topic` with `queues` read/write queues on the broker at `addr` (UPDATE_AND_CREATE_TOPIC).
@@ -491,8 +519,7 @@ impl Helper {
     pub fn start(args: &[&str]) -> Helper {
         use std::io::BufRead;
         ensure_jars();
-        let mut child = Command::new("bash")
-            .arg(script())
+        let mut child = rocketmq_sh()
             .arg("client")
             .args(args)
             .stdin(Stdio::piped())
