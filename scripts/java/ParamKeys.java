@@ -35,9 +35,17 @@ public class ParamKeys {
                 String t = m.getParameterTypes()[0].getSimpleName();
                 t = SETTABLE.contains(t) ? t.replace("Integer", "int").replace("Long", "long")
                     .replace("Double", "double").replace("Boolean", "boolean").replace("Float", "float") : "-";
+                // Overloads (e.g. setMetricsExporterType(int) and (String)): properties2Object tries
+                // each, so a value any of them parses is taken. All settable types are listed,
+                // sorted, joined by '|' (getMethods() has no fixed order).
                 String before = types.get(key);
-                // Two setters of one name: the settable one wins (properties2Object tries both).
-                if (before == null || before.equals("-")) types.put(key, t);
+                if (before == null || before.equals("-")) {
+                    types.put(key, t);
+                } else if (!t.equals("-") && !before.contains(t)) {
+                    TreeSet<String> all = new TreeSet<>(java.util.Arrays.asList(before.split("\\|")));
+                    all.add(t);
+                    types.put(key, String.join("|", all));
+                }
                 owners.computeIfAbsent(key, k -> new TreeSet<>()).add(cls.getSimpleName());
             }
         }

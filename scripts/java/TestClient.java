@@ -21,6 +21,8 @@
 //        later: each message's first delivery answers RECONSUME_LATER (it comes back via retry).
 //        pop (5.x): the broker assigns the queues (clientRebalance off), so a group whose request
 //        mode is POP (mqadmin setConsumeMode) pops messages and acks them one by one.
+//        invisible=MS (5.x, with pop): how long a popped message stays invisible before the broker
+//        hands it out again unless acked (default 60 s).
 //   produce-loop NAMESRV TOPIC PER_SECOND SECONDS
 //        a DefaultMQProducer sending steadily with the default route refresh (30 s). Prints
 //        "ok <epochMs> <broker> <queueId> <offset>" or "error <epochMs> <text>" per send.
@@ -118,11 +120,13 @@ public class TestClient {
         boolean later = false;
         int threads = 1;
         boolean pop = false;
+        long invisible = 0;
         for (int i = 6; i < a.length; i++) {
             if (a[i].startsWith("hold=")) hold = Long.parseLong(a[i].substring(5));
             else if (a[i].equals("later")) later = true;
             else if (a[i].startsWith("threads=")) threads = Integer.parseInt(a[i].substring(8));
             else if (a[i].equals("pop")) pop = true;
+            else if (a[i].startsWith("invisible=")) invisible = Long.parseLong(a[i].substring(10));
             else throw new IllegalArgumentException("unknown push option " + a[i]);
         }
         exitWhenStdinCloses();
@@ -130,6 +134,7 @@ public class TestClient {
         c.setNamesrvAddr(namesrv);
         setMessageModel(c, a[4]);
         if (pop) c.getClass().getMethod("setClientRebalance", boolean.class).invoke(c, false); // 5.x only
+        if (invisible > 0) c.getClass().getMethod("setPopInvisibleTime", long.class).invoke(c, invisible);
         c.setInstanceName("sidecar-test-" + ProcessHandle.current().pid());
         // One thread by default, so a held message holds the queue: what is behind is exact.
         c.setConsumeThreadMin(threads);

@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use crate::admin::BrokerAdmin;
-use crate::params::{Scope, CATALOG, EXTRA};
+use crate::params::{Release, Scope, CATALOG, EXTRA};
 use crate::reload::{Desired, Plan};
 
 use super::args::ConnectArgs;
@@ -66,6 +66,7 @@ async fn diff(args: DiffArgs) -> Result<(), CliError> {
     let desired = Desired::from_file(&args.file)?;
     let admin = BrokerAdmin::new(args.connect.broker_addr(), args.connect.client_options()?);
     let live = admin.config().await?;
+    let desired = desired.for_release(Release::for_broker(admin.version()))?;
     let plan = Plan::compute(&desired, &live);
     print_plan(&plan, &desired, Verb::Diff, admin.addr(), args.json)
 }

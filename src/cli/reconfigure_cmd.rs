@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::admin::BrokerAdmin;
+use crate::params::Release;
 use crate::reload::{apply, read_pairs, Desired, Plan, GUARD_OWNED};
 
 use super::args::ConnectArgs;
@@ -59,6 +60,7 @@ pub async fn run(args: ReconfigureArgs) -> Result<(), CliError> {
     let desired = desired_from(&args)?;
     let admin = BrokerAdmin::new(args.connect.broker_addr(), args.connect.client_options()?);
     let live = admin.config().await?;
+    let desired = desired.for_release(Release::for_broker(admin.version()))?;
     let plan = Plan::compute(&desired, &live);
     if !args.dry_run {
         apply(&admin, &plan).await?;

@@ -368,7 +368,10 @@ impl<'a> Findings<'a> {
             .iter()
             .filter(|(topic, _)| topic.starts_with(REVIVE_PREFIX))
             .flat_map(|(topic, queues)| {
-                behind(queues, &read.offsets.get(&(topic.clone(), REVIVE_GROUP.to_string())).cloned().unwrap_or_default())
+                behind(
+                    queues,
+                    &read.offsets.get(&(topic.clone(), REVIVE_GROUP.to_string())).cloned().unwrap_or_default(),
+                )
             })
             .fold(0u64, u64::saturating_add);
         let recent = now_ms.saturating_sub(read.revive_last_store_ms) < REVIVE_SETTLE.as_millis() as i64;

@@ -31,6 +31,8 @@ pub enum JavaType {
     JStr,
     /// A `String` setter that maps onto a Java enum (`valueOf`: exact, case-sensitive names).
     JEnum,
+    /// A `double` or `float` setter (5.x has a few).
+    JFloat,
     /// 4.9.6 has no setter for this key: an update is silently ignored.
     JNone,
 }
@@ -48,6 +50,9 @@ pub enum Effect {
     Hazardous,
     /// No such setting in 4.9.6 (another version's key or a typo in the schema).
     Absent,
+    /// 5.x: the broker takes and stores it (read back to verify), but what it does on a running
+    /// broker has not been verified on that release: never claimed live.
+    Unverified,
 }
 
 impl std::fmt::Display for Effect {
@@ -71,6 +76,7 @@ impl Effect {
             Effect::Unused => "unused",
             Effect::Hazardous => "hazardous",
             Effect::Absent => "absent",
+            Effect::Unverified => "unverified",
         }
     }
 }
@@ -119,7 +125,8 @@ impl Param {
     /// Whether the reloader may send a changed value to a running broker: only parameters
     /// KubeBlocks calls dynamic, that 4.9.6 has, and that are safe to change live.
     pub fn sendable(&self) -> bool {
-        self.scope == Scope::Dyn && matches!(self.effect, Effect::Live | Effect::Startup | Effect::Unused)
+        self.scope == Scope::Dyn
+            && matches!(self.effect, Effect::Live | Effect::Startup | Effect::Unused | Effect::Unverified)
     }
 }
 

@@ -1,8 +1,9 @@
 //! Value validation against the catalog: types, ranges, formats and the normal form used to
 //! compare a file's value with the broker's.
 
-use super::catalog::{lookup, names, JavaType, Param, FOREIGN};
+use super::catalog::{JavaType, Param, FOREIGN};
 use super::error::ParamError;
+use super::release::Release;
 
 /// A known parameter with its value in canonical form (what we send and compare).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,18 +12,38 @@ pub struct Checked {
     pub value: String,
 }
 
-/// Validates `raw` for `key`. `Ok(None)`: a key of another RocketMQ version that 4.9.6
-/// ignores (the addon's template writes a few); it is reported, never sent.
-pub fn check(key: &str, raw: &str) -> Result<Option<Checked>, ParamError> {
-    let Some(param) = lookup(key) else {
-        if FOREIGN.contains(&key) {
+/// Validates `raw` for `key` on `release`. `Ok(None)`: a key of another RocketMQ version that
+/// 4.9.6 ignores (the addon's template writes a few); it is reported, never sent.
+pub fn check_in(release: Release, key: &str, raw: &str) -> Result<Option<Checked>, ParamError> {
+    let Some(param) = release.lookup(key) else {
+        if release.foreign(key) {
             return Ok(None);
         }
-        return Err(ParamError::UnknownKey { key: key.to_string(), suggestion: closest(key) });
+        return Err(ParamError::UnknownKey { key: key.to_string(), suggestion: closest_in(release, key) });
     };
     let bad = |reason: String| ParamError::BadValue { key: key.to_string(), value: raw.to_string(), reason };
     let value = canonical(param, raw).map_err(bad)?;
     Ok(Some(Checked { param, value }))
+}
+
+/// Validates before the broker's release is known: a key no release has is refused (naming
+/// the closest), as is a value no release would take. A key 4.9.6 knows to be absent (`JNone`)
+/// takes any value here. [`check_in`] checks again once the broker has said its release.
+pub fn check(key: &str, raw: &str) -> Result<Option<Checked>, ParamError> {
+    let mut first_err = None;
+    // 4.9.6 first: its catalog is the hand-verified one; then the newest 5.x.
+    for release in [Release::V4_9_6, Release::V5_5_0, Release::V5_3_3, Release::V5_1_4] {
+        match check_in(release, key, raw) {
+            Ok(Some(c)) => return Ok(Some(c)),
+            Err(e @ ParamError::BadValue { .. }) => first_err = first_err.or(Some(e)),
+            _ => {}
+        }
+    }
+    match first_err {
+        Some(e) => Err(e),
+        None if Release::V4_9_6.foreign(key) => Ok(None),
+        None => Err(ParamError::UnknownKey { key: key.to_string(), suggestion: closest(key) }),
+    }
 }
 
 /// The canonical form of a value as the broker would hold it, or `None` when the broker
@@ -49,6 +70,11 @@ fn canonical(param: &Param, raw: &str) -> Result<String, String> {
             }
         }
         JavaType::JStr => text(param.name, raw),
+        JavaType::JFloat => match raw.parse::<f64>() {
+            // Compared by value: the broker prints 1.0E-4 where the file may say 0.0001.
+            Ok(f) if f.is_finite() => Ok(f.to_string()),
+            _ => Err("expected a decimal number (Java double/float)".into()),
+        },
         JavaType::JNone => Ok(raw.to_string()),
     }
 }
@@ -120,11 +146,20 @@ pub fn alternative(param: &Param, current: &str) -> String {
     }
 }
 
-/// The known parameter name nearest to `key` (typo help), if any is close enough.
+/// The parameter name of any release nearest to `key` (typo help), if any is close enough.
 pub fn closest(key: &str) -> Option<&'static str> {
+    nearest(key, Release::ALL.iter().flat_map(|r| r.params()).map(|p| p.name).chain(FOREIGN.iter().copied()))
+}
+
+/// The parameter name of `release` nearest to `key`.
+pub fn closest_in(release: Release, key: &str) -> Option<&'static str> {
+    let foreign = FOREIGN.iter().copied().filter(move |_| release == Release::V4_9_6);
+    nearest(key, release.params().iter().map(|p| p.name).chain(foreign))
+}
+
+fn nearest(key: &str, names: impl Iterator<Item = &'static str>) -> Option<&'static str> {
     let lower = key.to_ascii_lowercase();
-    names()
-        .chain(FOREIGN.iter().copied())
+    names
         .map(|name| (distance(&lower, &name.to_ascii_lowercase()), name))
         .filter(|(d, name)| *d <= (name.len() / 4).max(2))
         .min_by_key(|(d, _)| *d)

@@ -10,6 +10,7 @@ use crate::admin::BrokerAdmin;
 use super::desired::Desired;
 use super::error::ReloadError;
 use super::plan::Plan;
+use crate::params::Release;
 
 /// How often the broker is asked again while waiting.
 const POLL: Duration = Duration::from_millis(200);
@@ -42,6 +43,10 @@ pub async fn wait_applied(admin: &BrokerAdmin, file: &Path, wait: Duration, limi
             Ok(Ok(config)) => config,
             Ok(Err(e)) => return Applied::Unknown(format!("cannot read the broker config: {e}")),
             Err(_) => return Applied::Unknown(format!("the broker did not answer within {limit:?}")),
+        };
+        let desired = match desired.for_release(Release::for_broker(admin.version())) {
+            Ok(d) => d,
+            Err(e) => return Applied::Invalid(e),
         };
         let plan = Plan::compute(&desired, &live);
         if plan.send.is_empty() {

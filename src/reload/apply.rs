@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::admin::{BrokerAdmin, BrokerConfig};
-use crate::params::{lookup, normalize};
+use crate::params::{normalize, Param};
 
 use super::error::ReloadError;
 use super::plan::Plan;
@@ -15,40 +15,37 @@ pub async fn apply(admin: &BrokerAdmin, plan: &Plan) -> Result<bool, ReloadError
     if plan.send.is_empty() {
         return Ok(false);
     }
-    let body = plan.body();
-    admin.update_config(&body).await.map_err(ReloadError::Broker)?;
+    admin.update_config(&plan.body()).await.map_err(ReloadError::Broker)?;
     let after = admin.config().await.map_err(ReloadError::Unverified)?;
-    let missed = not_taken(&body, &after);
+    let sent: Vec<(&Param, String)> = plan.send.iter().map(|c| (c.param, c.to.clone())).collect();
+    let missed = not_taken(&sent, &after);
     if missed.is_empty() {
         return Ok(true);
     }
-    let undo: BTreeMap<String, String> = plan
+    let undo: Vec<(&Param, String)> = plan
         .send
         .iter()
         .filter(|c| !missed.iter().any(|m| m == c.key))
-        .filter_map(|c| Some((c.key.to_string(), c.from.clone()?)))
+        .filter_map(|c| Some((c.param, c.from.clone()?)))
         .collect();
     let rolled_back = undo.is_empty() || rollback(admin, &undo).await;
     Err(ReloadError::NotTaken { missed, rolled_back })
 }
 
 /// Keys whose value on the broker is not the one we sent.
-pub fn not_taken(sent: &BTreeMap<String, String>, config: &BrokerConfig) -> Vec<String> {
+pub fn not_taken(sent: &[(&Param, String)], config: &BrokerConfig) -> Vec<String> {
     sent.iter()
-        .filter(|(key, want)| {
-            let got = config.get(key.as_str());
-            let param = lookup(key);
-            match (got, param) {
-                (Some(got), Some(param)) => normalize(param, got).as_deref() != Some(want.as_str()),
-                _ => true,
-            }
+        .filter(|(param, want)| {
+            let got = config.get(param.name);
+            got.is_none_or(|got| normalize(param, got).as_deref() != Some(want.as_str()))
         })
-        .map(|(key, _)| key.clone())
+        .map(|(param, _)| param.name.to_string())
         .collect()
 }
 
-async fn rollback(admin: &BrokerAdmin, undo: &BTreeMap<String, String>) -> bool {
-    if admin.update_config(undo).await.is_err() {
+async fn rollback(admin: &BrokerAdmin, undo: &[(&Param, String)]) -> bool {
+    let body: BTreeMap<String, String> = undo.iter().map(|(p, v)| (p.name.to_string(), v.clone())).collect();
+    if admin.update_config(&body).await.is_err() {
         return false;
     }
     match admin.config().await {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::params::{check, Checked, Effect, JavaType};
+use crate::params::{check, check_in, Checked, Effect, JavaType, ParamError, Release};
 use crate::properties;
 
 use super::error::{ReloadError, MAX_FILE_BYTES};
@@ -23,6 +23,9 @@ pub struct Desired {
     pub duplicates: Vec<String>,
     /// A hash of the file's bytes (0 when not from a file): tells the reloader when it changed.
     pub fingerprint: u64,
+    /// The release the values were checked against; None: every release we know (the broker
+    /// not asked yet).
+    pub release: Option<Release>,
 }
 
 /// Keys a config file never sets on the broker: `brokerPermission` belongs to the scale-in
@@ -34,7 +37,9 @@ const GUARD_OWNED_WHY: &str = "owned by the scale-in guard (`scale-in drain`); a
      (set it explicitly with `rocketmq-sidecar reconfigure brokerPermission N`)";
 
 impl Desired {
-    /// Validates every pair; any invalid one rejects the whole set, and all errors are reported.
+    /// Validates every pair against every release we know (the broker's is not known yet): a
+    /// key no release has, or a value none would take, rejects the whole set, and all errors are
+    /// reported. [`Desired::for_release`] checks again once the broker has said its release.
     pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Desired, ReloadError> {
         let mut out = Desired::default();
         let mut errors = Vec::new();
@@ -54,17 +59,58 @@ impl Desired {
                     seen.insert(key.clone(), value.clone());
                 }
             }
-            match check(&key, &value) {
-                Err(e) => errors.push(e),
-                Ok(None) => out.ignored.push((key, "not a 4.9.6 setting (another RocketMQ version's key)".into())),
-                Ok(Some(c)) if c.param.java == JavaType::JNone || c.param.effect == Effect::Absent => {
-                    out.ignored.push((key, c.param.note.to_string()))
-                }
-                Ok(Some(c)) => {
-                    out.values.insert(c.param.name, c);
-                }
+            let checked = check(&key, &value);
+            out.sort_in(key, checked, None, &mut errors);
+        }
+        out.finish(errors, conflicts)
+    }
+
+    /// The values checked again for `release`, the broker's: a key that release lacks refuses
+    /// the whole set (naming its closest key), before anything is sent. What was ignored or set
+    /// aside stays so.
+    pub fn for_release(&self, release: Release) -> Result<Desired, ReloadError> {
+        if self.release == Some(release) {
+            return Ok(self.clone());
+        }
+        let mut out = Desired { values: BTreeMap::new(), release: Some(release), ..self.clone() };
+        let mut errors = Vec::new();
+        for c in self.values.values() {
+            out.sort_in(
+                c.param.name.to_string(),
+                check_in(release, c.param.name, &c.value),
+                Some(release),
+                &mut errors,
+            );
+        }
+        out.finish(errors, Vec::new())
+    }
+
+    /// Files one checked pair: a value to send, a key to report as ignored, or an error. Before
+    /// the release is known (`None`) a key 4.9.6 lacks stays among the values, to be checked
+    /// for the broker's release.
+    fn sort_in(
+        &mut self,
+        key: String,
+        checked: Result<Option<Checked>, ParamError>,
+        release: Option<Release>,
+        errors: &mut Vec<ParamError>,
+    ) {
+        let absent = |c: &Checked| c.param.java == JavaType::JNone || c.param.effect == Effect::Absent;
+        match checked {
+            Err(e) => errors.push(e),
+            Ok(None) => self.ignored.push((
+                key,
+                format!("not a {} setting (another RocketMQ version's key)", release.unwrap_or(Release::V4_9_6)),
+            )),
+            Ok(Some(c)) if release.is_some() && absent(&c) => self.ignored.push((key, c.param.note.to_string())),
+            Ok(Some(c)) => {
+                self.values.insert(c.param.name, c);
             }
         }
+    }
+
+    fn finish(self, errors: Vec<ParamError>, conflicts: Vec<String>) -> Result<Desired, ReloadError> {
+        let mut out = self;
         out.ignored.sort();
         out.ignored.dedup();
         if !errors.is_empty() {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::admin::BrokerConfig;
-use crate::params::{normalize, Effect, Scope};
+use crate::params::{normalize, Effect, Param, Scope};
 
 use super::desired::Desired;
 
@@ -14,10 +14,14 @@ use super::desired::Desired;
 #[serde(rename_all = "camelCase")]
 pub struct Change {
     pub key: &'static str,
+    /// The parameter of the broker's release (how its value is compared when read back).
+    #[serde(skip)]
+    pub param: &'static Param,
     /// The broker's current value (None: the broker does not list the key).
     pub from: Option<String>,
     pub to: String,
-    /// What 4.9.6 does with it (serialized as live | persisted-only | unused | hazardous | absent).
+    /// What the broker's release does with it (serialized as live | persisted-only | unused |
+    /// hazardous | absent | unverified).
     pub effect: Effect,
     /// What happens with it, in words.
     pub why: String,
@@ -32,12 +36,14 @@ pub struct Plan {
     /// Differs but never sent live: needs a restart (with the broker's own config file
     /// carrying the value).
     pub restart_required: Vec<Change>,
-    /// Keys 4.9.6 does not have.
+    /// Keys the broker's release does not have.
     pub ignored: Vec<(String, String)>,
     pub unchanged: usize,
 }
 
 impl Plan {
+    /// The diff; `desired` should be checked for the broker's release first
+    /// ([`Desired::for_release`]).
     pub fn compute(desired: &Desired, live: &BrokerConfig) -> Plan {
         let mut plan = Plan { ignored: desired.ignored.clone(), ..Plan::default() };
         for checked in desired.values.values() {
@@ -52,6 +58,10 @@ impl Plan {
             let why = match (sendable, param.effect) {
                 (true, Effect::Live) => "live: takes effect at once".to_string(),
                 (true, Effect::Startup) => "persisted-only: stored now, takes effect when the broker restarts".into(),
+                (true, Effect::Unverified) => format!(
+                    "stored; whether {} acts on it at once is not verified (read back to check it was taken)",
+                    desired.release.map_or("this release".into(), |r| format!("RocketMQ {r}"))
+                ),
                 (true, _) => "stored; 4.9.6 never reads it".into(),
                 (false, Effect::Hazardous) => format!("restart required, never sent live: {}", param.note),
                 (false, _) if param.extra => format!("restart required: not in the addon's schema ({})", param.note),
@@ -62,6 +72,7 @@ impl Plan {
             };
             let change = Change {
                 key: param.name,
+                param,
                 from: current.cloned(),
                 to: checked.value.clone(),
                 effect: param.effect,

@@ -20,6 +20,7 @@ use super::error::ReloadError;
 use super::plan::Plan;
 use super::status::{Outcome, ReloadState};
 use super::watch::watch;
+use crate::params::Release;
 
 /// How long a shutdown waits for a reload pass in flight.
 const FINISH_BOUND: Duration = Duration::from_secs(8);
@@ -103,6 +104,10 @@ pub async fn cycle(admin: &BrokerAdmin, settings: &ReloadSettings, state: &Reloa
     let live = match admin.config().await {
         Ok(c) => c,
         Err(e) => return state.record_error(&ReloadError::Broker(e)),
+    };
+    let desired = match desired.for_release(Release::for_broker(admin.version())) {
+        Ok(d) => d,
+        Err(e) => return state.record_error(&e),
     };
     let plan = Plan::compute(&desired, &live);
     match apply(admin, &plan).await {

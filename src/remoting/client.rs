@@ -27,9 +27,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::acl::{sign, Credentials};
+use super::codes::response::NO_PERMISSION;
 use super::codes::{request_name, response_name, SUCCESS};
 use super::command::{Command, SerializeType};
-use super::error::RemotingError;
+use super::error::{AclModel, RemotingError};
 use super::frame::{decode_payload, encode, parse_length, DEFAULT_MAX_FRAME};
 
 /// Called once per request with its name, how long it took and, when it got no answer, the
@@ -177,9 +178,8 @@ impl Client {
         }
         let (addr, code, code_name) = (self.addr.clone(), resp.code, response_name(resp.code));
         let remark = resp.remark.unwrap_or_default().trim().to_string();
-        // 4.9.6 reports ACL failures as SYSTEM_ERROR with the AclException text as remark.
-        Err(match remark.strip_prefix(ACL_EXCEPTION) {
-            Some(rest) => RemotingError::AclDenied { addr, request, code, code_name, remark: acl_reason(rest) },
+        Err(match acl_refusal(code, &remark) {
+            Some((acl, remark)) => RemotingError::AclDenied { addr, request, code, code_name, remark, acl },
             None => RemotingError::Refused { addr, request, code, code_name, remark },
         })
     }
@@ -240,6 +240,19 @@ impl Client {
 }
 
 const ACL_EXCEPTION: &str = "org.apache.rocketmq.acl.common.AclException:";
+
+/// An ACL refusal, and its reason. ACL 1.0 (4.9.x, 5.0–5.2) answers SYSTEM_ERROR with the
+/// AclException text as remark. ACL 2.0 (5.3+) answers NO_PERMISSION with the authentication or
+/// authorization failure ("username cannot be null.", "check signature failed.", "User:x is not
+/// found", "… has no permission …"). NO_PERMISSION also means a forbidden send or consume, and a
+/// config key on the broker's black list: those stay plain refusals.
+fn acl_refusal(code: i32, remark: &str) -> Option<(AclModel, String)> {
+    if let Some(rest) = remark.strip_prefix(ACL_EXCEPTION) {
+        return Some((AclModel::V1, acl_reason(rest)));
+    }
+    let not_acl = ["forbidden", "black list"].iter().any(|s| remark.contains(s));
+    (code == NO_PERMISSION && !not_acl).then(|| (AclModel::V2, remark.to_string()))
+}
 
 /// The AclException message without the Java stack frame the broker appends after the last ", ".
 fn acl_reason(rest: &str) -> String {
@@ -522,4 +535,20 @@ async fn read_loop(mut read: OwnedReadHalf, answers: mpsc::Sender<Result<Command
         }
     };
     let _ = answers.send(Err(lost)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acl_refusals_of_both_models_and_other_no_permission_answers() {
+        let v1 = "org.apache.rocketmq.acl.common.AclException: No acl config for sidecarX, \
+                  org.apache.rocketmq.acl.plain.PlainPermissionManager.validate(PlainPermissionManager.java:474)";
+        assert_eq!(acl_refusal(1, v1), Some((AclModel::V1, "No acl config for sidecarX".into())));
+        assert_eq!(acl_refusal(16, "check signature failed."), Some((AclModel::V2, "check signature failed.".into())));
+        assert_eq!(acl_refusal(16, "Can not update config in black list."), None);
+        assert_eq!(acl_refusal(16, "the broker[b] sending message is forbidden"), None);
+        assert_eq!(acl_refusal(1, "some other failure"), None);
+    }
 }

@@ -27,6 +27,8 @@ pub const SUCCESS: i32 = 0;
 pub mod response {
     /// Also what 4.9.6 answers for a statistic it has no item for ("The stats <..> <..> not exist").
     pub const SYSTEM_ERROR: i32 = 1;
+    /// 5.3+ ACL 2.0 refusals; also forbidden sends/consumes and black-listed config keys.
+    pub const NO_PERMISSION: i32 = 16;
     /// "topic[x] not exist" (GET_TOPIC_STATS_INFO for a topic deleted meanwhile).
     pub const TOPIC_NOT_EXIST: i32 = 17;
     /// "the consumer group[g] not online" (GET_CONSUMER_CONNECTION_LIST).

@@ -37,10 +37,33 @@ pub enum RemotingError {
     Protocol { addr: String, reason: String },
     #[error("{addr} answered {request} with code {code} ({code_name}): {remark}")]
     Refused { addr: String, request: &'static str, code: i32, code_name: &'static str, remark: String },
-    #[error("{addr} refused {request} by ACL (code {code} {code_name}): {remark} (check the access key, secret key and the broker's plain_acl.yml)")]
-    AclDenied { addr: String, request: &'static str, code: i32, code_name: &'static str, remark: String },
+    #[error("{addr} refused {request} by ACL (code {code} {code_name}): {remark} ({})", acl.hint())]
+    AclDenied { addr: String, request: &'static str, code: i32, code_name: &'static str, remark: String, acl: AclModel },
     #[error("sending {request} to {addr} failed: {source}")]
     Write { addr: String, request: &'static str, source: std::io::Error },
+}
+
+/// Which ACL refused: the answer's shape tells (4.9.x and 5.0–5.2 AclException text, or 5.3+
+/// NO_PERMISSION from the authentication / authorization pipeline).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclModel {
+    /// ACL 1.0: `aclEnable` and `conf/plain_acl.yml` accounts.
+    V1,
+    /// ACL 2.0 (5.3+): `authenticationEnabled` / `authorizationEnabled`, users and ACL rules
+    /// kept by the broker (mqadmin createUser / createAcl).
+    V2,
+}
+
+impl AclModel {
+    fn hint(self) -> &'static str {
+        match self {
+            AclModel::V1 => "check the access key, secret key and the broker's plain_acl.yml",
+            AclModel::V2 => {
+                "ACL 2.0: check that the access key and secret key are the username and password of a user \
+                 on this broker (mqadmin getUser), and that its ACL rules allow the request (mqadmin listAcl)"
+            }
+        }
+    }
 }
 
 impl RemotingError {

@@ -16,5 +16,5 @@ pub mod properties;
 pub use acl::{sign, Credentials};
 pub use client::{Client, ClientOptions, RequestObserver};
 pub use command::{Command, LanguageCode, SerializeType, CURRENT_VERSION};
-pub use error::{FrameError, RemotingError};
+pub use error::{AclModel, FrameError, RemotingError};
 pub use frame::{decode_payload, encode, parse_length, split_frame, DEFAULT_MAX_FRAME};

@@ -147,11 +147,12 @@ impl Proc {
 
     /// A name server answers GET_BROKER_CLUSTER_INFO; a broker answers GET_BROKER_RUNTIME_INFO
     /// (which fails with NoSuchElementException until its stats sampler has run once, ~1 s after
-    /// "boot success"). An ACL refusal also counts as answering.
+    /// "boot success"). An ACL refusal also counts as answering (ACL 1.0: an AclException
+    /// remark; ACL 2.0: NO_PERMISSION).
     fn answers(&self) -> bool {
         let code = if self.log_name() == "namesrv" { 106 } else { 28 };
         match exchange(&self.addr(), code) {
-            Some(resp) => resp.code == 0 || resp.remark.is_some_and(|r| r.contains("AclException")),
+            Some(resp) => resp.code == 0 || resp.code == 16 || resp.remark.is_some_and(|r| r.contains("AclException")),
             None => false,
         }
     }
@@ -492,6 +493,20 @@ pub fn create_topic(addr: &str, topic: &str, queues: u32) {
         .with_ext("order", "false");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(Client::new(addr, ClientOptions::default()).invoke_ok(req)).expect("create topic");
+}
+
+/// Waits until the name server at `namesrv` routes `topic` (a 5.x broker registers a new topic
+/// with the name servers a moment after creating it).
+pub fn wait_route(namesrv: &str, topic: &str) {
+    use rocketmq_sidecar::admin::NamesrvAdmin;
+    use rocketmq_sidecar::remoting::ClientOptions;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ns = NamesrvAdmin::new(namesrv, ClientOptions::default()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !rt.block_on(ns.route(topic)).is_ok_and(|r| !r.is_empty()) {
+        assert!(Instant::now() < deadline, "{namesrv} never routed {topic}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// Creates subscription group `group` on the broker at `addr` (UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).

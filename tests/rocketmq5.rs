@@ -1,0 +1,267 @@
+//! RocketMQ 5.5.0 compatibility suite: real 5.5.0 name servers and brokers from Maven Central
+//! (scripts/rocketmq.sh with ROCKETMQ_VERSION=5.5.0), the official 5.5.0 Java client. Roles and
+//! version, 5.x parameters, the timer wheel and POP in the scale-in guard, the flushDiskType
+//! hazard, ACL 2.0 and metrics. Controller-mode failover is in tests/controller5.rs.
+mod common;
+
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+use common::{
+    client, create_topic, mqadmin, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Cluster, Helper, Proc,
+    Run, Serve, ACL_ADMIN, ACL_READER,
+};
+
+const VERSION: &str = "5.5.0";
+const T: Duration = Duration::from_secs(30);
+
+fn cluster() -> &'static Cluster {
+    common::use_version(VERSION);
+    Cluster::shared()
+}
+
+/// A broker of its own on its own name server: producers of one scale-in test never route to
+/// another's broker, and what one leaves in the timer wheel cannot reach another's verdict.
+struct Shard {
+    namesrv: Proc,
+    broker: Proc,
+}
+
+fn shard(name: &'static str) -> Shard {
+    common::use_version(VERSION);
+    let dir = scratch(name);
+    let namesrv = start_namesrv(&dir.join("ns"));
+    namesrv.wait_ready();
+    let ns = namesrv.addr();
+    let broker = start_broker(&BrokerSpec::master(dir.join("broker"), &ns, name, false));
+    broker.wait_ready();
+    Shard { namesrv, broker }
+}
+
+/// The scale-in shards start together (they take a while) and their tests take turns.
+fn turn() -> MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A generous --timeout: seven 5.x JVMs share two cores while this binary runs.
+fn check(broker: &str) -> Run {
+    sidecar(&["scale-in", "check", "--broker", broker, "--quiet-window", "0s", "--timeout", "10s", "--json"], &[], T)
+}
+
+fn verdict(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all_output()))
+}
+
+fn rows_of<'a>(doc: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
+    doc["rows"].as_array().unwrap().iter().filter(|r| r["kind"] == kind).collect()
+}
+
+#[test]
+fn roles_config_and_the_release_are_told() {
+    let c = cluster();
+    let master = c.master.addr();
+    let run = sidecar(&["role", "--broker", &master], &[], T);
+    assert_eq!((run.code, run.stdout.trim()), (Some(0), "master"), "{}", run.all_output());
+    let run = sidecar(&["role", "--broker", &c.slave.addr()], &[], T);
+    assert_eq!((run.code, run.stdout.trim()), (Some(0), "slave"), "{}", run.all_output());
+    let run = sidecar(&["config", "get", "--broker", &master], &[], T);
+    assert!(run.stdout.lines().any(|l| l == "timerWheelEnable=true"), "{}", run.all_output());
+    let run = sidecar(&["cluster", "--namesrv", &c.namesrv.addr(), "--json"], &[], T);
+    assert!(run.stdout.contains("broker-a"), "{}", run.all_output());
+
+    let serve = Serve::start(&["--broker", &master, "--namesrv", &c.namesrv.addr(), "--interval", "500ms"]);
+    serve.wait_for("/ready", T, |code, _| code == 200);
+    let status = serve.status();
+    assert_eq!(status["brokerVersion"], "V5_5_0", "{status:#}");
+    assert_eq!(status["namesrvCheck"]["result"], "confirmed", "{status:#}");
+    assert_eq!(serve.get("/role").1.trim(), "master");
+}
+
+#[test]
+fn metrics_name_the_release_on_every_broker_series() {
+    let c = cluster();
+    let serve = Serve::start(&["--broker", &c.master.addr(), "--namesrv", &c.namesrv.addr(), "--interval", "500ms"]);
+    let (code, page) = serve.wait_for("/metrics", T, |_, body| body.contains("rocketmq_brokeruntime_msg_put_total"));
+    assert_eq!(code, 200);
+    let series: Vec<&str> = page.lines().filter(|l| l.starts_with("rocketmq_brokeruntime_")).collect();
+    assert!(series.len() > 20, "{page}");
+    assert!(series.iter().all(|l| l.contains("broker_version=\"V5_5_0\"")), "5.5.0 has no brokerVersion: {page}");
+    assert!(page.contains("rocketmq_sidecar_broker_up 1"), "{page}");
+}
+
+#[test]
+fn five_x_parameters_are_applied_refused_or_restart_required_by_that_release() {
+    let c = cluster();
+    let master = c.master.addr();
+    // A 5.x-only key: taken, read back, and reported as stored with its effect not verified.
+    let run = sidecar(&["reconfigure", "--broker", &master, "popInflightMessageThreshold", "12345"], &[], T);
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+    assert!(run.stdout.contains("[unverified]") && run.stdout.contains("RocketMQ 5.5.0"), "{}", run.stdout);
+    let get = sidecar(&["config", "get", "--broker", &master], &[], T);
+    assert!(get.stdout.lines().any(|l| l == "popInflightMessageThreshold=12345"), "read back");
+    // Startup-only on 5.x: never sent.
+    let run = sidecar(&["reconfigure", "--broker", &master, "timerWheelEnable", "false"], &[], T);
+    assert_eq!(run.code, Some(3), "{}", run.all_output());
+    // A key this release lacks names its own closest key, and nothing is sent.
+    let run = sidecar(&["reconfigure", "--broker", &master, "timerWheelEnabel", "false"], &[], T);
+    assert_eq!(run.code, Some(2), "{}", run.all_output());
+    assert!(run.stderr.contains("did you mean `timerWheelEnable`"), "{}", run.stderr);
+    // A 4.9.6 value rule still holds.
+    let run = sidecar(&["reconfigure", "--broker", &master, "maxMessageSize", "0"], &[], T);
+    assert_eq!(run.code, Some(2), "{}", run.all_output());
+
+    // The file path: config diff and the reloader take 5.x keys too.
+    let dir = scratch("five-x-file");
+    let file = dir.join("broker.conf");
+    std::fs::write(&file, "popInflightMessageThreshold=23456\nmaxMessageSize=4194305\n").unwrap();
+    let f = file.to_str().unwrap();
+    let run = sidecar(&["config", "diff", "--broker", &master, "--file", f, "--json"], &[], T);
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+    let diff: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(diff["send"].as_array().unwrap().len(), 2, "{diff:#}");
+    let serve = Serve::start(&["--broker", &master, "--config-file", f, "--interval", "500ms"]);
+    serve.wait_for("/config/applied?wait=20", T, |code, _| code == 200);
+    let get = sidecar(&["config", "get", "--broker", &master], &[], T);
+    assert!(get.stdout.lines().any(|l| l == "popInflightMessageThreshold=23456"), "{}", serve.log());
+}
+
+/// Why flushDiskType stays never-sent on 5.x, shown again on 5.5.0: after a live ASYNC_FLUSH ->
+/// SYNC_FLUSH update (sent raw, around our validation) every send fails although the message is
+/// stored, so producers' retries duplicate messages.
+#[test]
+fn evidence_live_flush_disk_type_change_breaks_sends_on_5_5_0_too() {
+    use rocketmq_sidecar::admin::BrokerAdmin;
+    use rocketmq_sidecar::remoting::ClientOptions;
+    let s = shard("broker-hazard5");
+    let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
+    let before = client(&["produce", &ns, "HazardTopic5", "2"]);
+    assert!(before.iter().all(|l| l.starts_with("ok ")), "{before:?}");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let raw = BrokerAdmin::new(addr.clone(), ClientOptions::default());
+    let stored = || rt.block_on(raw.runtime_info()).unwrap()["commitLogMaxOffset"].parse::<u64>().unwrap();
+    let stored_before = stored();
+    let pairs = [("flushDiskType".to_string(), "SYNC_FLUSH".to_string())].into();
+    rt.block_on(raw.update_config(&pairs)).unwrap();
+    let after = client(&["produce", &ns, "HazardTopic5", "2"]);
+    assert!(after.iter().all(|l| l.starts_with("error ")), "every send fails after the live change: {after:?}");
+    assert!(stored() > stored_before, "yet the messages were written to the commit log");
+    let run = sidecar(&["reconfigure", "--broker", &addr, "flushDiskType", "ASYNC_FLUSH"], &[], T);
+    assert_eq!(run.code, Some(3), "refused up front on 5.5.0: {}", run.all_output());
+}
+
+/// The false "safe" of issue 17: messages with a delivery time wait in the timer wheel, in no
+/// topic's queue, so committed offsets (and mqadmin brokerConsumeStats) show nothing behind.
+/// The guard counts them per topic until they are due, then in the topic, until consumed.
+#[test]
+fn timer_wheel_messages_are_counted_until_consumed() {
+    static SHARD: OnceLock<Shard> = OnceLock::new();
+    let s = SHARD.get_or_init(|| shard("broker-timer5"));
+    let _turn = turn();
+    let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
+    let (topic, group) = ("TimedT", "TimedG");
+    create_topic(&addr, topic, 4);
+    common::wait_route(&ns, topic);
+    // The group is up to date on the topic before the timed messages are sent.
+    let sent = client(&["produce", &ns, topic, "4"]);
+    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+    assert_eq!(client(&["consume", &ns, topic, group, "4", "30"]), ["consumed 4"]);
+    let run = check(&addr);
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+
+    let timed = client(&["produce", &ns, topic, "20", "in=40"]);
+    assert_eq!(timed.iter().filter(|l| l.starts_with("ok ")).count(), 20, "{timed:?}");
+    let run = check(&addr);
+    assert_eq!(run.code, Some(1), "{}", run.all_output());
+    let doc = verdict(&run);
+    let rows = rows_of(&doc, "timerWheel");
+    assert_eq!(rows.len(), 1, "{doc:#}");
+    assert_eq!((rows[0]["topic"].as_str(), rows[0]["messages"].as_u64()), (Some(topic), Some(20)), "{doc:#}");
+    assert_eq!(doc["brokerVersion"], "V5_5_0");
+    // What the addon's tooling sees meanwhile.
+    let stats = mqadmin(&["brokerConsumeStats", "-b", &addr]);
+    let diff = stats.lines().find_map(|l| l.trim().strip_prefix("Diff Total:")).map(str::trim);
+    assert_eq!(diff, Some("0"), "mqadmin misses the timer wheel: {stats}");
+
+    // Due: delivered into the topic, where the group's offsets count them. Never safe between.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let run = check(&addr);
+        assert_ne!(run.code, Some(0), "safe while 20 messages are unconsumed: {}", run.all_output());
+        let doc = verdict(&run);
+        let behind: u64 = rows_of(&doc, "consumer").iter().filter_map(|r| r["messages"].as_u64()).sum();
+        if rows_of(&doc, "timerWheel").is_empty() && behind == 20 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never delivered: {doc:#}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    assert_eq!(client(&["consume", &ns, topic, group, "20", "30"]), ["consumed 20"]);
+    let run = check(&addr);
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+}
+
+/// POP consumers (the broker assigns queues; a pop moves the committed offset at once): while a
+/// popped message is not acked the guard cannot tell; when its invisible time is up the broker
+/// puts it back on a retry topic, where it is counted. Never "safe" in between.
+#[test]
+fn pop_consumers_unacked_messages_are_never_safe() {
+    static SHARD: OnceLock<Shard> = OnceLock::new();
+    let s = SHARD.get_or_init(|| shard("broker-pop5"));
+    let _turn = turn();
+    let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
+    let (topic, group) = ("PopT", "PopG");
+    create_topic(&addr, topic, 2);
+    common::wait_route(&ns, topic);
+    let mode = mqadmin(&["setConsumeMode", "-b", &addr, "-t", topic, "-g", group, "-m", "POP", "-q", "2"]);
+    assert!(mode.contains("consume mode[POP]"), "{mode}");
+    let sent = client(&["produce", &ns, topic, "3"]);
+    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+
+    let mut consumer =
+        Helper::start(&["push", &ns, topic, group, "CLUSTERING", "300", "pop", "hold=600000", "invisible=15000"]);
+    consumer.wait_line("holding ", Duration::from_secs(60));
+    let run = check(&addr);
+    assert_eq!(run.code, Some(2), "{}", run.all_output());
+    assert!(run.stderr.contains("POP consumers have messages popped and not acked"), "{}", run.stderr);
+    // The client dies with the message unacked: after its invisible time it is revived into a
+    // retry topic and counted there.
+    consumer.stop();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let run = check(&addr);
+        assert_ne!(run.code, Some(0), "safe with an unacked POP message: {}", run.all_output());
+        let doc = verdict(&run);
+        let retry = rows_of(&doc, "retry")
+            .iter()
+            .chain(&rows_of(&doc, "consumer"))
+            .any(|r| r["topic"].as_str().is_some_and(|t| t.starts_with("%RETRY%")) && r["messages"].as_u64() > Some(0));
+        if run.code == Some(1) && retry {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the unacked message never came back: {doc:#}");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+#[test]
+fn acl_2_0_refusals_are_acl_refusals_with_a_hint_that_fits() {
+    let c = cluster();
+    let acl = c.acl.addr();
+    let env = |(ak, sk): (&'static str, &'static str)| [("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)];
+    let run = sidecar(&["role", "--broker", &acl], &env(ACL_ADMIN), T);
+    assert_eq!((run.code, run.stdout.trim()), (Some(0), "master"), "{}", run.all_output());
+    let run = sidecar(&["role", "--broker", &acl], &[], T);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("by ACL") && run.stderr.contains("ACL 2.0"), "{}", run.stderr);
+    assert!(!run.stderr.contains("plain_acl.yml"), "{}", run.stderr);
+    let run = sidecar(&["role", "--broker", &acl], &env((ACL_ADMIN.0, "not-the-secret")), T);
+    assert!(run.stderr.contains("check signature failed") && run.stderr.contains("ACL 2.0"), "{}", run.stderr);
+    let run = sidecar(&["scale-in", "check", "--broker", &acl, "--quiet-window", "0s"], &env(ACL_ADMIN), T);
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+    // Broker behaviour, recorded in README: on 5.5.0 a Normal (non-admin) user may update the
+    // broker config (4.9.6 refuses the reader: tests/reload.rs).
+    let run = sidecar(&["reconfigure", "--broker", &acl, "regionId", "AclRegion5"], &env(ACL_READER), T);
+    assert_eq!(run.code, Some(0), "{}", run.all_output());
+    assert!(!run.all_output().contains(ACL_READER.1), "secret never printed");
+}
