@@ -82,17 +82,12 @@ fn assert_no_secret(s: &Serve) {
     assert!(!s.log().contains(SECRET), "secret in the serve log");
 }
 
-fn signal(p: &Proc, sig: &str) {
-    let ok = std::process::Command::new("kill").args([sig, &p.pid.to_string()]).status().unwrap().success();
-    assert!(ok, "kill {sig} {}", p.pid);
-}
-
 /// Resumes the broker even if the test fails while it is paused (other tests need it).
 struct Paused<'a>(&'a Proc);
 
 impl Drop for Paused<'_> {
     fn drop(&mut self) {
-        signal(self.0, "-CONT");
+        self.0.signal("-CONT");
     }
 }
 
@@ -149,7 +144,7 @@ fn paused_broker_every_call_ends_in_time_nothing_lies_and_the_config_comes_back(
     ]);
     s.wait_for("/role", Duration::from_secs(10), |c, b| c == 200 && b == "master\n");
 
-    signal(&f.broker, "-STOP");
+    f.broker.signal("-STOP");
     let paused = Paused(&f.broker);
     let role = run(&["role", "--broker", &addr, "--namesrv", &ns, "--timeout", "1s"]);
     assert_eq!((role.code, role.stdout.as_str()), (Some(1), ""), "{}", role.all_output());

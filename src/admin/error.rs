@@ -1,5 +1,5 @@
 //! The admin layer's error: a remoting failure, an answer that cannot be decoded, a broker
-//! still starting, or no name server to ask. `kind()` doubles as a metric label.
+//! still starting, or no name server or controller to ask. `kind()` doubles as a metric label.
 
 use crate::remoting::RemotingError;
 
@@ -38,6 +38,10 @@ pub enum AdminError {
     NoNameServer,
     #[error("no name server answered: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     AllNameServersFailed(Vec<RemotingError>),
+    #[error("the broker is in controller mode but names no controller (controllerAddr is empty)")]
+    NoController,
+    #[error("no controller answered: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    AllControllersFailed(Vec<RemotingError>),
 }
 
 impl AdminError {
@@ -49,6 +53,8 @@ impl AdminError {
             AdminError::Starting { .. } => "starting",
             AdminError::NoNameServer => "config",
             AdminError::AllNameServersFailed(_) => "namesrv_unavailable",
+            AdminError::NoController => "config",
+            AdminError::AllControllersFailed(_) => "controller_unavailable",
         }
     }
 }

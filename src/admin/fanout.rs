@@ -1,5 +1,6 @@
-//! Many requests to one broker at once, with a bound: they share the one pipelined connection,
-//! so a thousand topics cost about as many round trips as the bound allows in flight.
+//! Many requests at once: to one broker, with a bound (they share the one pipelined connection,
+//! so a thousand topics cost about as many round trips as the bound allows in flight); and one
+//! request to every peer of a set (name servers, controllers), where the first good answer wins.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::remoting::codes::response::TOPIC_NOT_EXIST;
-use crate::remoting::RemotingError;
+use crate::remoting::{Client, Command, RemotingError};
 
 use super::{AdminError, BrokerAdmin, TopicStats};
 
@@ -70,4 +71,39 @@ pub async fn topic_stats(
     })
     .await?;
     Ok(stats.into_iter().collect())
+}
+
+/// Why no peer of a set gave a good answer.
+pub(super) enum Unanswered {
+    /// One answered and said no (reported only when none answered well).
+    Refused(RemotingError),
+    /// None answered.
+    Failed(Vec<RemotingError>),
+}
+
+/// Sends `make()` to every client at once; the first SUCCESS answer wins and the slower requests
+/// are cancelled, so a silent peer costs nothing while another answers.
+pub(super) async fn first_answer(
+    clients: &[Arc<Client>],
+    make: impl Fn() -> Command,
+) -> Result<(String, Command), Unanswered> {
+    let mut asked: JoinSet<(String, Result<Command, RemotingError>)> = JoinSet::new();
+    for client in clients {
+        let (client, cmd) = (client.clone(), make());
+        asked.spawn(async move { (client.addr().to_string(), client.invoke_ok(cmd).await) });
+    }
+    let (mut errors, mut refusal) = (Vec::new(), None);
+    while let Some(joined) = asked.join_next().await {
+        let Ok((addr, answer)) = joined else { continue };
+        match answer {
+            // Dropping the set cancels the slower requests.
+            Ok(resp) => return Ok((addr, resp)),
+            Err(e) if e.is_refusal() => refusal = refusal.or(Some(e)),
+            Err(e) => {
+                tracing::debug!(peer = %addr, error = %e, "peer unavailable");
+                errors.push(e)
+            }
+        }
+    }
+    Err(refusal.map_or(Unanswered::Failed(errors), Unanswered::Refused))
 }

@@ -2,6 +2,7 @@
 //! [`AdminError`]; the remoting details stay in [`crate::remoting`].
 
 mod broker;
+mod controller;
 mod error;
 mod fanout;
 mod namesrv;
@@ -11,6 +12,7 @@ mod types;
 mod version;
 
 pub use broker::BrokerAdmin;
+pub use controller::{ControllerAdmin, ReplicaInfo};
 pub use error::AdminError;
 pub use fanout::{bounded, topic_stats};
 pub use namesrv::NamesrvAdmin;

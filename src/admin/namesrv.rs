@@ -2,12 +2,11 @@
 
 use std::sync::Arc;
 
-use tokio::task::JoinSet;
-
 use crate::remoting::codes::request::{GET_BROKER_CLUSTER_INFO, GET_ROUTEINFO_BY_TOPIC};
-use crate::remoting::{Client, ClientOptions, Command, RemotingError};
+use crate::remoting::{Client, ClientOptions, Command};
 
 use super::error::AdminError;
+use super::fanout::{first_answer, Unanswered};
 use super::stats::{route_from_body, QueueData};
 use super::types::ClusterInfo;
 
@@ -59,28 +58,10 @@ impl NamesrvAdmin {
     }
 
     async fn first_ok(&self, make: impl Fn() -> Command) -> Result<(String, Command), AdminError> {
-        let mut asked: JoinSet<(String, Result<Command, RemotingError>)> = JoinSet::new();
-        for client in &self.clients {
-            let (client, cmd) = (client.clone(), make());
-            asked.spawn(async move { (client.addr().to_string(), client.invoke_ok(cmd).await) });
-        }
-        let (mut errors, mut refusal) = (Vec::new(), None);
-        while let Some(joined) = asked.join_next().await {
-            let Ok((addr, answer)) = joined else { continue };
-            match answer {
-                // Dropping the set cancels the slower requests.
-                Ok(resp) => return Ok((addr, resp)),
-                Err(e) if e.is_refusal() => refusal = refusal.or(Some(e)),
-                Err(e) => {
-                    tracing::debug!(namesrv = %addr, error = %e, "name server unavailable");
-                    errors.push(e)
-                }
-            }
-        }
-        match refusal {
-            Some(e) => Err(e.into()),
-            None => Err(AdminError::AllNameServersFailed(errors)),
-        }
+        first_answer(&self.clients, make).await.map_err(|e| match e {
+            Unanswered::Refused(e) => e.into(),
+            Unanswered::Failed(errors) => AdminError::AllNameServersFailed(errors),
+        })
     }
 }
 

@@ -19,6 +19,8 @@ pub mod request {
     pub const GET_CONSUMER_CONNECTION_LIST: i32 = 203;
     pub const VIEW_BROKER_STATS_DATA: i32 = 315;
     pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
+    /// 5.x controller: a shard's elected master, its epoch and SyncStateSet.
+    pub const CONTROLLER_GET_REPLICA_INFO: i32 = 1004;
 }
 
 pub const SUCCESS: i32 = 0;
@@ -58,6 +60,7 @@ pub fn request_name(code: i32) -> &'static str {
         315 => "VIEW_BROKER_STATS_DATA",
         317 => "GET_BROKER_CONSUME_STATS",
         327 => "ADD_WRITE_PERM_OF_BROKER",
+        1004 => "CONTROLLER_GET_REPLICA_INFO",
         _ => "REQUEST",
     }
 }

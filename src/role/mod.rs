@@ -3,8 +3,10 @@
 //! The broker's own live config (brokerRole, brokerId) is the source. In DLedger mode the broker's
 //! role handler rewrites those two fields on every leadership change, so the live config is the
 //! runtime state there too. The name servers are the cross-check: the address the broker registers
-//! (brokerIP1:listenPort) must sit under the same brokerId in its shard. Any contradiction, or a
-//! broker that cannot be asked, is `unknown`; a role is never guessed or kept from an old answer.
+//! (brokerIP1:listenPort) must sit under the same brokerId in its shard. In 5.x controller mode
+//! the controller elects the master, and a demoted or paused old master learns of it only when
+//! it next asks: a master claim there needs the controller's confirmation. Any contradiction, or
+//! a broker that cannot be asked, is `unknown`; a role is never guessed or kept from an old answer.
 
 pub mod poller;
 mod probe;

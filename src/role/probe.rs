@@ -1,5 +1,6 @@
 //! One role check: the broker's own answer (required), the name-server cross-check and a slave's
-//! lag (best-effort, each within its own share of the time limit).
+//! lag (best-effort, each within its own share of the time limit), and in 5.x controller mode
+//! the controller's word on who the master is (required for a master).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +9,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::{timeout_at, Instant};
 
-use crate::admin::{AdminError, BrokerAdmin, BrokerConfig, NamesrvAdmin};
+use crate::admin::{AdminError, BrokerAdmin, BrokerConfig, ControllerAdmin, NamesrvAdmin, ReplicaInfo};
 use crate::remoting::ClientOptions;
 
 use super::Role;
@@ -35,6 +36,9 @@ pub struct Observation {
     /// For a slave whose lag was asked for and could not be had in its budget: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slave_lag_unavailable: Option<String>,
+    /// 5.x controller mode: the shard as the controller sees it (None otherwise, or for a slave
+    /// whose controller did not answer).
+    pub controller: Option<ReplicaInfo>,
 }
 
 /// The name-server cross-check's outcome. Only a contradiction makes the role unknown: an
@@ -58,6 +62,10 @@ pub enum RoleError {
     Inconsistent { role: String, id: u64 },
     #[error("the name servers disagree with the broker: {0}")]
     Conflict(String),
+    #[error("the broker says master, but the controller {0}")]
+    NotElected(String),
+    #[error("the broker says master in controller mode, and its controller cannot confirm it: {0}")]
+    Controller(AdminError),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
 }
@@ -70,6 +78,8 @@ impl RoleError {
             RoleError::BadConfig { .. } => "bad_config",
             RoleError::Inconsistent { .. } => "inconsistent",
             RoleError::Conflict(_) => "namesrv_conflict",
+            RoleError::NotElected(_) => "controller_conflict",
+            RoleError::Controller(_) => "controller_unavailable",
             RoleError::Timeout(_) => "timeout",
         }
     }
@@ -81,12 +91,20 @@ pub struct RoleProbe {
     opts: ClientOptions,
     /// Client for the shard's master, kept while the master address stays the same (slave lag).
     master: Mutex<Option<Arc<BrokerAdmin>>>,
+    /// 5.x controller mode: the controllers the broker names, kept while its `controllerAddr` stays.
+    controller: Mutex<Option<Arc<ControllerAdmin>>>,
 }
 
 impl RoleProbe {
     pub fn new(broker: &str, namesrv: Option<&str>, opts: ClientOptions) -> Result<RoleProbe, AdminError> {
         let namesrv = namesrv.map(|n| NamesrvAdmin::new(n, opts.clone())).transpose()?;
-        Ok(RoleProbe { broker: BrokerAdmin::new(broker, opts.clone()), namesrv, opts, master: Mutex::new(None) })
+        Ok(RoleProbe {
+            broker: BrokerAdmin::new(broker, opts.clone()),
+            namesrv,
+            opts,
+            master: Mutex::new(None),
+            controller: Mutex::new(None),
+        })
     }
 
     pub fn broker_addr(&self) -> &str {
@@ -109,8 +127,12 @@ impl RoleProbe {
         let broker = timeout_at(deadline, async { tokio::join!(self.broker.config(), self.broker.runtime_info()) });
         let (broker, cluster_info) = tokio::join!(broker, cluster_info);
         let (config, runtime) = broker.map_err(|_| RoleError::Timeout(limit))?;
+        let controllers = config.as_ref().ok().and_then(controller_addrs);
         let mut obs = observe(config, runtime, cluster_info)?;
         obs.broker_version = self.broker.version().map(|v| v.name());
+        if let Some(addrs) = controllers {
+            self.controller_check(&mut obs, &addrs, deadline).await?;
+        }
         if with_lag && obs.role == Role::Slave {
             let lag_deadline = deadline.min(Instant::now() + limit.mul_f64(BEST_EFFORT_SHARE));
             match timeout_at(lag_deadline, self.slave_lag(&obs)).await {
@@ -126,6 +148,33 @@ impl RoleProbe {
             }
         }
         Ok(obs)
+    }
+
+    /// 5.x controller mode. A broker learns that it was demoted only when it next asks its
+    /// controller (a paused old master resumes still saying master), so a master must be the
+    /// one the controller elected, within the check's deadline. A slave's answer stands; what
+    /// the controller says is shown when it answers.
+    async fn controller_check(&self, obs: &mut Observation, addrs: &str, deadline: Instant) -> Result<(), RoleError> {
+        let controller = {
+            let mut slot = self.controller.lock().await;
+            if slot.as_ref().map(|c| c.addrs()) != Some(addrs) {
+                let made = ControllerAdmin::new(addrs, self.opts.clone()).map_err(RoleError::Controller)?;
+                *slot = Some(Arc::new(made));
+            }
+            slot.clone().expect("set above")
+        };
+        let answer = timeout_at(deadline, controller.replica_info(&obs.broker_name)).await;
+        let info = match (answer, obs.role) {
+            (Ok(Ok(info)), _) => info,
+            (_, Role::Slave) => return Ok(()),
+            (Ok(Err(e)), Role::Master) => return Err(RoleError::Controller(e)),
+            (Err(_), Role::Master) => {
+                return Err(RoleError::Controller(AdminError::AllControllersFailed(Vec::new())));
+            }
+        };
+        not_elected(obs, &info).map_or(Ok(()), |why| Err(RoleError::NotElected(format!("at {addrs} {why}"))))?;
+        obs.controller = Some(info);
+        Ok(())
     }
 
     async fn slave_lag(&self, obs: &Observation) -> Result<u64, String> {
@@ -180,6 +229,7 @@ fn observe(
         commit_log_max_offset: runtime.as_ref().and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
         slave_lag_bytes: None,
         slave_lag_unavailable: None,
+        controller: None,
     };
     match cluster_info {
         None => {}
@@ -192,6 +242,27 @@ fn observe(
         }
     }
     Ok(obs)
+}
+
+/// Why a broker that says master is not the controller's elected master (None: it is, or it
+/// does not say master).
+fn not_elected(obs: &Observation, info: &ReplicaInfo) -> Option<String> {
+    if obs.role != Role::Master || info.master_addr.as_deref() == Some(obs.registered_addr.as_str()) {
+        return None;
+    }
+    Some(format!(
+        "names {} (epoch {}) as the master of {}; this broker registers as {}",
+        info.master_addr.as_deref().unwrap_or("no master"),
+        info.master_epoch.unwrap_or(0),
+        obs.broker_name,
+        obs.registered_addr
+    ))
+}
+
+/// The broker's controllers when it runs in 5.x controller mode (`enableControllerMode`).
+fn controller_addrs(config: &BrokerConfig) -> Option<String> {
+    let on = config.get("enableControllerMode").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    on.then(|| config.get("controllerAddr").cloned().unwrap_or_default())
 }
 
 fn parse_id(config: &BrokerConfig) -> Result<u64, RoleError> {
@@ -268,6 +339,22 @@ mod tests {
         assert!(parse_id(&config(&[])).is_err());
     }
 
+    #[test]
+    fn in_controller_mode_only_the_elected_master_is_master() {
+        let info = |addr: Option<&str>| ReplicaInfo {
+            master_addr: addr.map(str::to_string),
+            master_broker_id: Some(1),
+            master_epoch: Some(3),
+            sync_state_set: vec![1, 2],
+        };
+        let old = obs(Role::Master, 0, "10.0.0.1:10911");
+        assert_eq!(not_elected(&old, &info(Some("10.0.0.1:10911"))), None);
+        let why = not_elected(&old, &info(Some("10.0.0.2:10911"))).unwrap();
+        assert!(why.contains("names 10.0.0.2:10911 (epoch 3)"), "{why}");
+        assert!(not_elected(&old, &info(None)).unwrap().contains("no master"));
+        assert_eq!(not_elected(&obs(Role::Slave, 2, "10.0.0.1:10911"), &info(Some("10.0.0.2:10911"))), None);
+    }
+
     fn obs(role: Role, id: u64, addr: &str) -> Observation {
         Observation {
             role,
@@ -282,6 +369,7 @@ mod tests {
             commit_log_max_offset: None,
             slave_lag_bytes: None,
             slave_lag_unavailable: None,
+            controller: None,
         }
     }
 

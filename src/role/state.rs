@@ -209,5 +209,6 @@ fn identity(obs: Option<&Observation>) -> Vec<(&'static str, serde_json::Value)>
         ("commitLogMaxOffset", json!(obs.and_then(|o| o.commit_log_max_offset))),
         ("slaveLagBytes", json!(obs.and_then(|o| o.slave_lag_bytes))),
         ("slaveLagUnavailable", json!(obs.and_then(|o| o.slave_lag_unavailable.as_deref()))),
+        ("controller", json!(obs.and_then(|o| o.controller.as_ref()))),
     ]
 }

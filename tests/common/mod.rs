@@ -114,6 +114,12 @@ impl Proc {
         let _ = rocketmq_sh().args(["stop", &self.pid.to_string(), "--kill"]).status();
     }
 
+    /// Sends `sig` (e.g. "-STOP", "-CONT") to the JVM.
+    pub fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").args([sig, &self.pid.to_string()]).status().unwrap().success();
+        assert!(ok, "kill {sig} {}", self.pid);
+    }
+
     /// SIGTERM (the broker shuts down cleanly) and wait until it is gone.
     pub fn stop(&self) {
         let _ = rocketmq_sh().args(["stop", &self.pid.to_string()]).status();
@@ -211,7 +217,16 @@ fn start(args: &[&str], home: &Path, port: u16, what: &str) -> Proc {
 }
 
 pub fn start_namesrv(dir: &Path) -> Proc {
-    start(&["start-namesrv"], &dir.join("namesrv"), free_port(), "name server")
+    start_namesrv_with(dir, free_port(), &[])
+}
+
+/// A name server on `port` with extra `key=value` settings (e.g. the 5.x embedded controller).
+pub fn start_namesrv_with(dir: &Path, port: u16, settings: &[&str]) -> Proc {
+    let mut args = vec!["start-namesrv"];
+    for kv in settings {
+        args.extend(["--set", kv]);
+    }
+    start(&args, &dir.join("namesrv"), port, "name server")
 }
 
 /// Options for a broker; `home` is reused on restart so the store and broker.conf survive.
@@ -233,11 +248,19 @@ impl<'a> BrokerSpec<'a> {
 }
 
 pub fn start_broker(spec: &BrokerSpec) -> Proc {
+    start_broker_with(spec, &[])
+}
+
+/// A broker with extra `key=value` settings in its broker.conf (written on first start only).
+pub fn start_broker_with(spec: &BrokerSpec, settings: &[&str]) -> Proc {
     let id = spec.id.to_string();
     let mut args =
         vec!["start-broker", "--namesrv", spec.namesrv, "--name", spec.name, "--id", &id, "--role", spec.role];
     if spec.acl {
         args.push("--acl");
+    }
+    for kv in settings {
+        args.extend(["--set", kv]);
     }
     start(&args, &spec.home, spec.port, &format!("broker {} id {}", spec.name, spec.id))
 }

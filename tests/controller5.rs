@@ -1,0 +1,199 @@
+//! RocketMQ 5.5.0 controller mode: a three-broker group whose master the controller (inside the
+//! name server) elects. Three `role` probes, one per broker, run side by side the whole time,
+//! the way three sidecars would: never two masters at once, through a master kill and a master
+//! pause; the paused old master is never reported master after it resumes; the failover time is
+//! measured (README names it). `/status` shows the controller's view.
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{free_port, scratch, sidecar, start_broker_with, start_namesrv_with, BrokerSpec, Proc};
+
+const VERSION: &str = "5.5.0";
+
+struct Group {
+    _namesrv: Proc,
+    ns: String,
+    controller: String,
+    brokers: Vec<Option<Proc>>,
+    specs: Vec<(std::path::PathBuf, u16)>,
+}
+
+impl Group {
+    fn start() -> Group {
+        common::use_version(VERSION);
+        let dir = scratch("controller5");
+        let (ns_port, raft_port) = (free_port(), free_port());
+        let controller = format!("127.0.0.1:{raft_port}");
+        let peers = format!("controllerDLegerPeers=n0-{controller}");
+        let store = format!("controllerStorePath={}", dir.join("controller").display());
+        let settings = [
+            "enableControllerInNamesrv=true",
+            "controllerDLegerGroup=g1",
+            peers.as_str(),
+            "controllerDLegerSelfId=n0",
+            store.as_str(),
+            "mappedFileSize=67108864",
+        ];
+        let namesrv = start_namesrv_with(&dir, ns_port, &settings);
+        namesrv.wait_ready();
+        let ns = namesrv.addr();
+        let specs: Vec<_> = (1..=3).map(|i| (dir.join(format!("b{i}")), free_port())).collect();
+        let mut g = Group { _namesrv: namesrv, ns, controller, brokers: Vec::new(), specs };
+        g.brokers = (0..3).map(|i| Some(g.start_broker(i))).collect();
+        for b in g.brokers.iter().flatten() {
+            b.wait_ready();
+        }
+        g
+    }
+
+    /// Broker `i` (0-based) of group `broker-c`; every one starts as a slave and the controller
+    /// elects the master. Its store survives a restart.
+    fn start_broker(&self, i: usize) -> Proc {
+        let (home, port) = &self.specs[i];
+        let spec = BrokerSpec {
+            home: home.clone(),
+            port: *port,
+            namesrv: &self.ns,
+            name: "broker-c",
+            id: i as u32 + 1,
+            role: "SLAVE",
+            acl: false,
+        };
+        let controller = format!("controllerAddr={}", self.controller);
+        let epoch = format!("storePathEpochFile={}", home.join("store/epochFileCheckpoint").display());
+        start_broker_with(&spec, &["enableControllerMode=true", &controller, &epoch, "allAckInSyncStateSet=false"])
+    }
+
+    fn addrs(&self) -> Vec<String> {
+        self.specs.iter().map(|(_, port)| format!("127.0.0.1:{port}")).collect()
+    }
+}
+
+/// What the three probes said, sample by sample: (time, roles in broker order).
+type Samples = Arc<Mutex<Vec<(Instant, Vec<String>)>>>;
+
+/// Probes all three brokers in parallel, about every 300 ms, until `stop` is set.
+fn watch(
+    addrs: Vec<String>,
+    ns: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> (Samples, std::thread::JoinHandle<()>) {
+    let samples: Samples = Arc::default();
+    let sink = samples.clone();
+    let handle = std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let at = Instant::now();
+            let roles: Vec<String> = std::thread::scope(|s| {
+                let asks: Vec<_> = addrs
+                    .iter()
+                    .map(|a| {
+                        let ns = ns.clone();
+                        s.spawn(move || {
+                            let run = sidecar(
+                                &["role", "--broker", a, "--namesrv", &ns, "--timeout", "1s"],
+                                &[],
+                                Duration::from_secs(5),
+                            );
+                            if run.code == Some(0) {
+                                run.stdout.trim().to_string()
+                            } else {
+                                "unknown".into()
+                            }
+                        })
+                    })
+                    .collect();
+                asks.into_iter().map(|h| h.join().unwrap()).collect()
+            });
+            sink.lock().unwrap_or_else(|p| p.into_inner()).push((at, roles));
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    });
+    (samples, handle)
+}
+
+fn masters(roles: &[String]) -> Vec<usize> {
+    roles.iter().enumerate().filter(|(_, r)| *r == "master").map(|(i, _)| i).collect()
+}
+
+/// Waits until exactly one broker is master in the latest sample; returns it and when.
+fn wait_master(samples: &Samples, not: Option<usize>, limit: Duration) -> (usize, Instant) {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some((at, roles)) = samples.lock().unwrap_or_else(|p| p.into_inner()).last() {
+            if let [m] = masters(roles)[..] {
+                if Some(m) != not {
+                    return (m, *at);
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "no new master within {limit:?}: {:?}", samples.lock().unwrap().last());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn one_master_at_a_time_through_a_master_kill_and_a_master_pause() {
+    let mut g = Group::start();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (samples, watcher) = watch(g.addrs(), g.ns.clone(), stop.clone());
+    let (first, _) = wait_master(&samples, None, Duration::from_secs(90));
+    status_shows_the_controllers_view(&g.addrs()[first], &g.ns);
+
+    // 1. The master is killed: another is elected.
+    let killed_at = Instant::now();
+    g.brokers[first].take().unwrap().kill();
+    let (second, elected_at) = wait_master(&samples, Some(first), Duration::from_secs(90));
+    let kill_failover = elected_at - killed_at;
+    // The killed broker comes back (same store), as a slave.
+    g.brokers[first] = Some(g.start_broker(first));
+    g.brokers[first].as_ref().unwrap().wait_ready();
+
+    // 2. The new master is paused: another is elected; resumed, the old one is never master.
+    let paused = g.brokers[second].as_ref().unwrap();
+    let paused_at = Instant::now();
+    paused.signal("-STOP");
+    let (third, elected_at) = wait_master(&samples, Some(second), Duration::from_secs(90));
+    let pause_failover = elected_at - paused_at;
+    let resumed_at = Instant::now();
+    paused.signal("-CONT");
+    std::thread::sleep(Duration::from_secs(15));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    watcher.join().unwrap();
+
+    let samples = samples.lock().unwrap();
+    for (at, roles) in samples.iter() {
+        assert!(masters(roles).len() <= 1, "two masters at once at {:?}: {roles:?}", *at - killed_at);
+    }
+    let after_resume: Vec<&Vec<String>> = samples.iter().filter(|(at, _)| *at >= resumed_at).map(|(_, r)| r).collect();
+    assert!(after_resume.len() >= 10, "too few samples after the resume");
+    assert!(after_resume.iter().all(|r| r[second] != "master"), "the paused old master came back as master");
+    assert_eq!(after_resume.last().unwrap()[third], "master");
+    assert_eq!(after_resume.last().unwrap()[second], "slave", "demoted once it asked its controller");
+    eprintln!(
+        "controller-mode failover on {VERSION}: master killed -> new master reported in {:.1} s; \
+         master paused -> {:.1} s ({} samples)",
+        kill_failover.as_secs_f64(),
+        pause_failover.as_secs_f64(),
+        samples.len()
+    );
+    assert!(kill_failover < Duration::from_secs(60) && pause_failover < Duration::from_secs(60));
+}
+
+/// `/status` on the master shows the controller's view of the shard: the elected master, its
+/// epoch and the SyncStateSet, which grows to all three brokers once the slaves caught up (only
+/// its members may be elected, so the test waits for that before it fails the master).
+fn status_shows_the_controllers_view(master: &str, ns: &str) {
+    let serve = common::Serve::start(&["--broker", master, "--namesrv", ns, "--interval", "500ms"]);
+    let (_, body) = serve.wait_for("/status", Duration::from_secs(90), |code, body| {
+        code == 200 && body.contains("syncStateSet") && {
+            let s: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            s["controller"]["syncStateSet"].as_array().is_some_and(|set| set.len() == 3)
+        }
+    });
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status["role"], "master", "{status:#}");
+    assert_eq!(status["controller"]["masterAddr"], master, "{status:#}");
+    assert!(status["controller"]["masterEpoch"].as_i64() >= Some(1), "{status:#}");
+}
