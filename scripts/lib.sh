@@ -1,4 +1,5 @@
-# Shared by demo.sh, capture-golden.sh and benches/*.sh (source it). Starts a real local RocketMQ 4.9.6
+# Shared by demo.sh, capture-golden.sh and benches/*.sh (source it). Starts a real local RocketMQ 4.9.6 (or
+# ROCKETMQ_VERSION, e.g. 5.5.0)
 # cluster on free loopback ports and stops it when the calling script exits, however it exits.
 #   cluster_up DIR [--no-acl]   -> exports NAMESRV MASTER SLAVE ACL_BROKER (HOST:PORT)
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}

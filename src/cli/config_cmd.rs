@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use crate::admin::BrokerAdmin;
-use crate::params::{Release, Scope, CATALOG, EXTRA};
+use crate::params::{Release, Scope};
 use crate::reload::{Desired, Plan};
 
 use super::args::ConnectArgs;
@@ -21,8 +21,9 @@ pub enum ConfigCommand {
     /// live, persisted-only (needs a restart to take effect) or restart-required (never sent live).
     /// Sends nothing.
     Diff(DiffArgs),
-    /// List every parameter the reloader knows: type, default, KubeBlocks scope, and what 4.9.6
-    /// does with a live change (live | persisted-only | unused | hazardous | absent). No broker needed.
+    /// List every parameter of a RocketMQ release: type, default, KubeBlocks scope, and what that
+    /// release does with a live change (live | persisted-only | unused | hazardous | absent |
+    /// unverified). No broker needed.
     Params(ParamsArgs),
 }
 
@@ -31,6 +32,14 @@ pub struct ParamsArgs {
     /// Print JSON
     #[arg(long, env = "ROCKETMQ_SIDECAR_JSON")]
     pub json: bool,
+    /// The release whose parameters to list: 4.9.6, 5.1.4, 5.3.3 or 5.5.0 (a broker's own is
+    /// picked from its answers by every other command)
+    #[arg(long, env = "ROCKETMQ_SIDECAR_RELEASE", default_value = "4.9.6", value_parser = parse_release)]
+    pub release: Release,
+}
+
+fn parse_release(s: &str) -> Result<Release, String> {
+    Release::from_name(s).ok_or_else(|| format!("unknown release {s:?}: 4.9.6, 5.1.4, 5.3.3 or 5.5.0"))
 }
 
 #[derive(Args, Debug)]
@@ -88,7 +97,7 @@ async fn get(args: GetArgs) -> Result<(), CliError> {
 
 fn params(args: ParamsArgs) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
-    let rows = CATALOG.iter().chain(EXTRA).map(|p| {
+    let rows = args.release.params().iter().map(|p| {
         let java = format!("{:?}", p.java).trim_start_matches('J').to_lowercase();
         let scope = if p.scope == Scope::Dyn { "dynamic" } else { "static" };
         let send = if p.sendable() { "sent live" } else { "never sent" };
@@ -105,7 +114,8 @@ fn params(args: ParamsArgs) -> Result<(), CliError> {
         writeln!(out)?;
         return Ok(());
     }
-    writeln!(out, "{:<42} {:<5} {:<8} {:<15} {:<11} note", "name", "type", "kb", "effect (4.9.6)", "reloader")?;
+    let effect = format!("effect ({})", args.release);
+    writeln!(out, "{:<42} {:<5} {:<8} {:<15} {:<11} note", "name", "type", "kb", effect, "reloader")?;
     for (p, java, scope, send) in rows {
         writeln!(out, "{:<42} {:<5} {:<8} {:<15} {:<11} {}", p.name, java, scope, p.effect.label(), send, p.note)?;
     }
