@@ -5,10 +5,11 @@
 //! measured (README names it). `/status` shows the controller's view.
 mod common;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{free_port, scratch, sidecar, start_broker_with, start_namesrv_with, BrokerSpec, Proc};
+use common::roles::{masters, wait_master, watch};
+use common::{free_port, scratch, start_broker_with, start_namesrv_with, BrokerSpec, Proc};
 
 const VERSION: &str = "5.5.0";
 
@@ -68,68 +69,6 @@ impl Group {
 
     fn addrs(&self) -> Vec<String> {
         self.specs.iter().map(|(_, port)| format!("127.0.0.1:{port}")).collect()
-    }
-}
-
-/// What the three probes said, sample by sample: (time, roles in broker order).
-type Samples = Arc<Mutex<Vec<(Instant, Vec<String>)>>>;
-
-/// Probes all three brokers in parallel, about every 300 ms, until `stop` is set.
-fn watch(
-    addrs: Vec<String>,
-    ns: String,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-) -> (Samples, std::thread::JoinHandle<()>) {
-    let samples: Samples = Arc::default();
-    let sink = samples.clone();
-    let handle = std::thread::spawn(move || {
-        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-            let at = Instant::now();
-            let roles: Vec<String> = std::thread::scope(|s| {
-                let asks: Vec<_> = addrs
-                    .iter()
-                    .map(|a| {
-                        let ns = ns.clone();
-                        s.spawn(move || {
-                            let run = sidecar(
-                                &["role", "--broker", a, "--namesrv", &ns, "--timeout", "1s"],
-                                &[],
-                                Duration::from_secs(5),
-                            );
-                            if run.code == Some(0) {
-                                run.stdout.trim().to_string()
-                            } else {
-                                "unknown".into()
-                            }
-                        })
-                    })
-                    .collect();
-                asks.into_iter().map(|h| h.join().unwrap()).collect()
-            });
-            sink.lock().unwrap_or_else(|p| p.into_inner()).push((at, roles));
-            std::thread::sleep(Duration::from_millis(300));
-        }
-    });
-    (samples, handle)
-}
-
-fn masters(roles: &[String]) -> Vec<usize> {
-    roles.iter().enumerate().filter(|(_, r)| *r == "master").map(|(i, _)| i).collect()
-}
-
-/// Waits until exactly one broker is master in the latest sample; returns it and when.
-fn wait_master(samples: &Samples, not: Option<usize>, limit: Duration) -> (usize, Instant) {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some((at, roles)) = samples.lock().unwrap_or_else(|p| p.into_inner()).last() {
-            if let [m] = masters(roles)[..] {
-                if Some(m) != not {
-                    return (m, *at);
-                }
-            }
-        }
-        assert!(Instant::now() < deadline, "no new master within {limit:?}: {:?}", samples.lock().unwrap().last());
-        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

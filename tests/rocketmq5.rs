@@ -113,6 +113,20 @@ fn metrics_name_the_release_on_every_broker_series() {
     let label = format!("des=\"{}\"", version_name());
     assert!(series.iter().all(|l| l.contains(&label)), "{page}");
     assert!(page.contains("rocketmq_sidecar_broker_up 1"), "{page}");
+    assert!(page.contains("rocketmq_sidecar_role{role=\"master\"} 1"), "{page}");
+    // Consumer lag, as on 4.9.6 (tests/metrics.rs): 5 produced, 2 committed.
+    let (ns, master) = (c.namesrv.addr(), c.master.addr());
+    create_topic(&master, "MetricsT5", 1);
+    common::wait_route(&ns, "MetricsT5");
+    let sent = client(&["produce", &ns, "MetricsT5", "5"]);
+    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+    common::create_group(&master, "MetricsG5");
+    common::commit_offset(&master, "MetricsG5", "MetricsT5", 0, 2);
+    let lag = |body: &str| {
+        body.lines()
+            .any(|l| l.starts_with("rocketmq_group_diff{") && l.contains("group=\"MetricsG5\"") && l.ends_with(" 3"))
+    };
+    serve.wait_for("/metrics", Duration::from_secs(60), |_, body| lag(body));
 }
 
 #[test]

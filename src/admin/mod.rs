@@ -3,6 +3,7 @@
 
 mod broker;
 mod controller;
+mod dledger;
 mod error;
 mod fanout;
 mod namesrv;
@@ -13,6 +14,7 @@ mod version;
 
 pub use broker::BrokerAdmin;
 pub use controller::{ControllerAdmin, ReplicaInfo};
+pub use dledger::{own_member, DLedgerAdmin, DLedgerMember, DLedgerView};
 pub use error::AdminError;
 pub use fanout::{bounded, topic_stats};
 pub use namesrv::NamesrvAdmin;

@@ -44,6 +44,8 @@ pub struct AgentMetrics {
     backlog: IntGaugeVec,
     best_effort_unavailable: IntGaugeVec,
     reload_set_aside: IntCounter,
+    dledger_term: IntGauge,
+    dledger_leader: IntGaugeVec,
 }
 
 fn name(n: &str) -> String {
@@ -105,6 +107,17 @@ impl AgentMetrics {
             reload_outcomes: reg!(IntCounterVec::new(
                 opts("reload_outcomes_total", "Config reloader checks by outcome"),
                 &["result"]
+            )),
+            dledger_term: reg!(IntGauge::with_opts(opts(
+                "dledger_term",
+                "DLedger mode: the current term as the broker's own DLedger member sees it (-1 otherwise, or unknown)"
+            ))),
+            dledger_leader: reg!(IntGaugeVec::new(
+                opts(
+                    "dledger_leader",
+                    "DLedger mode: 1 for the group's leader, by member id (as the broker's member sees it)"
+                ),
+                &["leader"]
             )),
             restart_required: reg!(IntGauge::with_opts(opts(
                 "reload_restart_required_params",
@@ -203,6 +216,16 @@ impl AgentMetrics {
         let lag_down = current.is_some_and(|o| o.slave_lag_unavailable.is_some());
         self.best_effort_unavailable.with_label_values(&["namesrv_check"]).set(namesrv_down as i64);
         self.best_effort_unavailable.with_label_values(&["slave_lag"]).set(lag_down as i64);
+        self.dledger_leader.reset();
+        match current.and_then(|o| o.dledger_view.as_ref()) {
+            Some(view) => {
+                self.dledger_term.set(view.term.unwrap_or(-1));
+                if let Some(leader) = &view.leader_id {
+                    self.dledger_leader.with_label_values(&[leader.as_str()]).set(1);
+                }
+            }
+            None => self.dledger_term.set(-1),
+        }
         // Only a slave that knows its lag exports it; a former slave's series goes away.
         self.commitlog_diff.reset();
         if let Some(obs) = view.observation.as_ref().filter(|o| view.role == Some(Role::Slave) && o.role == Role::Slave)

@@ -9,7 +9,10 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::{timeout_at, Instant};
 
-use crate::admin::{AdminError, BrokerAdmin, BrokerConfig, ControllerAdmin, NamesrvAdmin, ReplicaInfo};
+use crate::admin::{
+    own_member, AdminError, BrokerAdmin, BrokerConfig, ControllerAdmin, DLedgerAdmin, DLedgerMember, DLedgerView,
+    NamesrvAdmin, ReplicaInfo,
+};
 use crate::remoting::ClientOptions;
 
 use super::Role;
@@ -39,6 +42,9 @@ pub struct Observation {
     /// 5.x controller mode: the shard as the controller sees it (None otherwise, or for a slave
     /// whose controller did not answer).
     pub controller: Option<ReplicaInfo>,
+    /// 4.9.x DLedger mode: the term and leader as the broker's own DLedger member sees them
+    /// (best-effort: None when it did not answer in its share of the time limit).
+    pub dledger_view: Option<DLedgerView>,
 }
 
 /// The name-server cross-check's outcome. Only a contradiction makes the role unknown: an
@@ -93,6 +99,8 @@ pub struct RoleProbe {
     master: Mutex<Option<Arc<BrokerAdmin>>>,
     /// 5.x controller mode: the controllers the broker names, kept while its `controllerAddr` stays.
     controller: Mutex<Option<Arc<ControllerAdmin>>>,
+    /// DLedger mode: the broker's own DLedger member, kept while its config names the same one.
+    dledger: Mutex<Option<Arc<DLedgerAdmin>>>,
 }
 
 impl RoleProbe {
@@ -104,6 +112,7 @@ impl RoleProbe {
             opts,
             master: Mutex::new(None),
             controller: Mutex::new(None),
+            dledger: Mutex::new(None),
         })
     }
 
@@ -128,10 +137,15 @@ impl RoleProbe {
         let (broker, cluster_info) = tokio::join!(broker, cluster_info);
         let (config, runtime) = broker.map_err(|_| RoleError::Timeout(limit))?;
         let controllers = config.as_ref().ok().and_then(controller_addrs);
+        let dledger_member = config.as_ref().ok().and_then(own_member);
         let mut obs = observe(config, runtime, cluster_info)?;
         obs.broker_version = self.broker.version().map(|v| v.name());
         if let Some(addrs) = controllers {
             self.controller_check(&mut obs, &addrs, deadline).await?;
+        }
+        if let Some(member) = dledger_member {
+            let share = deadline.min(Instant::now() + limit.mul_f64(BEST_EFFORT_SHARE));
+            obs.dledger_view = timeout_at(share, self.dledger_view(&member)).await.ok().flatten();
         }
         if with_lag && obs.role == Role::Slave {
             let lag_deadline = deadline.min(Instant::now() + limit.mul_f64(BEST_EFFORT_SHARE));
@@ -175,6 +189,18 @@ impl RoleProbe {
         not_elected(obs, &info).map_or(Ok(()), |why| Err(RoleError::NotElected(format!("at {addrs} {why}"))))?;
         obs.controller = Some(info);
         Ok(())
+    }
+
+    /// The term and leader as the broker's DLedger member sees them; None when it does not answer.
+    async fn dledger_view(&self, member: &DLedgerMember) -> Option<DLedgerView> {
+        let admin = {
+            let mut slot = self.dledger.lock().await;
+            if slot.as_ref().map(|d| d.member()) != Some(member) {
+                *slot = Some(Arc::new(DLedgerAdmin::new(member, self.opts.clone())));
+            }
+            slot.clone()?
+        };
+        admin.view().await.map_err(|e| tracing::debug!(error = %e, "DLedger metadata unavailable")).ok()
     }
 
     async fn slave_lag(&self, obs: &Observation) -> Result<u64, String> {
@@ -230,6 +256,7 @@ fn observe(
         slave_lag_bytes: None,
         slave_lag_unavailable: None,
         controller: None,
+        dledger_view: None,
     };
     match cluster_info {
         None => {}
@@ -370,6 +397,7 @@ mod tests {
             slave_lag_bytes: None,
             slave_lag_unavailable: None,
             controller: None,
+            dledger_view: None,
         }
     }
 

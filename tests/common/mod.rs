@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod proxy;
+pub mod roles;
 
 use std::collections::HashSet;
 use std::io::Read;
