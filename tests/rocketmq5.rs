@@ -66,6 +66,18 @@ fn turn() -> MutexGuard<'static, ()> {
     TURN.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Creates `topic` on the broker at `addr` and waits until the name server routes it.
+fn routed_topic(ns: &str, addr: &str, topic: &str, queues: u32) {
+    create_topic(addr, topic, queues);
+    common::wait_route(ns, topic);
+}
+
+/// Sends `n` messages to `topic`; every send must succeed.
+fn produce_ok(ns: &str, topic: &str, n: u32) {
+    let sent = client(&["produce", ns, topic, &n.to_string()]);
+    assert!(sent.len() == n as usize && sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+}
+
 /// A generous --timeout: seven 5.x JVMs share two cores while this binary runs.
 fn check(broker: &str) -> Run {
     sidecar(&["scale-in", "check", "--broker", broker, "--quiet-window", "0s", "--timeout", "10s", "--json"], &[], T)
@@ -116,10 +128,8 @@ fn metrics_name_the_release_on_every_broker_series() {
     assert!(page.contains("rocketmq_sidecar_role{role=\"master\"} 1"), "{page}");
     // Consumer lag, as on 4.9.6 (tests/metrics.rs): 5 produced, 2 committed.
     let (ns, master) = (c.namesrv.addr(), c.master.addr());
-    create_topic(&master, "MetricsT5", 1);
-    common::wait_route(&ns, "MetricsT5");
-    let sent = client(&["produce", &ns, "MetricsT5", "5"]);
-    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+    routed_topic(&ns, &master, "MetricsT5", 1);
+    produce_ok(&ns, "MetricsT5", 5);
     common::create_group(&master, "MetricsG5");
     common::commit_offset(&master, "MetricsG5", "MetricsT5", 0, 2);
     let lag = |body: &str| {
@@ -179,8 +189,7 @@ fn evidence_live_flush_disk_type_change_breaks_sends_on_5_x_too() {
     use rocketmq_sidecar::remoting::ClientOptions;
     let s = shard("broker-hazard5");
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
-    create_topic(&addr, "HazardTopic5", 2);
-    common::wait_route(&ns, "HazardTopic5");
+    routed_topic(&ns, &addr, "HazardTopic5", 2);
     let before = client(&["produce", &ns, "HazardTopic5", "2"]);
     assert!(before.iter().all(|l| l.starts_with("ok ")), "{before:?}");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -206,11 +215,9 @@ fn timer_wheel_messages_are_counted_until_consumed() {
     let _turn = turn();
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("TimedT", "TimedG");
-    create_topic(&addr, topic, 4);
-    common::wait_route(&ns, topic);
+    routed_topic(&ns, &addr, topic, 4);
     // The group is up to date on the topic before the timed messages are sent.
-    let sent = client(&["produce", &ns, topic, "4"]);
-    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+    produce_ok(&ns, topic, 4);
     assert_eq!(client(&["consume", &ns, topic, group, "4", "30"]), ["consumed 4"]);
     let run = check(&addr);
     assert_eq!(run.code, Some(0), "{}", run.all_output());
@@ -257,12 +264,10 @@ fn pop_consumers_unacked_messages_are_never_safe() {
     let _turn = turn();
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("PopT", "PopG");
-    create_topic(&addr, topic, 2);
-    common::wait_route(&ns, topic);
+    routed_topic(&ns, &addr, topic, 2);
     let mode = mqadmin(&["setConsumeMode", "-b", &addr, "-t", topic, "-g", group, "-m", "POP", "-q", "2"]);
     assert!(mode.contains("consume mode[POP]"), "{mode}");
-    let sent = client(&["produce", &ns, topic, "3"]);
-    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+    produce_ok(&ns, topic, 3);
 
     let mut consumer =
         Helper::start(&["push", &ns, topic, group, "CLUSTERING", "300", "pop", "hold=600000", "invisible=15000"]);
@@ -323,11 +328,9 @@ fn a_retried_message_blocks_until_consumed_again() {
     let s = SHARD.get_or_init(|| shard("broker-retry5"));
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("RetryT", "RetryG");
-    create_topic(&addr, topic, 1);
-    common::wait_route(&ns, topic);
+    routed_topic(&ns, &addr, topic, 1);
     let consumer = Helper::start(&["push", &ns, topic, group, "CLUSTERING", "300", "later"]);
-    let sent = client(&["produce", &ns, topic, "1"]);
-    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+    produce_ok(&ns, topic, 1);
     consumer.wait_line("later ", Duration::from_secs(60));
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -350,10 +353,8 @@ fn drain_ends_when_the_consumer_caught_up() {
     let s = SHARD.get_or_init(|| shard("broker-drain5"));
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("DrainT", "DrainG");
-    create_topic(&addr, topic, 2);
-    common::wait_route(&ns, topic);
-    let sent = client(&["produce", &ns, topic, "5"]);
-    assert!(sent.iter().all(|l| l.starts_with("ok ")), "{sent:?}");
+    routed_topic(&ns, &addr, topic, 2);
+    produce_ok(&ns, topic, 5);
     assert_eq!(client(&["consume", &ns, topic, group, "0", "5"]), ["consumed 0"], "the group exists, behind");
     let drain_addr = addr.clone();
     let drain = std::thread::spawn(move || {

@@ -120,6 +120,7 @@ pub fn print_plan(plan: &Plan, desired: &Desired, verb: Verb, broker: &str, json
         v["broker"] = broker.into();
         v["applied"] = (verb == Verb::Sent && !plan.send.is_empty()).into();
         v["duplicates"] = serde_json::json!(desired.duplicates);
+        v["release"] = serde_json::json!(desired.release.map(|r| r.name()));
         v["schemaVersion"] = crate::JSON_SCHEMA_VERSION.into();
         serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::from)?;
         writeln!(out)?;
