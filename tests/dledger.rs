@@ -59,11 +59,13 @@ fn term_and_leader(serve: &Serve) -> (i64, String) {
     (s["dledgerTerm"].as_i64().unwrap_or(-1), s["dledgerLeader"].as_str().unwrap_or("").to_string())
 }
 
-/// Waits until `/status` shows a term that `ok` accepts.
-fn wait_term(serve: &Serve, ok: impl Fn(i64) -> bool) {
-    serve.wait_for("/status", Duration::from_secs(20), |_, body| {
+/// Waits until `/status` shows a term and leader that `ok` accepts (during an election the term
+/// has grown before a leader is known).
+fn wait_term(serve: &Serve, ok: impl Fn(i64, &str) -> bool) {
+    serve.wait_for("/status", Duration::from_secs(30), |_, body| {
         let s: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
-        s["dledgerTerm"].as_i64().is_some_and(&ok)
+        let leader = s["dledgerLeader"].as_str().unwrap_or("");
+        s["dledgerTerm"].as_i64().is_some_and(|t| ok(t, leader))
     });
 }
 
@@ -77,9 +79,9 @@ fn one_master_at_a_time_through_a_leader_kill_with_term_and_leader_shown() {
     // A survivor's sidecar shows the term and leader, in /status and the metrics.
     let survivor = (first + 1) % 3;
     let serve = Serve::start(&["--broker", &g.addrs[survivor], "--namesrv", &g.ns, "--interval", "500ms"]);
-    wait_term(&serve, |t| t >= 1);
-    let (first_term, leader) = term_and_leader(&serve);
-    assert_eq!(leader, format!("n{first}"));
+    let first_id = format!("n{first}");
+    wait_term(&serve, |t, leader| t >= 1 && leader == first_id);
+    let (first_term, _) = term_and_leader(&serve);
     let gauge = format!("rocketmq_sidecar_dledger_term {first_term}");
     let (_, page) = serve.wait_for("/metrics", Duration::from_secs(10), |_, b| b.contains(&gauge));
     assert!(page.contains(&format!("rocketmq_sidecar_dledger_leader{{leader=\"n{first}\"}} 1")), "{page}");
@@ -88,9 +90,8 @@ fn one_master_at_a_time_through_a_leader_kill_with_term_and_leader_shown() {
     g.brokers[first].take().unwrap().kill();
     let (second, elected_at) = wait_master(&samples, Some(first), Duration::from_secs(60));
     let failover = elected_at - killed_at;
-    wait_term(&serve, |t| t > first_term);
-    let (_, leader) = term_and_leader(&serve);
-    assert_eq!(leader, format!("n{second}"));
+    let second_id = format!("n{second}");
+    wait_term(&serve, |t, leader| t > first_term && leader == second_id);
     std::thread::sleep(Duration::from_secs(5));
     stop.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
