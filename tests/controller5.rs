@@ -90,6 +90,10 @@ fn one_master_at_a_time_through_a_master_kill_and_a_master_pause() {
     g.brokers[first].as_ref().unwrap().wait_ready();
 
     // 2. The new master is paused: another is elected; resumed, the old one is never master.
+    // Only SyncStateSet members may take over, and the set restarts from the new master alone:
+    // wait until the others caught up with it again (else no election is possible, and rightly
+    // no master is reported).
+    status_shows_the_controllers_view(&g.addrs()[second], &g.ns);
     let paused = g.brokers[second].as_ref().unwrap();
     let paused_at = Instant::now();
     paused.signal("-STOP");
