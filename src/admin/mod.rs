@@ -33,4 +33,4 @@ pub use system::{
 pub use types::{
     broker_id, is_master, runtime_info_from_body, BrokerConfig, BrokerData, ClusterInfo, DataVersion, RuntimeInfo,
 };
-pub use version::{BrokerVersion, Family};
+pub use version::BrokerVersion;

@@ -12,7 +12,7 @@
 
 use std::sync::OnceLock;
 
-use crate::admin::{BrokerVersion, Family};
+use crate::admin::BrokerVersion;
 
 use super::catalog::{self, Effect, JavaType, Param, SchemaType, Scope};
 
@@ -45,11 +45,11 @@ impl Release {
     /// later → 5.5.0 (the newest known: a key a newer broker added is refused, never guessed at).
     /// Unknown version → 4.9.6, the line KubeBlocks documents.
     pub fn for_broker(version: Option<BrokerVersion>) -> Release {
-        let Some(v) = version else { return Release::V4_9_6 };
-        match v.family() {
-            Some(Family::V5) if v >= BrokerVersion(V5_5_0_SNAPSHOT) => Release::V5_5_0,
-            Some(Family::V5) if v >= BrokerVersion(V5_3_0_SNAPSHOT) => Release::V5_3_3,
-            Some(Family::V5) => Release::V5_1_4,
+        // A snapshot counts as the release it precedes (V5_3_0_SNAPSHOT is a 5.3).
+        match version.and_then(BrokerVersion::parts) {
+            Some((5, minor, ..)) if minor >= 5 => Release::V5_5_0,
+            Some((5, minor, ..)) if minor >= 3 => Release::V5_3_3,
+            Some((5, ..)) => Release::V5_1_4,
             _ => Release::V4_9_6,
         }
     }
@@ -90,10 +90,6 @@ impl std::fmt::Display for Release {
         f.write_str(self.name())
     }
 }
-
-/// MQVersion ordinals of V5_3_0_SNAPSHOT and V5_5_0_SNAPSHOT (see `admin::BrokerVersion`).
-const V5_3_0_SNAPSHOT: i32 = 472;
-const V5_5_0_SNAPSHOT: i32 = 512;
 
 /// 5.x keys that are part of a broker's identity or set up at startup only: restart required.
 const STARTUP_ONLY_5X: &[(&str, &str)] = &[
@@ -188,8 +184,13 @@ mod tests {
             [Release::V4_9_6, Release::V5_1_4, Release::V5_3_3, Release::V5_5_0, Release::V5_5_0]
         );
         assert_eq!(Release::for_broker(None), Release::V4_9_6);
-        assert_eq!(BrokerVersion(V5_3_0_SNAPSHOT).name(), "V5_3_0_SNAPSHOT");
-        assert_eq!(BrokerVersion(V5_5_0_SNAPSHOT).name(), "V5_5_0_SNAPSHOT");
+        // The boundaries: V5_2_9 / V5_3_0_SNAPSHOT and V5_4_9 / V5_5_0_SNAPSHOT.
+        assert_eq!(
+            [r(471), r(472), r(511), r(512)],
+            [Release::V5_1_4, Release::V5_3_3, Release::V5_3_3, Release::V5_5_0]
+        );
+        assert_eq!(BrokerVersion(472).name(), "V5_3_0_SNAPSHOT");
+        assert_eq!(BrokerVersion(512).name(), "V5_5_0_SNAPSHOT");
     }
 
     #[test]
