@@ -15,15 +15,16 @@ pub struct Checked {
 /// Validates `raw` for `key` on `release`. `Ok(None)`: a key of another RocketMQ version that
 /// 4.9.6 ignores (the addon's template writes a few); it is reported, never sent.
 pub fn check_in(release: Release, key: &str, raw: &str) -> Result<Option<Checked>, ParamError> {
-    let Some(param) = release.lookup(key) else {
-        if release.foreign(key) {
-            return Ok(None);
-        }
-        return Err(ParamError::UnknownKey { key: key.to_string(), suggestion: closest_in(release, key) });
-    };
+    match release.lookup(key) {
+        Some(param) => checked(param, key, raw).map(Some),
+        None if release.foreign(key) => Ok(None),
+        None => Err(ParamError::UnknownKey { key: key.to_string(), suggestion: closest_in(release, key) }),
+    }
+}
+
+fn checked(param: &'static Param, key: &str, raw: &str) -> Result<Checked, ParamError> {
     let bad = |reason: String| ParamError::BadValue { key: key.to_string(), value: raw.to_string(), reason };
-    let value = canonical(param, raw).map_err(bad)?;
-    Ok(Some(Checked { param, value }))
+    Ok(Checked { param, value: canonical(param, raw).map_err(bad)? })
 }
 
 /// Validates before the broker's release is known: a key no release has is refused (naming
@@ -32,11 +33,12 @@ pub fn check_in(release: Release, key: &str, raw: &str) -> Result<Option<Checked
 pub fn check(key: &str, raw: &str) -> Result<Option<Checked>, ParamError> {
     let mut first_err = None;
     // 4.9.6 first: its catalog is the hand-verified one; then the newest 5.x.
+    // The closest-name search runs once, over every release, and only for a key none has.
     for release in [Release::V4_9_6, Release::V5_5_0, Release::V5_3_3, Release::V5_1_4] {
-        match check_in(release, key, raw) {
-            Ok(Some(c)) => return Ok(Some(c)),
-            Err(e @ ParamError::BadValue { .. }) => first_err = first_err.or(Some(e)),
-            _ => {}
+        let Some(param) = release.lookup(key) else { continue };
+        match checked(param, key, raw) {
+            Ok(c) => return Ok(Some(c)),
+            Err(e) => first_err = first_err.or(Some(e)),
         }
     }
     match first_err {
