@@ -31,7 +31,6 @@ pub struct ReplicaInfo {
 /// leader's answer wins (followers refuse).
 pub struct ControllerAdmin {
     clients: Vec<Arc<Client>>,
-    addrs: String,
 }
 
 impl ControllerAdmin {
@@ -41,12 +40,7 @@ impl ControllerAdmin {
         if clients.is_empty() {
             return Err(AdminError::NoController);
         }
-        Ok(ControllerAdmin { clients, addrs: addrs.to_string() })
-    }
-
-    /// The `controllerAddr` this was made for.
-    pub fn addrs(&self) -> &str {
-        &self.addrs
+        Ok(ControllerAdmin { clients })
     }
 
     pub async fn replica_info(&self, broker_name: &str) -> Result<ReplicaInfo, AdminError> {

@@ -75,10 +75,6 @@ impl DLedgerAdmin {
         DLedgerAdmin { client: Client::new(member.addr.clone(), opts), member: member.clone() }
     }
 
-    pub fn member(&self) -> &DLedgerMember {
-        &self.member
-    }
-
     /// The member's view of its group: METADATA (leader), then the term probe.
     pub async fn view(&self) -> Result<DLedgerView, AdminError> {
         let m = &self.member;

@@ -2,6 +2,7 @@
 //! lag (best-effort, each within its own share of the time limit), and in 5.x controller mode
 //! the controller's word on who the master is (required for a master).
 
+use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -95,12 +96,34 @@ pub struct RoleProbe {
     broker: BrokerAdmin,
     namesrv: Option<NamesrvAdmin>,
     opts: ClientOptions,
-    /// Client for the shard's master, kept while the master address stays the same (slave lag).
-    master: Mutex<Option<Arc<BrokerAdmin>>>,
-    /// 5.x controller mode: the controllers the broker names, kept while its `controllerAddr` stays.
-    controller: Mutex<Option<Arc<ControllerAdmin>>>,
-    /// DLedger mode: the broker's own DLedger member, kept while its config names the same one.
-    dledger: Mutex<Option<Arc<DLedgerAdmin>>>,
+    /// Client for the shard's master, by its address (slave lag).
+    master: Kept<String, BrokerAdmin>,
+    /// 5.x controller mode: the controllers the broker names, by its `controllerAddr`.
+    controller: Kept<String, ControllerAdmin>,
+    /// DLedger mode: the broker's own DLedger member, as its config names it.
+    dledger: Kept<DLedgerMember, DLedgerAdmin>,
+}
+
+/// A client kept across checks while what it was made for stays the same (one connection, not
+/// one per check); a new key replaces it.
+struct Kept<K, T>(Mutex<Option<(K, Arc<T>)>>);
+
+impl<K: PartialEq + Clone, T> Kept<K, T> {
+    fn new() -> Self {
+        Kept(Mutex::new(None))
+    }
+
+    async fn get<E>(&self, key: &K, make: impl FnOnce() -> Result<T, E>) -> Result<Arc<T>, E> {
+        let mut slot = self.0.lock().await;
+        match slot.as_ref() {
+            Some((k, kept)) if k == key => Ok(kept.clone()),
+            _ => {
+                let made = Arc::new(make()?);
+                *slot = Some((key.clone(), made.clone()));
+                Ok(made)
+            }
+        }
+    }
 }
 
 impl RoleProbe {
@@ -110,9 +133,9 @@ impl RoleProbe {
             broker: BrokerAdmin::new(broker, opts.clone()),
             namesrv,
             opts,
-            master: Mutex::new(None),
-            controller: Mutex::new(None),
-            dledger: Mutex::new(None),
+            master: Kept::new(),
+            controller: Kept::new(),
+            dledger: Kept::new(),
         })
     }
 
@@ -169,14 +192,11 @@ impl RoleProbe {
     /// one the controller elected, within the check's deadline. A slave's answer stands; what
     /// the controller says is shown when it answers.
     async fn controller_check(&self, obs: &mut Observation, addrs: &str, deadline: Instant) -> Result<(), RoleError> {
-        let controller = {
-            let mut slot = self.controller.lock().await;
-            if slot.as_ref().map(|c| c.addrs()) != Some(addrs) {
-                let made = ControllerAdmin::new(addrs, self.opts.clone()).map_err(RoleError::Controller)?;
-                *slot = Some(Arc::new(made));
-            }
-            slot.clone().expect("set above")
-        };
+        let controller = self
+            .controller
+            .get(&addrs.to_string(), || ControllerAdmin::new(addrs, self.opts.clone()))
+            .await
+            .map_err(RoleError::Controller)?;
         let answer = timeout_at(deadline, controller.replica_info(&obs.broker_name)).await;
         let info = match (answer, obs.role) {
             (Ok(Ok(info)), _) => info,
@@ -193,26 +213,17 @@ impl RoleProbe {
 
     /// The term and leader as the broker's DLedger member sees them; None when it does not answer.
     async fn dledger_view(&self, member: &DLedgerMember) -> Option<DLedgerView> {
-        let admin = {
-            let mut slot = self.dledger.lock().await;
-            if slot.as_ref().map(|d| d.member()) != Some(member) {
-                *slot = Some(Arc::new(DLedgerAdmin::new(member, self.opts.clone())));
-            }
-            slot.clone()?
-        };
+        let admin = self.dledger.get(member, || Ok::<_, Infallible>(DLedgerAdmin::new(member, self.opts.clone())));
+        let Ok(admin) = admin.await;
         admin.view().await.map_err(|e| tracing::debug!(error = %e, "DLedger metadata unavailable")).ok()
     }
 
     async fn slave_lag(&self, obs: &Observation) -> Result<u64, String> {
         let master_addr = obs.master_addr.as_ref().ok_or("the name servers name no master for the shard")?;
         let mine = obs.commit_log_max_offset.ok_or("the broker reported no commitLogMaxOffset")?;
-        let master = {
-            let mut slot = self.master.lock().await;
-            if slot.as_ref().map(|m| m.addr()) != Some(master_addr.as_str()) {
-                *slot = Some(Arc::new(BrokerAdmin::new(master_addr.clone(), self.opts.clone())));
-            }
-            slot.clone().ok_or("no master client")?
-        };
+        let master =
+            self.master.get(master_addr, || Ok::<_, Infallible>(BrokerAdmin::new(master_addr, self.opts.clone())));
+        let Ok(master) = master.await;
         let info = master.runtime_info().await.map_err(|e| e.to_string())?;
         let theirs: u64 = info
             .get("commitLogMaxOffset")
