@@ -11,8 +11,7 @@ use crate::remoting::codes::request::CONTROLLER_GET_REPLICA_INFO;
 use crate::remoting::{json, Client, ClientOptions, Command};
 
 use super::error::{AdminError, DecodeError};
-use super::fanout::{first_answer, Unanswered};
-use super::namesrv::split_addrs;
+use super::fanout::{first_answer, peer_clients, Unanswered};
 
 /// A shard as the controller sees it (CONTROLLER_GET_REPLICA_INFO).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,7 +35,7 @@ pub struct ControllerAdmin {
 impl ControllerAdmin {
     /// `addrs`: the broker's `controllerAddr` (`host:port;host:port`).
     pub fn new(addrs: &str, opts: ClientOptions) -> Result<ControllerAdmin, AdminError> {
-        let clients: Vec<Arc<Client>> = split_addrs(addrs).map(|a| Arc::new(Client::new(a, opts.clone()))).collect();
+        let clients = peer_clients(addrs, &opts);
         if clients.is_empty() {
             return Err(AdminError::NoController);
         }

@@ -9,7 +9,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::remoting::codes::response::TOPIC_NOT_EXIST;
-use crate::remoting::{Client, Command, RemotingError};
+use crate::remoting::{Client, ClientOptions, Command, RemotingError};
 
 use super::{AdminError, BrokerAdmin, TopicStats};
 
@@ -71,6 +71,12 @@ pub async fn topic_stats(
     })
     .await?;
     Ok(stats.into_iter().collect())
+}
+
+/// One client per address of a `host:port;host:port` list (commas and blanks also accepted).
+pub(super) fn peer_clients(addrs: &str, opts: &ClientOptions) -> Vec<Arc<Client>> {
+    let addrs = addrs.split([';', ',', ' ', '\n', '\t']).map(str::trim).filter(|a| !a.is_empty());
+    addrs.map(|a| Arc::new(Client::new(a, opts.clone()))).collect()
 }
 
 /// Why no peer of a set gave a good answer.

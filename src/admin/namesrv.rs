@@ -6,7 +6,7 @@ use crate::remoting::codes::request::{GET_BROKER_CLUSTER_INFO, GET_ROUTEINFO_BY_
 use crate::remoting::{Client, ClientOptions, Command};
 
 use super::error::AdminError;
-use super::fanout::{first_answer, Unanswered};
+use super::fanout::{first_answer, peer_clients, Unanswered};
 use super::stats::{route_from_body, QueueData};
 use super::types::ClusterInfo;
 
@@ -20,7 +20,7 @@ pub struct NamesrvAdmin {
 impl NamesrvAdmin {
     /// `addrs` is RocketMQ's `host:port;host:port` list (commas and blanks also accepted).
     pub fn new(addrs: &str, opts: ClientOptions) -> Result<NamesrvAdmin, AdminError> {
-        let clients: Vec<Arc<Client>> = split_addrs(addrs).map(|a| Arc::new(Client::new(a, opts.clone()))).collect();
+        let clients = peer_clients(addrs, &opts);
         if clients.is_empty() {
             return Err(AdminError::NoNameServer);
         }
@@ -63,8 +63,4 @@ impl NamesrvAdmin {
             Unanswered::Failed(errors) => AdminError::AllNameServersFailed(errors),
         })
     }
-}
-
-pub(crate) fn split_addrs(addrs: &str) -> impl Iterator<Item = &str> {
-    addrs.split([';', ',', ' ', '\n', '\t']).map(str::trim).filter(|a| !a.is_empty())
 }
