@@ -15,6 +15,8 @@ command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || need_apt+=(maven)
 command -v cargo >/dev/null || need_apt+=(cargo rustc)
 command -v go >/dev/null || need_apt+=(golang-go)
+command -v kubectl >/dev/null || need_apt+=(kubectl)
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_apt[*]}" >&2
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi
@@ -26,6 +28,8 @@ if [ "${1:-}" = --matrix ]; then matrix=true; shift; fi
 scripts/rocketmq.sh fetch
 ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
 scripts/tools.sh
+# etcd, kube-apiserver, the KubeBlocks v1.0.2 manager, kbagent and kbhelper (tests/kubeblocks.rs).
+scripts/kubeblocks.sh build
 export KUBECONFORM="$PWD/.cache/bin/kubeconform"
 cargo test --locked "$@"
 if [ "$matrix" = true ]; then

@@ -1,5 +1,7 @@
-//! deploy/: the KubeBlocks manifests validate against the KubeBlocks and Prometheus Operator CRD
-//! schemas with kubeconform (a broken copy fails); the commands, flags, env names, endpoints and
+//! deploy/: the KubeBlocks manifests, as `kubectl apply -k` renders them for KubeBlocks 1.0.2 and
+//! 1.2, validate strictly against that version's CRD schemas and the Prometheus Operator's with
+//! kubeconform (a broken copy fails; the 1.0 files do not pass as 1.2 ones); the ParametersDefinitions'
+//! lists are the sidecar's catalog; the commands, flags, env names, endpoints and
 //! ports the manifests use are the ones the binary accepts; the static (musl) binary runs with no
 //! shared libraries; the Dockerfile follows the rules its image relies on.
 //!
@@ -15,58 +17,94 @@ use serde_yaml::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rocketmq-sidecar");
 
-fn kubeconform(paths: &[&Path]) -> Output {
+/// The KubeBlocks versions deploy/ supports, each with the kustomizations a user applies on it.
+const SETS: [(&str, &[&str]); 2] = [("1.0.2", &["exec", "http"]), ("1.2.0-alpha.3", &["kb-1.2/exec", "kb-1.2/http"])];
+
+/// Files applied as they are, on every version.
+const PLAIN: [&str; 2] = ["cluster-example.yaml", "podmonitor.yaml"];
+
+fn kubeconform(kb_version: &str, paths: &[&Path]) -> Output {
     let tool =
         std::env::var("KUBECONFORM").unwrap_or_else(|_| root().join(".cache/bin/kubeconform").display().to_string());
-    let schemas = root().join("tests/data/schemas/{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json");
+    let layout = "{{.Group}}/{{.ResourceKind}}_{{.ResourceAPIVersion}}.json";
+    let schemas = root().join("tests/data/schemas");
     Command::new(&tool)
         .args(["-strict", "-summary", "-output", "text", "-schema-location"])
-        .arg(schemas)
+        .arg(schemas.join(format!("kubeblocks-{kb_version}/{layout}")))
+        .arg("-schema-location")
+        .arg(schemas.join(format!("shared/{layout}")))
         .args(paths)
         .output()
         .unwrap_or_else(|e| panic!("cannot run kubeconform ({tool}): {e}; scripts/test.sh installs it"))
 }
 
-fn manifests() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut dirs = vec![root().join("deploy/kubeblocks")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "yaml") {
-                out.push(path);
-            }
-        }
-    }
-    out.sort();
-    assert!(out.len() >= 6, "{out:?}");
+/// `kubectl kustomize deploy/kubeblocks/DIR` written to a file: what `kubectl apply -k` sends.
+fn rendered(dir: &str) -> PathBuf {
+    let out = Command::new("kubectl")
+        .args(["kustomize"])
+        .arg(root().join("deploy/kubeblocks").join(dir))
+        .output()
+        .expect("kubectl (scripts/test.sh installs it)");
+    assert!(out.status.success(), "kubectl kustomize {dir}: {}", String::from_utf8_lossy(&out.stderr));
+    let file = common::scratch(&format!("rendered-{}", dir.replace('/', "-"))).join("all.yaml");
+    std::fs::write(&file, &out.stdout).unwrap();
+    file
+}
+
+/// Every file a user applies on `kb_version`: the rendered kustomizations and the plain files.
+fn manifests(kb_version: &str) -> Vec<PathBuf> {
+    let (_, dirs) = SETS.iter().find(|(v, _)| *v == kb_version).unwrap();
+    let mut out: Vec<PathBuf> = dirs.iter().map(|d| rendered(d)).collect();
+    out.extend(PLAIN.iter().map(|f| root().join("deploy/kubeblocks").join(f)));
     out
 }
 
+fn parse(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .filter(|v| !v.is_null())
+        .collect()
+}
+
 fn documents() -> Vec<(PathBuf, Value)> {
-    manifests()
-        .into_iter()
-        .flat_map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            serde_yaml::Deserializer::from_str(&text)
-                .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-                .map(|v| (path.clone(), v))
-                .collect::<Vec<_>>()
-        })
+    SETS.iter()
+        .flat_map(|(v, _)| manifests(v))
+        .flat_map(|path| parse(&path).into_iter().map(move |v| (path.clone(), v)))
         .collect()
 }
 
 #[test]
-fn every_manifest_validates_against_the_crd_schemas() {
-    let paths = manifests();
-    let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
-    let out = kubeconform(&refs);
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success(), "{text}");
-    let docs = documents().len();
-    assert!(text.contains(&format!("Valid: {docs}, Invalid: 0, Errors: 0, Skipped: 0")), "{docs} documents: {text}");
+fn every_manifest_validates_against_the_crd_schemas_of_each_kubeblocks_version() {
+    for (version, _) in SETS {
+        let paths = manifests(version);
+        let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();
+        let out = kubeconform(version, &refs);
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "KubeBlocks {version}: {text}");
+        let docs: usize = paths.iter().map(|p| parse(p).len()).sum();
+        assert!(docs >= 9, "{docs}");
+        let valid = format!("Valid: {docs}, Invalid: 0, Errors: 0, Skipped: 0");
+        assert!(text.contains(&valid), "KubeBlocks {version}: {docs} documents: {text}");
+    }
+}
+
+#[test]
+fn the_1_0_manifests_do_not_pass_as_1_2_ones() {
+    // 1.2 renamed systemAccounts[].passwordGenerationPolicy: the overlays exist for a reason.
+    let out = kubeconform("1.2.0-alpha.3", &[&rendered("http")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success() && text.contains("passwordGenerationPolicy"), "{text}");
+    // Nor the 1.2 ones as 1.0 ones: 1.0.2 has neither passwordConfig nor configs[].reconfigure.
+    let out = kubeconform("1.0.2", &[&rendered("kb-1.2/exec")]);
+    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let has_reconfigure = |version: &str| {
+        let path = format!("tests/data/schemas/kubeblocks-{version}/apps.kubeblocks.io/componentdefinition_v1.json");
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(root().join(path)).unwrap()).unwrap();
+        !schema["properties"]["spec"]["properties"]["configs"]["items"]["properties"]["reconfigure"].is_null()
+    };
+    assert!(!has_reconfigure("1.0.2") && has_reconfigure("1.2.0-alpha.3"));
 }
 
 #[test]
@@ -81,9 +119,54 @@ fn a_broken_copy_fails_validation() {
         assert!(original.contains(from), "{what}: {from:?} not in the manifest");
         let broken = dir.join(format!("{}.yaml", what.replace(' ', "-")));
         std::fs::write(&broken, original.replacen(from, to, 1)).unwrap();
-        let out = kubeconform(&[&broken]);
-        assert!(!out.status.success(), "{what}: a broken copy passed:\n{}", String::from_utf8_lossy(&out.stdout));
+        for (version, _) in SETS {
+            let out = kubeconform(version, &[&broken]);
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(!out.status.success(), "{what}: a broken copy passed on {version}:\n{text}");
+        }
     }
+}
+
+/// The ParametersDefinitions' lists are the sidecar's own catalog of 4.9.6: dynamic = what 4.9.6
+/// really applies live and the sidecar sends; immutable = the per-broker identity keys of the addon's
+/// schema; static = every other key 4.9.6 has (a change restarts the pods).
+#[test]
+fn the_parameters_definitions_lists_are_the_catalogs() {
+    let out = Command::new(BIN).args(["config", "params", "--release", "4.9.6", "--json"]).output().unwrap();
+    let catalog: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let field = |p: &serde_json::Value, k: &str| p[k].as_str().unwrap_or_default().to_string();
+    let present: Vec<&serde_json::Value> = catalog.iter().filter(|p| field(p, "effect") != "absent").collect();
+    let immutable: Vec<String> = present
+        .iter()
+        .filter(|p| field(p, "scope") == "static" && p["inAddonSchema"] == true)
+        .map(|p| field(p, "name"))
+        .collect();
+    let dynamic: Vec<String> = present
+        .iter()
+        .filter(|p| field(p, "effect") == "live" && field(p, "reloader") == "sent live")
+        .map(|p| field(p, "name"))
+        .collect();
+    let fixed: Vec<String> =
+        present.iter().map(|p| field(p, "name")).filter(|n| !immutable.contains(n) && !dynamic.contains(n)).collect();
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let mut checked = 0;
+    for (path, doc) in documents() {
+        if doc["kind"] != "ParametersDefinition" {
+            continue;
+        }
+        let file = path.display();
+        assert_eq!(sorted(strs(&doc["spec"]["dynamicParameters"])), sorted(dynamic.clone()), "{file}: dynamic");
+        assert_eq!(sorted(strs(&doc["spec"]["immutableParameters"])), sorted(immutable.clone()), "{file}");
+        assert_eq!(sorted(strs(&doc["spec"]["staticParameters"])), sorted(fixed.clone()), "{file}: static");
+        for hazard in ["flushDiskType", "brokerRole", "mappedFileSizeCommitLog", "transientStorePoolEnable"] {
+            assert!(!dynamic.contains(&hazard.to_string()), "{hazard} must never be dynamic");
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 4, "one ParametersDefinition per variant and version");
 }
 
 /// `serve --help` (flags, env names, endpoints) and each subcommand's `--help`.
@@ -102,10 +185,19 @@ fn strs(v: &Value) -> Vec<String> {
     seq(v).iter().filter_map(|s| s.as_str().map(str::to_string)).collect()
 }
 
-/// Every action in a lifecycleActions map, with its name.
+/// Every action of a definition with its name: lifecycleActions and the config templates' own
+/// `reconfigure` (KubeBlocks 1.2).
 fn actions(doc: &Value) -> Vec<(String, &Value)> {
-    let Some(map) = doc["spec"]["lifecycleActions"].as_mapping() else { return Vec::new() };
-    map.iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v)).collect()
+    let mut out: Vec<(String, &Value)> = Vec::new();
+    if let Some(map) = doc["spec"]["lifecycleActions"].as_mapping() {
+        out.extend(map.iter().map(|(k, v)| (k.as_str().unwrap().to_string(), v)));
+    }
+    for tpl in seq(&doc["spec"]["configs"]) {
+        if !tpl["reconfigure"].is_null() {
+            out.push((format!("configs[{}].reconfigure", tpl["name"].as_str().unwrap_or("?")), &tpl["reconfigure"]));
+        }
+    }
+    out
 }
 
 /// `GET <route>` is in the endpoint list, followed by a space, `[` or `?` (not a longer path).

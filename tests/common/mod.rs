@@ -7,6 +7,7 @@
 //! dropped). Processes owned by a test are also killed when their handle drops.
 #![allow(dead_code)]
 
+pub mod kb;
 pub mod proxy;
 pub mod roles;
 
@@ -391,13 +392,17 @@ pub struct Serve {
 impl Serve {
     /// Starts `serve` with `args` (plus --listen) and waits until it answers /live.
     pub fn start(args: &[&str]) -> Serve {
-        let port = free_port();
+        Serve::start_on(&format!("127.0.0.1:{}", free_port()), args)
+    }
+
+    /// `serve` listening on `listen` (e.g. the port a manifest names).
+    pub fn start_on(listen: &str, args: &[&str]) -> Serve {
+        let port: u16 = listen.rsplit(':').next().unwrap().parse().unwrap();
         let log = scratch(&format!("serve-{port}")).join("serve.log");
-        let listen = format!("127.0.0.1:{port}");
         let child = Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"))
             .arg("serve")
             .args(args)
-            .args(["--listen", &listen])
+            .args(["--listen", listen])
             .env("ROCKETMQ_SIDECAR_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
