@@ -197,7 +197,7 @@ fn the_real_kbagent_runs_every_action_of_both_variants_and_failures_carry_their_
 
     // A stopped `serve`: the HTTP variant has nothing to ask, and says so.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while http.call("roleProbe", &[]).error != "" {
+    while !http.call("roleProbe", &[]).error.is_empty() {
         assert!(Instant::now() < deadline, "no master again after the pause");
         std::thread::sleep(Duration::from_millis(300));
     }

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod kb;
+pub mod kube;
 pub mod proxy;
 pub mod roles;
 
