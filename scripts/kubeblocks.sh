@@ -6,6 +6,11 @@
 #   scripts/kubeblocks.sh build     etcd, kube-apiserver, the KubeBlocks manager, kbagent and
 #                                   scripts/go/kbhelper (KubeBlocks' own code, run by the tests)
 #   scripts/kubeblocks.sh crds      print the directories holding KubeBlocks' CRDs
+#   scripts/kubeblocks.sh kbagent-1.2 SRC
+#                                   by hand, not in CI: kbagent from a KubeBlocks v1.2.0-alpha.3 source
+#                                   snapshot SRC (e.g. `git archive v1.2.0-alpha.3` of apecloud/kubeblocks)
+#                                   into .cache/kubeblocks/bin/kbagent-1.2, for
+#                                   `cargo test --test kubeblocks -- --ignored`
 #
 # Versions: etcd v3.6.16, Kubernetes v1.34.4, KubeBlocks v1.0.2 (the newest stable; the module proxy
 # here serves only v1.0.x of github.com/apecloud/kubeblocks, so 1.1 and 1.2 cannot be built in CI).
@@ -115,8 +120,13 @@ case "${1:-}" in
     echo "$src/config/crd/bases"
     echo "$src/deploy/helm/crds/snapshot"
     ;;
+  kbagent-1.2)
+    [ -f "${2:-}/cmd/kbagent/main.go" ] || { echo "usage: scripts/kubeblocks.sh kbagent-1.2 KUBEBLOCKS_SOURCE_DIR" >&2; exit 64; }
+    log "building kbagent from $2"
+    (cd "$2" && go build -o "$OUT/bin/kbagent-1.2" ./cmd/kbagent)
+    ;;
   *)
-    echo "usage: scripts/kubeblocks.sh build|crds" >&2
+    echo "usage: scripts/kubeblocks.sh build|crds|kbagent-1.2 SRC" >&2
     exit 64
     ;;
 esac

@@ -266,3 +266,59 @@ fn kubeblocks_1_2_calls_reconfigure_with_key_value_and_the_broker_runs_the_new_v
     let both = new.replace("5242881", "5242883").replace("ASYNC_FLUSH", "SYNC_FLUSH");
     assert_eq!(reconfigure_12(&pod, &new, &both, &both, &broker)["policy"], "restart");
 }
+
+/// By hand (no 1.2 build of KubeBlocks is served to CI): the real kbagent of v1.2.0-alpha.3, built by
+/// `scripts/kubeblocks.sh kbagent-1.2 SRC` from a source snapshot, runs the 1.2 exec variant's
+/// `configs[].reconfigure` as the 1.2 controller calls it: action `udf-reconfigure-cmpd-<template>`
+/// (pkg/controller/component/utils.go, lifecycle/lfa_udf.go), argument tuples `[KEY, VALUE]`, and
+/// `KB_CONFIG_FILES_UPDATED`. Run: `cargo test --test kubeblocks -- --ignored`.
+#[test]
+#[ignore = "needs .cache/kubeblocks/bin/kbagent-1.2, built by hand from a 1.2 source snapshot"]
+fn by_hand_the_real_1_2_kbagent_runs_the_1_2_reconfigure_action_with_key_value() {
+    let agent_bin = common::root().join(".cache/kubeblocks/bin/kbagent-1.2");
+    assert!(agent_bin.exists(), "build it: scripts/kubeblocks.sh kbagent-1.2 SRC");
+    let c = Cluster::shared();
+    let broker = c.master.addr();
+    let pod = pod_dir("kb12-real-pod", "maxMessageSize=5242885\n");
+    // The action as 1.2's buildAction4KBAgent makes it from configs[].reconfigure (name, command,
+    // timeoutSeconds), with the kubelet's mounts stood in for.
+    let manifest: Vec<serde_yaml::Value> = {
+        let text = std::fs::read_to_string(rendered("kb-1.2/exec")).unwrap();
+        serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
+    };
+    let cmpd = manifest.iter().find(|d| d["kind"] == "ComponentDefinition").unwrap();
+    let reconfigure = &cmpd["spec"]["configs"][0]["reconfigure"];
+    let kb_config = format!("{}/", pod.join("kb-config").display());
+    let command: Vec<String> = reconfigure["exec"]["command"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            w.as_str().unwrap().replace("/sidecar-bin/rocketmq-sidecar", SIDECAR).replace("/kb-config/", &kb_config)
+        })
+        .collect();
+    let name = "udf-reconfigure-cmpd-rocketmq-broker-config";
+    let action = serde_json::json!([{"name": name, "exec": {"command": command},
+        "timeoutSeconds": reconfigure["timeoutSeconds"].as_i64()}]);
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("KB_AGENT_ACTION".to_string(), action.to_string());
+    env.insert("ROCKETMQ_SIDECAR_BROKER".to_string(), broker.clone());
+    let agent = KbAgent::start_binary(&agent_bin, "127.0.0.1", free_port(), &env);
+    let file = pod.join("kb-config/broker.conf");
+    let sum = std::process::Command::new("sha256sum").arg(&file).output().unwrap();
+    let sum = String::from_utf8_lossy(&sum.stdout).split_whitespace().next().unwrap().to_string();
+    let call = |checksum: &str| {
+        let body = serde_json::json!({"action": name,
+            "parameters": {"KB_CONFIG_FILES_UPDATED": format!("{}:{checksum}", file.display())},
+            "arguments": [["maxMessageSize", "5242885"]]});
+        common::kb::post(&agent.addr, "/v1.0/action", &body.to_string())
+    };
+    let (status, reply) = call(&"0".repeat(64));
+    assert_eq!(status, 200);
+    assert!(reply.contains("preconditionFailed"), "a file not yet synced: {reply}");
+    assert_ne!(config_value(&broker, "maxMessageSize"), "5242885");
+    let (_, reply) = call(&sum);
+    assert!(!reply.contains("\"error\""), "{reply}\n{}", agent.logs());
+    assert_eq!(config_value(&broker, "maxMessageSize"), "5242885");
+    eprintln!("kbagent 1.2 reply: {reply}");
+}

@@ -19,11 +19,10 @@ use serde_json::Value;
 struct Pod {
     name: String,
     comp: String,
-
     dir: PathBuf,
     broker: Proc,
     _serve: Serve,
-    _agent: KbAgent,
+    agent: KbAgent,
 }
 
 fn config_value(broker: &str, key: &str) -> String {
@@ -141,6 +140,37 @@ fn role_label(cp: &ControlPlane, pod: &str) -> String {
         .to_string()
 }
 
+/// Restarts `pod`'s broker on its own store and port as brokerId `id` with `role` (the way a 4.9.6
+/// master/slave shard fails over by hand; tests/role_failover.rs does the same).
+fn restart_as(pod: &Pod, namesrv: &str, id: u32, role: &str) -> Proc {
+    let home = pod.dir.join("broker");
+    let conf = home.join("broker.conf");
+    let text = std::fs::read_to_string(&conf).unwrap();
+    let text: Vec<String> = text
+        .lines()
+        .map(|l| match l.split_once('=') {
+            Some(("brokerId", _)) => format!("brokerId={id}"),
+            Some(("brokerRole", _)) => format!("brokerRole={role}"),
+            _ => l.to_string(),
+        })
+        .collect();
+    std::fs::write(&conf, text.join("\n") + "\n").unwrap();
+    let spec = BrokerSpec { home, port: pod.broker.port, namesrv, name: &pod.comp, id, role, acl: false };
+    let broker = common::start_broker(&spec);
+    broker.wait_ready();
+    broker
+}
+
+/// Six messages on `topic` (created on this broker only) that `group` has not consumed.
+fn backlog_on(broker: &Proc, namesrv: &str, topic: &str, group: &str) {
+    common::create_topic(&broker.addr(), topic, 1);
+    common::wait_route(namesrv, topic);
+    let sent = common::client(&["produce", namesrv, topic, "6"]);
+    assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 6, "{sent:?}");
+    common::create_group(&broker.addr(), group);
+    common::commit_offset(&broker.addr(), group, topic, 0, 0);
+}
+
 #[test]
 fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hooks_fire() {
     let cp = ControlPlane::start();
@@ -250,9 +280,8 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
     for (_, _, _, _, b) in &running {
         b.wait_ready();
     }
-    let mut fleet = Vec::new();
+    let mut fleet: Vec<Pod> = Vec::new();
     for (name, comp, ip, dir, broker) in running {
-        let _ = &comp;
         let pod = cp.get(&["pod", &name, "-n", "default"]);
         mark_running(&cp, &pod, &ip);
         let pod = cp.get(&["pod", &name, "-n", "default"]);
@@ -274,7 +303,7 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
         env.insert("KUBECONFIG".into(), cp.kubeconfig.display().to_string());
         env.insert("PATH".into(), std::env::var("PATH").unwrap());
         let agent = KbAgent::start(&ip, 3501, &env);
-        fleet.push(Pod { name, comp, dir, broker, _serve: serve, _agent: agent });
+        fleet.push(Pod { name, comp, dir, broker, _serve: serve, agent });
     }
 
     // Role labels from kbagent's roleProbe events, set by the instanceset controller.
@@ -314,21 +343,85 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
         cp.get(&["opsrequest", "live", "-n", "default"])["status"]["phase"] == "Succeed"
     });
 
-    // The periodic roleProbe failing (a paused master, then a killed one: a closed port): kbagent reports
-    // failures, the controller ignores them, and the label stays; it is never turned into another role.
-    let keeps_label = |pod: &Pod, what: &str| {
+    // The periodic roleProbe failing on a paused master: kbagent reports failures, the controller
+    // ignores them, and the label stays; it is never turned into another role.
+    let keeps_label = |pod: &Pod, role: &str, what: &str| {
         let until = Instant::now() + Duration::from_secs(8);
         while Instant::now() < until {
-            assert_eq!(role_label(&cp, &pod.name), "master", "{what}");
+            assert_eq!(role_label(&cp, &pod.name), role, "{what}");
             std::thread::sleep(Duration::from_millis(500));
         }
     };
     fleet[0].broker.signal("-STOP");
-    keeps_label(&fleet[0], "paused master");
+    keeps_label(&fleet[0], "master", "paused master");
     fleet[0].broker.signal("-CONT");
-    fleet[2].broker.kill();
-    keeps_label(&fleet[2], "killed master (closed port)");
-    assert_eq!(role_label(&cp, &fleet[3].name), "slave");
+
+    // A real failover of the first shard (4.9.6 master/slave: the slave is restarted as brokerId 0 on
+    // its own store, the old master comes back as its slave). The labels follow both flips; while the
+    // old master is down its label stays (a failed probe changes nothing).
+    fleet[0].broker.kill();
+    fleet[1].broker.stop();
+    fleet[1].broker = restart_as(&fleet[1], &ns, 0, "ASYNC_MASTER");
+    cp.wait("the promoted slave labelled master", Duration::from_secs(60), |cp| {
+        role_label(cp, &fleet[1].name) == "master"
+    });
+    assert_eq!(role_label(&cp, &fleet[0].name), "master", "a dead pod keeps its last label");
+    fleet[0].broker = restart_as(&fleet[0], &ns, 1, "SLAVE");
+    cp.wait("the old master labelled slave", Duration::from_secs(60), |cp| role_label(cp, &fleet[0].name) == "slave");
+
+    // Shard scale-in on 1.0.2, with unconsumed messages on both shards: the controller never hands
+    // shardRemove to kbagent (1.0.2's controllers/apps/cluster/transformer_cluster_component.go has no
+    // such step) and deletes the shard anyway. The guard would have refused: an operator on 1.0.x runs
+    // `scale-in drain` / `scale-in check` first (deploy/README.md).
+    let masters: Vec<usize> = vec![1, 2];
+    for &i in &masters {
+        backlog_on(&fleet[i].broker, &ns, &format!("ScaleInTopic{i}"), "scale-in-group");
+    }
+    cp.kubectl(&[
+        "patch",
+        "cluster",
+        "rocketmq-demo",
+        "-n",
+        "default",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/shardings/0/shards","value":1}]"#,
+    ]);
+    let components = |cp: &ControlPlane| -> Vec<String> {
+        let out = cp.kubectl(&["get", "components", "-n", "default", "-o", "name"]);
+        out.lines()
+            .filter(|l| l.contains("rocketmq-demo-broker-"))
+            .map(|l| l.trim_start_matches("component.apps.kubeblocks.io/").to_string())
+            .collect()
+    };
+    cp.wait("one shard left", Duration::from_secs(90), |cp| components(cp).len() == 1);
+    let kept = components(&cp).remove(0);
+    let removed: Vec<&Pod> = fleet.iter().filter(|p| p.comp != kept).collect();
+    assert_eq!(removed.len(), 2);
+    let removed_master = masters.iter().map(|&i| &fleet[i]).find(|p| p.comp != kept).unwrap();
+    let check =
+        sidecar(&["scale-in", "check", "--broker", &removed_master.broker.addr()], &[], Duration::from_secs(30));
+    assert_eq!(check.code, Some(1), "the guard would have blocked it: {}{}", check.stdout, check.stderr);
+    for p in &fleet {
+        // kbagent logs every action it runs ("Action Executed"): only its own roleProbe ran.
+        let log = p.agent.logs();
+        let others: Vec<&str> =
+            log.lines().filter(|l| l.contains("Action Executed") && !l.contains("roleProbe")).collect();
+        assert!(others.is_empty(), "1.0.2 called an action on {}: {others:?}", p.name);
+        assert!(!log.to_lowercase().contains("shardremove"), "{}: {log}", p.name);
+    }
+    eprintln!("1.0.2 removed shard {} with a backlog, without calling shardRemove", removed[0].comp);
+    let live: Vec<&Pod> = fleet.iter().filter(|p| p.comp == kept).collect();
+
+    // On the shard left, a killed master (a closed port) keeps its label too.
+    let (master, slave) = if live[0].name.ends_with("-0") && role_label(&cp, &live[0].name) == "master" {
+        (live[0], live[1])
+    } else {
+        (live[1], live[0])
+    };
+    master.broker.kill();
+    keeps_label(master, "master", "killed master (closed port)");
+    assert_eq!(role_label(&cp, &slave.name), "slave");
 
     // A static key (4.9.6 reads it only at startup): KubeBlocks' policy is a restart. The file gets the
     // value and the InstanceSet rolls the pods (new pod UIDs).
@@ -347,7 +440,7 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let by_name: BTreeMap<&str, &str> = text.split_whitespace().filter_map(|kv| kv.split_once('=')).collect();
-        fleet.iter().map(|p| by_name.get(p.name.as_str()).copied().unwrap_or_default().to_string()).collect()
+        live.iter().map(|p| by_name.get(p.name.as_str()).copied().unwrap_or_default().to_string()).collect()
     };
     let before = uids(&cp);
     std::fs::write(&file, ops("static", "adminBrokerThreadPoolNums", "17")).unwrap();
@@ -356,16 +449,16 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
         let now = uids(cp);
         now.iter().zip(&before).any(|(a, b)| a != b)
     });
-    for p in &fleet {
+    for p in &live {
         sync_config(&cp, &p.comp, &p.dir);
     }
-    let conf = std::fs::read_to_string(fleet[0].dir.join("kb-config/broker.conf")).unwrap();
+    let conf = std::fs::read_to_string(slave.dir.join("kb-config/broker.conf")).unwrap();
     // KubeBlocks' props-plus writer puts spaces around `=`, as Java properties allow.
     assert!(conf.replace(' ', "").contains("adminBrokerThreadPoolNums=17"), "{conf}");
     // The sidecar still persists it in the broker's own config (persisted-only keys are sent: 4.9.6
     // writes them to its file), so the restarted broker starts with it.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while config_value(&fleet[0].broker.addr(), "adminBrokerThreadPoolNums") != "17" {
+    while config_value(&slave.broker.addr(), "adminBrokerThreadPoolNums") != "17" {
         assert!(Instant::now() < deadline, "not persisted");
         std::thread::sleep(Duration::from_millis(500));
     }

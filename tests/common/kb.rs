@@ -72,8 +72,13 @@ impl KbAgent {
     /// Starts kbagent as the controller's pod spec does (`--port`, `--streaming-port`), bound to
     /// `address` (each fake pod has its own loopback address), with `env`.
     pub fn start(address: &str, port: u16, env: &BTreeMap<String, String>) -> KbAgent {
+        KbAgent::start_binary(&bin("kbagent"), address, port, env)
+    }
+
+    /// The same with another kbagent build (e.g. 1.2's, built by hand).
+    pub fn start_binary(program: &Path, address: &str, port: u16, env: &BTreeMap<String, String>) -> KbAgent {
         let log = scratch(&format!("kbagent-{address}-{port}")).join("kbagent.log");
-        let mut cmd = Command::new(bin("kbagent"));
+        let mut cmd = Command::new(program);
         cmd.args(["--address", address, "--port", &port.to_string(), "--streaming-port", &free_port().to_string()])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
