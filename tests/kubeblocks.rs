@@ -12,14 +12,8 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::kb::{kbagent_env, kbhelper, rendered, ActionReply, KbAgent, SIDECAR};
-use common::{free_port, scratch, sidecar, Cluster};
-
-fn config_value(broker: &str, key: &str) -> String {
-    let run = sidecar(&["config", "get", "--broker", broker], &[], Duration::from_secs(10));
-    let prefix = format!("{key}=");
-    run.stdout.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_default().to_string()
-}
+use common::kb::{config_value, kbagent_env, kbhelper, rendered, ActionReply, KbAgent, SIDECAR};
+use common::{free_port, scratch, Cluster};
 
 #[test]
 fn no_shipped_name_can_be_taken_for_another_by_kubeblocks_matching() {

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::kb::{rendered, KbAgent, SIDECAR};
+use common::kb::{config_value, KbAgent, SIDECAR};
 use common::kube::ControlPlane;
 use common::{free_port, scratch, sidecar, BrokerSpec, Proc, Serve};
 use serde_json::Value;
@@ -23,12 +23,6 @@ struct Pod {
     broker: Proc,
     _serve: Serve,
     agent: KbAgent,
-}
-
-fn config_value(broker: &str, key: &str) -> String {
-    let run = sidecar(&["config", "get", "--broker", broker], &[], Duration::from_secs(10));
-    let prefix = format!("{key}=");
-    run.stdout.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_default().to_string()
 }
 
 fn pods(cp: &ControlPlane, selector: &str) -> Vec<Value> {
@@ -182,37 +176,17 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
         root.join("tests/data/kubeblocks/addon-standin.yaml").to_str().unwrap(),
     ]);
     cp.kubectl(&["apply", "--server-side", "-k", root.join("deploy/kubeblocks/exec").to_str().unwrap()]);
-    let _ = rendered("exec");
-    let available = |kind: &str, name: &str| {
-        let kind = kind.to_string();
-        let name = name.to_string();
-        move |cp: &ControlPlane| cp.get(&[&kind, &name])["status"]["phase"] == "Available"
-    };
-    cp.wait(
-        "ComponentDefinition",
-        Duration::from_secs(60),
-        available("componentdefinition", "rocketmq-sidecar-broker4-exec-0.1.0"),
-    );
-    cp.wait(
-        "ShardingDefinition",
-        Duration::from_secs(60),
-        available("shardingdefinition", "rocketmq-sidecar-shards-exec"),
-    );
-    cp.wait(
-        "ParamConfigRenderer",
-        Duration::from_secs(60),
-        available("paramconfigrenderer", "rocketmq-sidecar-render-broker4-exec"),
-    );
-    cp.wait(
-        "ParametersDefinition",
-        Duration::from_secs(60),
-        available("parametersdefinition", "rocketmq-sidecar-params-broker4-exec"),
-    );
-    cp.wait(
-        "namesrv stand-in",
-        Duration::from_secs(60),
-        available("componentdefinition", "rocketmq-namesrv-4-standin"),
-    );
+    for (kind, name) in [
+        ("componentdefinition", "rocketmq-sidecar-broker4-exec-0.1.0"),
+        ("shardingdefinition", "rocketmq-sidecar-shards-exec"),
+        ("paramconfigrenderer", "rocketmq-sidecar-render-broker4-exec"),
+        ("parametersdefinition", "rocketmq-sidecar-params-broker4-exec"),
+        ("componentdefinition", "rocketmq-namesrv-4-standin"),
+    ] {
+        cp.wait(&format!("{kind} {name} Available"), Duration::from_secs(60), |cp| {
+            cp.get(&[kind, name])["status"]["phase"] == "Available"
+        });
+    }
 
     cp.kubectl(&[
         "apply",

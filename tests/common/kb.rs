@@ -40,6 +40,13 @@ pub fn rendered(dir: &str) -> PathBuf {
     file
 }
 
+/// `key`'s live value on the broker at `broker` (GET_BROKER_CONFIG, through `config get`).
+pub fn config_value(broker: &str, key: &str) -> String {
+    let run = super::sidecar(&["config", "get", "--broker", broker], &[], Duration::from_secs(10));
+    let prefix = format!("{key}=");
+    run.stdout.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_default().to_string()
+}
+
 /// `kbhelper ARGS`: (success, stdout, stderr).
 pub fn kbhelper(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(bin("kbhelper")).args(args).output().unwrap();
