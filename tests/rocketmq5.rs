@@ -95,9 +95,11 @@ fn rows_of<'a>(doc: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Va
 fn roles_config_and_the_release_are_told() {
     let c = cluster();
     let master = c.master.addr();
-    let run = sidecar(&["role", "--broker", &master], &[], T);
+    // --timeout 10s as in check(): the first GET_BROKER_RUNTIME_INFO of a just-booted 5.x broker took
+    // over the 2 s default once in CI, with seven JVMs on two cores (a probe then fails: no role).
+    let run = sidecar(&["role", "--broker", &master, "--timeout", "10s"], &[], T);
     assert_eq!((run.code, run.stdout.trim()), (Some(0), "master"), "{}", run.all_output());
-    let run = sidecar(&["role", "--broker", &c.slave.addr()], &[], T);
+    let run = sidecar(&["role", "--broker", &c.slave.addr(), "--timeout", "10s"], &[], T);
     assert_eq!((run.code, run.stdout.trim()), (Some(0), "slave"), "{}", run.all_output());
     let run = sidecar(&["config", "get", "--broker", &master], &[], T);
     assert!(run.stdout.lines().any(|l| l == "timerWheelEnable=true"), "{}", run.all_output());
