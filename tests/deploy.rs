@@ -11,8 +11,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::kb::{rendered, yaml_documents};
 use common::root;
-use serde::Deserialize;
 use serde_yaml::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_rocketmq-sidecar");
@@ -38,19 +38,6 @@ fn kubeconform(kb_version: &str, paths: &[&Path]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run kubeconform ({tool}): {e}; scripts/test.sh installs it"))
 }
 
-/// `kubectl kustomize deploy/kubeblocks/DIR` written to a file: what `kubectl apply -k` sends.
-fn rendered(dir: &str) -> PathBuf {
-    let out = Command::new("kubectl")
-        .args(["kustomize"])
-        .arg(root().join("deploy/kubeblocks").join(dir))
-        .output()
-        .expect("kubectl (scripts/test.sh installs it)");
-    assert!(out.status.success(), "kubectl kustomize {dir}: {}", String::from_utf8_lossy(&out.stderr));
-    let file = common::scratch(&format!("rendered-{}", dir.replace('/', "-"))).join("all.yaml");
-    std::fs::write(&file, &out.stdout).unwrap();
-    file
-}
-
 /// Every file a user applies on `kb_version`: the rendered kustomizations and the plain files.
 fn manifests(kb_version: &str) -> Vec<PathBuf> {
     let (_, dirs) = SETS.iter().find(|(v, _)| *v == kb_version).unwrap();
@@ -59,18 +46,10 @@ fn manifests(kb_version: &str) -> Vec<PathBuf> {
     out
 }
 
-fn parse(path: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(path).unwrap();
-    serde_yaml::Deserializer::from_str(&text)
-        .map(|doc| Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .filter(|v| !v.is_null())
-        .collect()
-}
-
 fn documents() -> Vec<(PathBuf, Value)> {
     SETS.iter()
         .flat_map(|(v, _)| manifests(v))
-        .flat_map(|path| parse(&path).into_iter().map(move |v| (path.clone(), v)))
+        .flat_map(|path| yaml_documents(&path).into_iter().map(move |v| (path.clone(), v)))
         .collect()
 }
 
@@ -82,7 +61,7 @@ fn every_manifest_validates_against_the_crd_schemas_of_each_kubeblocks_version()
         let out = kubeconform(version, &refs);
         let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
         assert!(out.status.success(), "KubeBlocks {version}: {text}");
-        let docs: usize = paths.iter().map(|p| parse(p).len()).sum();
+        let docs: usize = paths.iter().map(|p| yaml_documents(p).len()).sum();
         assert!(docs >= 9, "{docs}");
         let valid = format!("Valid: {docs}, Invalid: 0, Errors: 0, Skipped: 0");
         assert!(text.contains(&valid), "KubeBlocks {version}: {docs} documents: {text}");

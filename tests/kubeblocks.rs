@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::kb::{config_value, kbagent_env, kbhelper, rendered, ActionReply, KbAgent, SIDECAR};
+use common::kb::{config_value, kbagent_env, kbhelper, remap, rendered, yaml_documents, ActionReply, KbAgent, SIDECAR};
 use common::{free_port, scratch, Cluster};
 
 #[test]
@@ -115,18 +115,6 @@ fn until_failed(agent: &KbAgent, action: &str, allowed: &str) -> ActionReply {
     }
 }
 
-fn make_backlog(c: &Cluster, topic: &str, group: &str) {
-    let broker = c.master.addr();
-    common::create_topic(&broker, topic, 2);
-    common::wait_route(&c.namesrv.addr(), topic);
-    let sent = common::client(&["produce", &c.namesrv.addr(), topic, "6"]);
-    assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 6, "{sent:?}");
-    common::create_group(&broker, group);
-    for q in 0..2 {
-        common::commit_offset(&broker, group, topic, q, 0);
-    }
-}
-
 #[test]
 fn the_real_kbagent_runs_every_action_of_both_variants_and_failures_carry_their_reason() {
     let c = Cluster::start("kbagent");
@@ -160,7 +148,7 @@ fn the_real_kbagent_runs_every_action_of_both_variants_and_failures_carry_their_
     assert_eq!(http.call("memberLeave", &leave).error, "", "no backlog yet: {:?}", http.call("memberLeave", &leave));
 
     // Backlog: both variants refuse, and say why (kbagent keeps only stderr / the body).
-    make_backlog(&c, "KbAgentBacklog", "kb-agent-backlog-group");
+    common::unconsumed(&master, &ns, "KbAgentBacklog", "kb-agent-backlog-group", 2);
     let refused = exec_master.call("memberLeave", &leave);
     assert_failed(&refused, "exec memberLeave with backlog", "exit code: 1");
     assert!(
@@ -276,10 +264,7 @@ fn by_hand_the_real_1_2_kbagent_runs_the_1_2_reconfigure_action_with_key_value()
     let pod = pod_dir("kb12-real-pod", "maxMessageSize=5242885\n");
     // The action as 1.2's buildAction4KBAgent makes it from configs[].reconfigure (name, command,
     // timeoutSeconds), with the kubelet's mounts stood in for.
-    let manifest: Vec<serde_yaml::Value> = {
-        let text = std::fs::read_to_string(rendered("kb-1.2/exec")).unwrap();
-        serde_yaml::Deserializer::from_str(&text).map(|d| serde::Deserialize::deserialize(d).unwrap()).collect()
-    };
+    let manifest = yaml_documents(&rendered("kb-1.2/exec"));
     let cmpd = manifest.iter().find(|d| d["kind"] == "ComponentDefinition").unwrap();
     let reconfigure = &cmpd["spec"]["configs"][0]["reconfigure"];
     let kb_config = format!("{}/", pod.join("kb-config").display());
@@ -287,9 +272,7 @@ fn by_hand_the_real_1_2_kbagent_runs_the_1_2_reconfigure_action_with_key_value()
         .as_sequence()
         .unwrap()
         .iter()
-        .map(|w| {
-            w.as_str().unwrap().replace("/sidecar-bin/rocketmq-sidecar", SIDECAR).replace("/kb-config/", &kb_config)
-        })
+        .map(|w| remap(w.as_str().unwrap(), &[("/sidecar-bin/rocketmq-sidecar", SIDECAR), ("/kb-config/", &kb_config)]))
         .collect();
     let name = "udf-reconfigure-cmpd-rocketmq-broker-config";
     let action = serde_json::json!([{"name": name, "exec": {"command": command},

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::kb::{config_value, KbAgent, SIDECAR};
+use common::kb::{config_value, remap, KbAgent, SIDECAR};
 use common::kube::ControlPlane;
 use common::{free_port, scratch, sidecar, BrokerSpec, Proc, Serve};
 use serde_json::Value;
@@ -106,12 +106,7 @@ fn kbagent_env(cp: &ControlPlane, pod: &Value, mounts: &[(&str, &str)]) -> BTree
         };
         env.insert(name, value);
     }
-    for value in env.values_mut() {
-        for (from, to) in mounts {
-            *value = value.replace(from, to);
-        }
-    }
-    env
+    env.into_iter().map(|(k, v)| (k, remap(&v, mounts))).collect()
 }
 
 /// Copies the component's rendered broker.conf ConfigMap into the pod's mounted path (the kubelet's
@@ -153,16 +148,6 @@ fn restart_as(pod: &Pod, namesrv: &str, id: u32, role: &str) -> Proc {
     let broker = common::start_broker(&spec);
     broker.wait_ready();
     broker
-}
-
-/// Six messages on `topic` (created on this broker only) that `group` has not consumed.
-fn backlog_on(broker: &Proc, namesrv: &str, topic: &str, group: &str) {
-    common::create_topic(&broker.addr(), topic, 1);
-    common::wait_route(namesrv, topic);
-    let sent = common::client(&["produce", namesrv, topic, "6"]);
-    assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 6, "{sent:?}");
-    common::create_group(&broker.addr(), group);
-    common::commit_offset(&broker.addr(), group, topic, 0, 0);
 }
 
 #[test]
@@ -349,7 +334,7 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
     // `scale-in drain` / `scale-in check` first (deploy/README.md).
     let masters: Vec<usize> = vec![1, 2];
     for &i in &masters {
-        backlog_on(&fleet[i].broker, &ns, &format!("ScaleInTopic{i}"), "scale-in-group");
+        common::unconsumed(&fleet[i].broker.addr(), &ns, &format!("ScaleInTopic{i}"), "scale-in-group", 1);
     }
     cp.kubectl(&[
         "patch",
@@ -401,20 +386,10 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
     // value and the InstanceSet rolls the pods (new pod UIDs).
     // A pod being replaced is gone for a moment: its UID reads as empty then.
     let uids = |cp: &ControlPlane| -> Vec<String> {
-        let out = cp
-            .kubectl_cmd(&[
-                "get",
-                "pods",
-                "-n",
-                "default",
-                "-o",
-                "jsonpath={range .items[*]}{.metadata.name}={.metadata.uid} {end}",
-            ])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let by_name: BTreeMap<&str, &str> = text.split_whitespace().filter_map(|kv| kv.split_once('=')).collect();
-        live.iter().map(|p| by_name.get(p.name.as_str()).copied().unwrap_or_default().to_string()).collect()
+        let now = pods(cp, "apps.kubeblocks.io/sharding-name=broker");
+        let uid =
+            |name: &str| now.iter().find(|p| p["metadata"]["name"] == name).map(|p| p["metadata"]["uid"].to_string());
+        live.iter().map(|p| uid(&p.name).unwrap_or_default()).collect()
     };
     let before = uids(&cp);
     std::fs::write(&file, ops("static", "adminBrokerThreadPoolNums", "17")).unwrap();

@@ -59,13 +59,24 @@ pub fn kbhelper(args: &[&str]) -> (bool, String, String) {
 pub fn kbagent_env(manifest: &Path, comp: &str, mounts: &[(&str, &str)]) -> BTreeMap<String, String> {
     let (ok, out, err) = kbhelper(&["kbagent-env", manifest.to_str().unwrap(), comp]);
     assert!(ok, "kbagent-env: {err}");
-    let mut env: BTreeMap<String, String> = serde_json::from_str(&out).unwrap();
-    for value in env.values_mut() {
-        for (from, to) in mounts {
-            *value = value.replace(from, to);
-        }
-    }
-    env
+    let env: BTreeMap<String, String> = serde_json::from_str(&out).unwrap();
+    env.into_iter().map(|(k, v)| (k, remap(&v, mounts))).collect()
+}
+
+/// `text` with every path under a pod mount point FROM moved to where it lives here, TO (the
+/// kubelet's volume mounts, stood in for).
+pub fn remap(text: &str, mounts: &[(&str, &str)]) -> String {
+    mounts.iter().fold(text.to_string(), |t, (from, to)| t.replace(from, to))
+}
+
+/// The YAML documents of a file (empty ones left out).
+pub fn yaml_documents(path: &Path) -> Vec<serde_yaml::Value> {
+    use serde::Deserialize;
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_yaml::Deserializer::from_str(&text)
+        .map(|doc| serde_yaml::Value::deserialize(doc).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .filter(|v| !v.is_null())
+        .collect()
 }
 
 /// A real kbagent process on ADDRESS:port; killed on drop.

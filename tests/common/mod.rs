@@ -638,6 +638,19 @@ impl Drop for Helper {
     }
 }
 
+/// Six messages on `topic` (created on `broker` only, with `queues` queues), sent through the name
+/// servers, that `group` has not consumed (its offsets committed at 0).
+pub fn unconsumed(broker: &str, namesrv: &str, topic: &str, group: &str, queues: u32) {
+    create_topic(broker, topic, queues);
+    wait_route(namesrv, topic);
+    let sent = client(&["produce", namesrv, topic, "6"]);
+    assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 6, "{sent:?}");
+    create_group(broker, group);
+    for q in 0..queues {
+        commit_offset(broker, group, topic, q, 0);
+    }
+}
+
 /// UPDATE_CONSUMER_OFFSET (15): `group` has consumed `topic` queue `queue` up to `offset`.
 pub fn commit_offset(broker: &str, group: &str, topic: &str, queue: u32, offset: i64) {
     use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
