@@ -151,9 +151,11 @@ kill -CONT "${CLUSTER_PIDS[1]}"
 echo "(resumed)"; show rocketmq-sidecar role --broker "$MASTER" --namesrv "$NAMESRV"
 echo "(docs/failure-modes.md lists every fault, what the agent does, and the test that shows it)"
 
-step "KubeBlocks: the manifests per version, names, and the real kbagent v1.0.2 running the roleProbe"
-scripts/tools.sh
-scripts/kubeblocks.sh build   # etcd, kube-apiserver, manager, kbagent, kbhelper: ~8 min the first time
+step "KubeBlocks: the manifests per version, names, and the real kbagent v1.0.2 running the actions"
+scripts/tools.sh kubeconform
+# Only what this step runs: kbagent and kbhelper from KubeBlocks v1.0.2's Go module (README: first-run
+# time). The control plane (etcd, kube-apiserver, manager) is built by scripts/test.sh for its tests.
+scripts/kubeblocks.sh agent
 for set in 1.0.2:exec 1.0.2:http 1.2.0-alpha.3:kb-1.2/exec 1.2.0-alpha.3:kb-1.2/http; do
   printf 'KubeBlocks %-14s %-12s ' "${set%%:*}" "${set#*:}"
   kubectl kustomize "deploy/kubeblocks/${set#*:}" | .cache/bin/kubeconform -strict -summary \
@@ -172,10 +174,24 @@ env KB_AGENT_ACTION="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["
   .cache/kubeblocks/bin/kbagent --address 127.0.0.1 --port "$KB_PORT" --streaming-port "$(free_port)" >/dev/null 2>&1 &
 KB_PID=$!
 until curl -s "http://127.0.0.1:$KB_PORT" >/dev/null 2>&1; do sleep 0.1; done
-printf 'POST /v1.0/action roleProbe -> '
-curl -s -X POST "http://127.0.0.1:$KB_PORT/v1.0/action" -d '{"action":"roleProbe"}' |
-  python3 -c 'import base64,json,sys; r=json.load(sys.stdin); print(base64.b64decode(r.get("output","")).decode().strip() or r)'
+# kbagent's answer: the action's output, or its error as KubeBlocks would put it in a Warning event.
+kb_action() {
+  printf 'POST /v1.0/action %s -> ' "$1"
+  curl -s -X POST "http://127.0.0.1:$KB_PORT/v1.0/action" -d "$1" | python3 -c 'import base64,json,sys
+r = json.load(sys.stdin)
+out = base64.b64decode(r.get("output") or "").decode().strip()
+print("FAILED (the deletion waits): " + r["message"] if r.get("error") else (out or "ok"))'
+}
+kb_action '{"action":"roleProbe"}'
+echo "(preTerminate: KubeBlocks 1.0.2 runs it before deleting a Component; a failure holds the deletion)"
+echo "(the whole Cluster is being deleted: no scale-in variable, so nothing is asked or changed)"
+kb_action '{"action":"preTerminate"}'
+scripts/rocketmq.sh client produce "$NAMESRV" DemoTopic 3 | grep -c '^ok' | xargs printf '(produced %s messages to DemoTopic: DemoGroup is behind; now the shard itself is removed)\n'
+kb_action '{"action":"preTerminate","parameters":{"KB_CLUSTER_COMPONENT_IS_SCALING_IN":"true","MY_CLUSTER_COMP_NAME":"demo-broker-a"}}'
+printf 'brokerPermission after it: %s (producers move to the other shards)\n' "$(rocketmq-sidecar config get --broker "$MASTER" | sed -n 's/^brokerPermission=//p')"
 kill "$KB_PID"; wait "$KB_PID" 2>/dev/null || true; rm -rf "$DEMO_TMP"
+scripts/rocketmq.sh client consume "$NAMESRV" DemoTopic DemoGroup 3 30 >/dev/null
+rocketmq-sidecar reconfigure --broker "$MASTER" brokerPermission 6 >/dev/null && echo "(write permission restored for the rest of the demo)"
 echo "(deploy/README.md: what each KubeBlocks version calls; tests/kubeblocks_control_plane.rs: a real 1.0.2 control plane)"
 
 step "Speed: one config get, process start to exit"

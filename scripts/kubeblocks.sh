@@ -5,6 +5,7 @@
 #
 #   scripts/kubeblocks.sh build     etcd, kube-apiserver, the KubeBlocks manager, kbagent and
 #                                   scripts/go/kbhelper (KubeBlocks' own code, run by the tests)
+#   scripts/kubeblocks.sh agent     kbagent and kbhelper only (what the demo runs; no control plane)
 #   scripts/kubeblocks.sh crds      print the directories holding KubeBlocks' CRDs
 #   scripts/kubeblocks.sh kbagent-1.2 SRC
 #                                   by hand, not in CI: kbagent from a KubeBlocks v1.2.0-alpha.3 source
@@ -85,21 +86,20 @@ kb_source() {
   echo "$src"
 }
 
-build_kubeblocks() {
+build_kbagent() {
+  fresh kbagent "$KB_VERSION" && return
+  local src
+  src=$(kb_source)
+  log "building kbagent $KB_VERSION"
+  (cd "$src" && go build -o "$OUT/bin/kbagent" ./cmd/kbagent)
+  stamp kbagent "$KB_VERSION"
+}
+
+build_kbhelper() {
   local helper_sum src
   helper_sum=$(cat scripts/go/kbhelper/* | sha256sum | cut -c1-16)
-  fresh manager "$KB_VERSION" && fresh kbagent "$KB_VERSION" && fresh kbhelper "$KB_VERSION-$helper_sum" && return
+  fresh kbhelper "$KB_VERSION-$helper_sum" && return
   src=$(kb_source)
-  if ! fresh kbagent "$KB_VERSION"; then
-    log "building kbagent $KB_VERSION"
-    (cd "$src" && go build -o "$OUT/bin/kbagent" ./cmd/kbagent)
-    stamp kbagent "$KB_VERSION"
-  fi
-  if ! fresh manager "$KB_VERSION"; then
-    log "building the KubeBlocks manager $KB_VERSION"
-    (cd "$src" && go build -o "$OUT/bin/manager" ./cmd/manager)
-    stamp manager "$KB_VERSION"
-  fi
   log "building kbhelper against KubeBlocks $KB_VERSION"
   # Built inside the KubeBlocks module, so it runs KubeBlocks' own packages (internal ones too).
   rm -rf "$src/cmd/rocketmq-sidecar-kbhelper" && mkdir -p "$src/cmd/rocketmq-sidecar-kbhelper"
@@ -109,11 +109,26 @@ build_kubeblocks() {
   stamp kbhelper "$KB_VERSION-$helper_sum"
 }
 
+build_manager() {
+  fresh manager "$KB_VERSION" && return
+  local src
+  src=$(kb_source)
+  log "building the KubeBlocks manager $KB_VERSION"
+  (cd "$src" && go build -o "$OUT/bin/manager" ./cmd/manager)
+  stamp manager "$KB_VERSION"
+}
+
 case "${1:-}" in
   build)
     build_etcd
     build_apiserver
-    build_kubeblocks
+    build_kbagent
+    build_manager
+    build_kbhelper
+    ;;
+  agent)
+    build_kbagent
+    build_kbhelper
     ;;
   crds)
     src=$(kb_source)
@@ -126,7 +141,7 @@ case "${1:-}" in
     (cd "$2" && go build -o "$OUT/bin/kbagent-1.2" ./cmd/kbagent)
     ;;
   *)
-    echo "usage: scripts/kubeblocks.sh build|crds|kbagent-1.2 SRC" >&2
+    echo "usage: scripts/kubeblocks.sh build|agent|crds|kbagent-1.2 SRC" >&2
     exit 64
     ;;
 esac

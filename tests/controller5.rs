@@ -78,7 +78,7 @@ fn one_master_at_a_time_through_a_master_kill_and_a_master_pause() {
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (samples, watcher) = watch(g.addrs(), g.ns.clone(), stop.clone());
     let (first, _) = wait_master(&samples, None, Duration::from_secs(90));
-    status_shows_the_controllers_view(&g.addrs()[first], &g.ns);
+    let first_epoch = status_shows_the_controllers_view(&g.addrs()[first], &g.ns);
 
     // 1. The master is killed: another is elected.
     let killed_at = Instant::now();
@@ -93,7 +93,8 @@ fn one_master_at_a_time_through_a_master_kill_and_a_master_pause() {
     // Only SyncStateSet members may take over, and the set restarts from the new master alone:
     // wait until the others caught up with it again (else no election is possible, and rightly
     // no master is reported).
-    status_shows_the_controllers_view(&g.addrs()[second], &g.ns);
+    let second_epoch = status_shows_the_controllers_view(&g.addrs()[second], &g.ns);
+    assert!(second_epoch > first_epoch, "the epoch grows with the election: {first_epoch} -> {second_epoch}");
     let paused = g.brokers[second].as_ref().unwrap();
     let paused_at = Instant::now();
     paused.signal("-STOP");
@@ -126,8 +127,9 @@ fn one_master_at_a_time_through_a_master_kill_and_a_master_pause() {
 
 /// `/status` on the master shows the controller's view of the shard: the elected master, its
 /// epoch and the SyncStateSet, which grows to all three brokers once the slaves caught up (only
-/// its members may be elected, so the test waits for that before it fails the master).
-fn status_shows_the_controllers_view(master: &str, ns: &str) {
+/// its members may be elected, so the test waits for that before it fails the master). Returns the
+/// epoch, which `/role?version=true` prints after the role.
+fn status_shows_the_controllers_view(master: &str, ns: &str) -> i64 {
     let serve = common::Serve::start(&["--broker", master, "--namesrv", ns, "--interval", "500ms"]);
     let (_, body) = serve.wait_for("/status", Duration::from_secs(90), |code, body| {
         code == 200 && body.contains("syncStateSet") && {
@@ -138,5 +140,10 @@ fn status_shows_the_controllers_view(master: &str, ns: &str) {
     let status: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(status["role"], "master", "{status:#}");
     assert_eq!(status["controller"]["masterAddr"], master, "{status:#}");
-    assert!(status["controller"]["masterEpoch"].as_i64() >= Some(1), "{status:#}");
+    let epoch = status["controller"]["masterEpoch"].as_i64().unwrap();
+    assert!(epoch >= 1, "{status:#}");
+    // KubeBlocks >= 1.2 (the kb-1.2/http set): `<role> <master epoch>`.
+    let (code, role, _) = serve.get("/role?version=true");
+    assert_eq!((code, role.trim()), (200, format!("master {epoch}").as_str()));
+    epoch
 }

@@ -181,14 +181,21 @@ fn actions(doc: &Value) -> Vec<(String, &Value)> {
 
 /// `GET <route>` is in the endpoint list, followed by a space, `[` or `?` (not a longer path).
 fn served(help: &str, route: &str) -> bool {
-    help.match_indices(&format!("GET {route}"))
+    served_as(help, "GET", route)
+}
+
+fn served_as(help: &str, method: &str, route: &str) -> bool {
+    help.match_indices(&format!("{method} {route}"))
         .any(|(i, m)| matches!(help[i + m.len()..].chars().next(), Some(' ' | '[' | '?')))
 }
+
+/// The loopback-only port the HTTP variant's sidecar serves `POST /pre-terminate` on.
+const LOCAL_LISTEN: &str = "127.0.0.1:9898";
 
 #[test]
 fn the_commands_flags_env_and_endpoints_in_the_manifests_are_the_binarys() {
     let serve_help = help(&["serve"]);
-    let mut checked = 0;
+    let (mut checked, mut local_posts, mut local_listeners) = (0, 0, 0);
     for (path, doc) in documents() {
         let file = path.display().to_string();
         // Exec actions and container commands: the binary parses them (unknown flags fail before --help).
@@ -200,8 +207,15 @@ fn the_commands_flags_env_and_endpoints_in_the_manifests_are_the_binarys() {
             if !action["http"].is_null() {
                 let target = action["http"]["path"].as_str().unwrap();
                 let route = target.split('?').next().unwrap();
-                assert!(served(&serve_help, route), "{file}: {name} calls {route}, not served");
-                assert_eq!(action["http"]["port"].as_str(), Some("9897"), "{file}: {name}");
+                let method = action["http"]["method"].as_str().unwrap_or("GET");
+                assert!(served_as(&serve_help, method, route), "{file}: {name} calls {method} {route}, not served");
+                // What changes the broker is served only on the loopback listener; the rest on 9897.
+                let port = if method == "GET" { "9897" } else { LOCAL_LISTEN.rsplit(':').next().unwrap() };
+                assert_eq!(action["http"]["port"].as_str(), Some(port), "{file}: {name}");
+                if method != "GET" {
+                    assert!(action["http"]["host"].is_null(), "{file}: {name}: kbagent's default host is 127.0.0.1");
+                    local_posts += 1;
+                }
                 if let Some(query) = target.split_once('?').map(|(_, q)| q) {
                     for param in query.split('&').map(|p| p.split('=').next().unwrap()) {
                         assert!(serve_help.contains(param), "{file}: {name}: query parameter {param} undocumented");
@@ -218,6 +232,10 @@ fn the_commands_flags_env_and_endpoints_in_the_manifests_are_the_binarys() {
             }
             for e in seq(&c["env"]) {
                 let name = e["name"].as_str().unwrap();
+                if name == "ROCKETMQ_SIDECAR_LOCAL_LISTEN" {
+                    assert_eq!(e["value"].as_str(), Some(LOCAL_LISTEN), "{file}: loopback only");
+                    local_listeners += 1;
+                }
                 assert!(serve_help.contains(&format!("[env: {name}=")), "{file}: env {name} is not read by serve");
                 checked += 1;
             }
@@ -237,6 +255,8 @@ fn the_commands_flags_env_and_endpoints_in_the_manifests_are_the_binarys() {
         }
     }
     assert!(checked >= 20, "only {checked} things checked");
+    // Every HTTP ComponentDefinition (1.0 and 1.2 sets) opens the loopback listener its POSTs need.
+    assert!(local_posts >= 2 && local_listeners >= 2, "{local_posts} POST actions, {local_listeners} listeners");
     // The ports the manifests open are the binary's defaults / the addon's agent port.
     assert!(serve_help.contains("[default: 0.0.0.0:9897]"), "{serve_help}");
 }

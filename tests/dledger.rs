@@ -86,12 +86,18 @@ fn one_master_at_a_time_through_a_leader_kill_with_term_and_leader_shown() {
     let (_, page) = serve.wait_for("/metrics", Duration::from_secs(10), |_, b| b.contains(&gauge));
     assert!(page.contains(&format!("rocketmq_sidecar_dledger_leader{{leader=\"n{first}\"}} 1")), "{page}");
 
+    // KubeBlocks >= 1.2: `<role> <term>` before the kill (the kb-1.2 sets' roleProbe).
+    let before: Vec<String> = (0..3).map(|i| role_with_version(&g, i)).collect();
+    assert_eq!(before[first], format!("master {first_term}"), "{before:?}");
+
     let killed_at = Instant::now();
     g.brokers[first].take().unwrap().kill();
     let (second, elected_at) = wait_master(&samples, Some(first), Duration::from_secs(60));
     let failover = elected_at - killed_at;
     let second_id = format!("n{second}");
     wait_term(&serve, |t, leader| t > first_term && leader == second_id);
+    let (second_term, _) = term_and_leader(&serve);
+    a_stale_master_never_wins_on_1_2(&g, first, second, &before, second_term);
     std::thread::sleep(Duration::from_secs(5));
     stop.store(true, Ordering::Relaxed);
     watcher.join().unwrap();
@@ -101,4 +107,62 @@ fn one_master_at_a_time_through_a_leader_kill_with_term_and_leader_shown() {
     }
     eprintln!("DLedger failover on 4.9.6: leader killed -> new master reported in {:.1} s", failover.as_secs_f64());
     assert!(failover < Duration::from_secs(30), "{failover:?}");
+}
+
+/// `role --with-version` of broker `i`, retried while its DLedger member has not answered yet.
+fn role_with_version(g: &Group, i: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let run = common::sidecar(
+            &["role", "--with-version", "--broker", &g.addrs[i], "--namesrv", &g.ns, "--timeout", "5s"],
+            &[],
+            Duration::from_secs(20),
+        );
+        if run.code == Some(0) {
+            return run.stdout.trim().to_string();
+        }
+        assert!(run.stderr.contains("version"), "broker {i}: {}", run.all_output());
+        assert!(Instant::now() < deadline, "broker {i}: no version: {}", run.all_output());
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// The roleProbe outputs of the failover, fed to a port of KubeBlocks 1.2's role event handling
+/// (scripts/go/kbhelper/roleprobe12.go, from controllers/workloads/role_event_handler.go): every pod's
+/// answer before the kill, the survivors' after the election, then the killed leader's old
+/// `master <term>` once more (a late event, or a probe of a resumed old leader before it learned).
+/// With versions the stale master is refused and the new one keeps the label; with the 1.0 single
+/// word the same late event would take the label back.
+fn a_stale_master_never_wins_on_1_2(g: &Group, first: usize, second: usize, before: &[String], second_term: i64) {
+    let after: Vec<(usize, String)> = (0..3).filter(|i| *i != first).map(|i| (i, role_with_version(g, i))).collect();
+    assert!(after.contains(&(second, format!("master {second_term}"))), "{after:?}");
+    let mut events: Vec<(usize, String)> = before.iter().cloned().enumerate().collect();
+    events.extend(after);
+    events.push((first, before[first].clone()));
+    let run = |strip_version: bool| -> serde_json::Value {
+        let lines: String = events
+            .iter()
+            .map(|(i, out)| {
+                let out = if strip_version { out.split(' ').next().unwrap() } else { out.as_str() };
+                format!("{}\n", serde_json::json!({"pod": format!("b{i}"), "output": out}))
+            })
+            .collect();
+        let mut child = std::process::Command::new(common::kb::bin("kbhelper"))
+            .arg("roleprobe-1.2")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(lines.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        eprintln!("1.2 role events (versions {}):\n{text}", if strip_version { "stripped" } else { "kept" });
+        serde_json::from_str(text.lines().last().unwrap()).unwrap()
+    };
+    let versioned = run(false);
+    assert_eq!(versioned["labels"][format!("b{second}")], "master", "{versioned}");
+    assert_ne!(versioned["labels"][format!("b{first}")], "master", "{versioned}");
+    let single = run(true);
+    assert_eq!(single["labels"][format!("b{first}")], "master", "without versions the late event wins: {single}");
 }

@@ -138,7 +138,16 @@ fn the_real_kbagent_runs_every_action_of_both_variants_and_failures_carry_their_
     // The HTTP variant: kbagent calls the sidecar in the pod at 127.0.0.1:9897.
     let _serve = common::Serve::start_on(
         "127.0.0.1:9897",
-        &["--broker", &master, "--namesrv", &ns, "--config-file", pod.join("kb-config/broker.conf").to_str().unwrap()],
+        &[
+            "--broker",
+            &master,
+            "--namesrv",
+            &ns,
+            "--config-file",
+            pod.join("kb-config/broker.conf").to_str().unwrap(),
+            "--local-listen",
+            "127.0.0.1:9898",
+        ],
     );
     let http = agent_for("http", &pod, &master, &ns);
     let role = http.call("roleProbe", &[]);
@@ -158,6 +167,8 @@ fn the_real_kbagent_runs_every_action_of_both_variants_and_failures_carry_their_
     let refused = http.call("memberLeave", &leave);
     assert_failed(&refused, "http memberLeave with backlog", "409");
     assert!(refused.message.contains("kb-agent-backlog-group"), "{refused:?}");
+
+    pre_terminate_through_both_variants(&c, &[&exec_master, &exec_slave], &http);
 
     // A closed port (the broker's address as a parameter overrides kbagent's env, as KubeBlocks'
     // own parameters do): no role, and the reason.
@@ -186,6 +197,50 @@ fn the_real_kbagent_runs_every_action_of_both_variants_and_failures_carry_their_
     drop(_serve);
     let reply = http.call("roleProbe", &[]);
     assert_failed(&reply, "http roleProbe, serve stopped", "connection refused");
+}
+
+/// KubeBlocks' preTerminate, as the controller calls it before deleting a Component
+/// (`hackParameters4Comp`: KB_CLUSTER_COMPONENT_IS_SCALING_IN only for a shard scale-in), on a master
+/// whose group `kb-agent-backlog-group` is 6 messages behind. The exec agents are the master's and the
+/// slave's pods (a stale master label puts the action on the slave); `http` calls the master's sidecar.
+fn pre_terminate_through_both_variants(c: &Cluster, exec: &[&KbAgent], http: &KbAgent) {
+    let master = c.master.addr();
+    // A whole-cluster deletion (no variable): done at once, the broker untouched. The HTTP body is
+    // rendered by kbagent from the parameters; a variable KubeBlocks did not set must not fail it.
+    for agent in exec.iter().copied().chain([http]) {
+        let reply = agent.call("preTerminate", &[]);
+        assert_eq!(reply.error, "", "not a scale-in: {reply:?}\n{}", agent.logs());
+    }
+    assert_eq!(config_value(&master, "brokerPermission"), "6", "untouched by a cluster deletion");
+
+    // A shard scale-in with a backlog: held, naming the group; the writes stop.
+    let scaling_in = [("KB_CLUSTER_COMPONENT_IS_SCALING_IN", "true"), ("MY_CLUSTER_COMP_NAME", "kbtest-broker-x")];
+    for agent in exec {
+        let refused = agent.call("preTerminate", &scaling_in);
+        assert_failed(&refused, "exec preTerminate with backlog", "exit code: 1");
+        for part in ["6 unconsumed message(s)", "kb-agent-backlog-group", "writes stopped", "skip-pre-terminate=true"] {
+            assert!(refused.message.contains(part), "{part}: {refused:?}");
+        }
+    }
+    assert_eq!(config_value(&master, "brokerPermission"), "4", "the leaving shard takes no new writes");
+    let refused = http.call("preTerminate", &scaling_in);
+    assert_failed(&refused, "http preTerminate with backlog", "409");
+    assert!(refused.message.contains("kb-agent-backlog-group"), "{refused:?}");
+    assert!(refused.message.contains("kubectl annotate component kbtest-broker-x"), "{refused:?}");
+
+    // The group consumes the rest; once no write came for the quiet window, both variants let it go.
+    let consumed =
+        common::client(&["consume", &c.namesrv.addr(), "KbAgentBacklog", "kb-agent-backlog-group", "6", "60"]);
+    assert_eq!(consumed, ["consumed 6"], "{consumed:?}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while !exec[0].call("preTerminate", &scaling_in).error.is_empty() {
+        assert!(Instant::now() < deadline, "{:?}", exec[0].call("preTerminate", &scaling_in));
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let done = http.call("preTerminate", &scaling_in);
+    assert_eq!(done.error, "", "{done:?}");
+    assert!(done.output.contains("may be removed"), "{done:?}");
+    assert_eq!(config_value(&master, "brokerPermission"), "4");
 }
 
 fn reconfigure_12(pod: &Path, old: &str, new: &str, mounted: &str, broker: &str) -> serde_json::Value {

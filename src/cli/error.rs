@@ -26,6 +26,10 @@ pub enum CliError {
     /// The guard found unconsumed messages (exit 1).
     #[error("{0}")]
     Unsafe(String),
+    /// The preTerminate step holds a shard's removal: unconsumed messages or writes not stopped
+    /// (exit 1), or cannot tell (exit 2). The message is one line, for KubeBlocks' Warning event.
+    #[error("{message}")]
+    Removal { message: String, cannot_tell: bool },
     /// `seed` found no valid peer answer, or could not write (nothing partial written).
     #[error(transparent)]
     Seed(#[from] crate::seed::SeedError),
@@ -46,6 +50,13 @@ impl CliError {
             CliError::RestartRequired(_) => 3,
             CliError::Guard(_) => 2,
             CliError::Unsafe(_) => 1,
+            CliError::Removal { cannot_tell, .. } => {
+                if *cannot_tell {
+                    2
+                } else {
+                    1
+                }
+            }
             CliError::Seed(_) | CliError::Runtime(_) => 1,
             CliError::Admin(_) | CliError::Role { .. } | CliError::Output(_) => 1,
         }

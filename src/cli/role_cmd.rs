@@ -19,7 +19,11 @@ these current) and is cross-checked with the name servers when they are known (-
 or the addon's ALL_NAMESRV_FQDN + NAMESRV_PORT). When the broker cannot be asked, answers
 inconsistently, or the name servers register it differently, nothing is printed on stdout, a one-line
 reason goes to stderr and the exit code is 1, all within --timeout. An unreachable name server does not
-fail the probe (the broker's own answer stands).";
+fail the probe (the broker's own answer stands).
+
+With --with-version (the KubeBlocks >= 1.2 manifests), a DLedger or controller-mode broker prints
+`<role> <version>`: the DLedger term or the controller's master epoch, which grow with every election;
+KubeBlocks 1.2 then never lets an older `master` overwrite a newer `slave`.";
 
 #[derive(Args, Debug)]
 pub struct RoleArgs {
@@ -28,6 +32,11 @@ pub struct RoleArgs {
     /// Skip the name-server cross-check even when name servers are known
     #[arg(long, env = "ROCKETMQ_SIDECAR_NO_NAMESRV_CHECK")]
     pub no_namesrv_check: bool,
+    /// Print `<role> <version>` for KubeBlocks >= 1.2, which orders role events by it: the DLedger
+    /// term, or the controller's master epoch; a plain master/slave shard prints the role alone.
+    /// Exit 1 when the shard has a version and it cannot be told
+    #[arg(long, env = "ROCKETMQ_SIDECAR_ROLE_VERSION")]
+    pub with_version: bool,
 }
 
 /// The probe for `role` and `serve`: the broker, plus the name servers unless told to skip them
@@ -47,6 +56,14 @@ pub async fn run(args: RoleArgs) -> Result<(), CliError> {
         .check(args.connect.timeout, false)
         .await
         .map_err(|source| CliError::Role { broker: probe.broker_addr().to_string(), source })?;
-    println!("{}", obs.role);
+    let version = if args.with_version { obs.role_version() } else { Ok(None) };
+    match version {
+        Ok(Some(v)) => println!("{} {v}", obs.role),
+        Ok(None) => println!("{}", obs.role),
+        Err(why) => {
+            let source = crate::role::RoleError::NoVersion(why);
+            return Err(CliError::Role { broker: probe.broker_addr().to_string(), source });
+        }
+    }
     Ok(())
 }

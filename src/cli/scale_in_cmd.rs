@@ -9,7 +9,8 @@ use clap::{Args, Subcommand};
 
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
 use crate::guard::{
-    compute, drain, format_ms, Backlog, DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Verdict,
+    compute, drain, failure_summary, format_ms, is_scaling_in, shard_master, stop_writes_and_check, summary, Backlog,
+    DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Removal, Verdict,
 };
 
 use super::args::{parse_duration, ConnectArgs};
@@ -38,6 +39,17 @@ pub enum ScaleInCommand {
     /// previous permission is restored. Exit 0 drained (the shard stays read-only), 1 timed out
     /// or interrupted (permission restored), 2 could not start or restore (says how).
     Drain(DrainArgs),
+    /// KubeBlocks' preTerminate action for a shard scale-in: KubeBlocks 1.0.x deletes a removed
+    /// shard's Component and runs only this before it; a non-zero exit holds the deletion, and
+    /// KubeBlocks calls again. Without KB_CLUSTER_COMPONENT_IS_SCALING_IN=true (the whole cluster is
+    /// being deleted; its terminationPolicy governs the data): exit 0, the broker untouched.
+    /// Otherwise, on the shard's master (found through the name servers when this broker is a
+    /// slave): take the write permission away (brokerPermission=4, never restored: the shard is
+    /// leaving), then one check. Exit 0 only with no unconsumed message and no write for the quiet
+    /// window; 1 unconsumed messages or writes not stopped yet; 2 cannot tell (broker down, no
+    /// master, an offline group with no offsets). The reason is one line on stderr, which
+    /// KubeBlocks shows in the Component's Warning event, with the way to skip the check.
+    PreTerminate(PreTerminateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -106,10 +118,25 @@ pub struct DrainArgs {
     pub every: Duration,
 }
 
+#[derive(Args, Debug)]
+pub struct PreTerminateArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Whether KubeBlocks is removing this shard: it sets KB_CLUSTER_COMPONENT_IS_SCALING_IN=true
+    /// only for a shard scale-in, never for a whole-cluster deletion
+    #[arg(long, env = "KB_CLUSTER_COMPONENT_IS_SCALING_IN", value_name = "true|false")]
+    pub scaling_in: Option<String>,
+    /// The shard's KubeBlocks Component, named in the hint on how to skip the check
+    /// [default: $MY_CLUSTER_COMP_NAME, a component var of the shipped ComponentDefinitions]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_COMPONENT", value_name = "NAME")]
+    pub component: Option<String>,
+}
+
 pub async fn run(cmd: ScaleInCommand) -> Result<(), CliError> {
     match cmd {
         ScaleInCommand::Check(args) => check(args).await,
         ScaleInCommand::Drain(args) => run_drain(args).await,
+        ScaleInCommand::PreTerminate(args) => pre_terminate(args).await,
     }
 }
 
@@ -143,6 +170,56 @@ impl TargetArgs {
     }
 }
 
+/// One preTerminate step (see [`ScaleInCommand::PreTerminate`]), bounded by 5 request timeouts.
+async fn pre_terminate(args: PreTerminateArgs) -> Result<(), CliError> {
+    let component = args.component.clone().or_else(|| std::env::var("MY_CLUSTER_COMP_NAME").ok());
+    if !is_scaling_in(args.scaling_in.as_deref()) {
+        println!(
+            "not a shard scale-in (KB_CLUSTER_COMPONENT_IS_SCALING_IN={}): the whole cluster is being deleted and its \
+             terminationPolicy decides what happens to the data; nothing checked, the broker untouched",
+            args.scaling_in.as_deref().unwrap_or("<unset>")
+        );
+        return Ok(());
+    }
+    let limit = args.target.connect.timeout * 5;
+    let step = async {
+        let master = pre_terminate_master(&args.target).await?;
+        stop_writes_and_check(master, true, &args.target.policy()).await
+    };
+    let outcome = tokio::time::timeout(limit, step).await.unwrap_or(Err(GuardError::Timeout(limit)));
+    let backlog = match outcome {
+        Ok(Removal::Checked { backlog, .. }) => backlog,
+        Ok(Removal::NotScalingIn) => unreachable!("checked above"),
+        Err(e) => {
+            return Err(CliError::Removal { message: failure_summary(&e, component.as_deref()), cannot_tell: true })
+        }
+    };
+    print_table(&mut std::io::stdout().lock(), &backlog)?;
+    let message = summary(&backlog, component.as_deref());
+    match backlog.verdict {
+        Verdict::Safe => {
+            println!("{message}");
+            Ok(())
+        }
+        verdict => Err(CliError::Removal { message, cannot_tell: verdict == Verdict::CannotTell }),
+    }
+}
+
+/// `--shard`'s master from the name servers; else the local broker, or its shard's master when
+/// it is a slave.
+async fn pre_terminate_master(target: &TargetArgs) -> Result<Arc<BrokerAdmin>, GuardError> {
+    if target.shard.is_some() {
+        return target.admin().await.map_err(|e| match e {
+            CliError::Guard(g) => g,
+            other => GuardError::Unknown(other.to_string()),
+        });
+    }
+    let opts = target.connect.client_options().map_err(|e| GuardError::Unknown(e.to_string()))?;
+    let local = Arc::new(BrokerAdmin::new(target.connect.broker_addr(), opts.clone()));
+    let namesrv = target.connect.namesrv_addrs().ok().and_then(|a| NamesrvAdmin::new(&a, opts.clone()).ok());
+    shard_master(local, namesrv.as_ref(), |addr| BrokerAdmin::new(addr, opts.clone())).await
+}
+
 async fn check(args: CheckArgs) -> Result<(), CliError> {
     let admin = args.target.admin().await?;
     let backlog = match compute(admin, &args.target.policy()).await {
@@ -167,6 +244,13 @@ async fn check(args: CheckArgs) -> Result<(), CliError> {
 fn verdict_result(b: &Backlog) -> Result<(), CliError> {
     match b.verdict {
         Verdict::Safe => Ok(()),
+        // What is certain first: the known backlog stays in the line next to what cannot be told.
+        Verdict::CannotTell if b.blocking_messages > 0 => Err(CliError::Guard(GuardError::Unknown(format!(
+            "{} unconsumed message(s) are certain (top: {}); beyond them: {}",
+            b.blocking_messages,
+            top_rows(b, 3),
+            b.cannot_tell.join("; ")
+        )))),
         Verdict::CannotTell => Err(CliError::Guard(GuardError::Unknown(b.cannot_tell.join("; ")))),
         Verdict::Unsafe => {
             let mut why = Vec::new();

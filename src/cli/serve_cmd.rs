@@ -7,8 +7,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::admin::BrokerAdmin;
-use crate::http::{router, serve, AppState, ServerLimits, ENDPOINTS, EXPENSIVE_IN_FLIGHT};
+use crate::admin::{BrokerAdmin, NamesrvAdmin};
+use crate::http::{
+    local_router, router, serve, AppState, LocalState, ServerLimits, ENDPOINTS, EXPENSIVE_IN_FLIGHT, LOCAL_ENDPOINTS,
+};
 use crate::metrics::{self, AgentMetrics, BrokerMetrics, Limits};
 use crate::reload::{self, ReloadSettings, ReloadState};
 use crate::remoting::ClientOptions;
@@ -36,7 +38,10 @@ whole file; static or hazardous parameters are reported as restart-required, nev
 outcome is in /status under `reload` and in the log.
 
 Endpoints:
-{ENDPOINTS}"
+{ENDPOINTS}
+
+On --local-listen (loopback only):
+{LOCAL_ENDPOINTS}"
     )
 }
 
@@ -58,6 +63,11 @@ pub struct ServeArgs {
     /// broker-setup.sh can seed new shards from /topicInfo and /subscriptionGroupInfo unchanged)
     #[arg(long, env = "ROCKETMQ_SIDECAR_AGENT_LISTEN", value_name = "ADDR")]
     pub agent_listen: Option<SocketAddr>,
+    /// Loopback-only address for the endpoint that changes the broker (POST /pre-terminate: the
+    /// HTTP variant's preTerminate action, which takes a leaving shard's write permission away);
+    /// off when not given. A non-loopback address is refused: only what runs in the pod may call it
+    #[arg(long, env = "ROCKETMQ_SIDECAR_LOCAL_LISTEN", value_name = "ADDR")]
+    pub local_listen: Option<SocketAddr>,
     /// Keep the broker's dynamic parameters equal to this properties file (off when not given)
     #[arg(long, env = "ROCKETMQ_SIDECAR_CONFIG_FILE", value_name = "FILE")]
     pub config_file: Option<std::path::PathBuf>,
@@ -135,6 +145,16 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         Some(addr) => Some(bind(addr, "--agent-listen").await?),
         None => None,
     };
+    let local_listener = match args.local_listen {
+        Some(addr) if !addr.ip().is_loopback() => {
+            return Err(CliError::Usage(format!(
+                "--local-listen {addr} is not a loopback address: POST /pre-terminate changes the broker, so only \
+                 what runs in the pod may reach it (use 127.0.0.1:PORT)"
+            )))
+        }
+        Some(addr) => Some(bind(addr, "--local-listen").await?),
+        None => None,
+    };
     tracing::info!(listen = %args.listen, broker = %broker, interval = ?args.interval, "serving");
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -157,6 +177,12 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         let (app, stop) = (router(app.clone()), stop_rx.clone());
         tasks.spawn("agent port", move |_| serve(agent, app, ServerLimits::default(), stop));
     }
+    if let Some(local) = local_listener {
+        tracing::info!(listen = ?local.local_addr().ok(), "serving POST /pre-terminate on loopback");
+        let app = local_router(local_state(&args, &broker, &opts));
+        let stop = stop_rx.clone();
+        tasks.spawn("local port", move |_| serve(local, app, ServerLimits::default(), stop));
+    }
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
@@ -171,6 +197,20 @@ async fn bind(addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, C
     tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| CliError::Runtime(format!("cannot listen on {addr} ({flag}): {e}")))
+}
+
+/// The loopback listener's state: its own broker connection (a preTerminate step never queues
+/// behind a metrics pass), the name servers when known.
+fn local_state(args: &ServeArgs, broker: &str, opts: &ClientOptions) -> LocalState {
+    let namesrv = args.connect.namesrv_addrs().ok().and_then(|a| NamesrvAdmin::new(&a, opts.clone()).ok());
+    let peer_opts = opts.clone();
+    LocalState {
+        broker: Arc::new(BrokerAdmin::new(broker, opts.clone())),
+        namesrv: namesrv.map(Arc::new),
+        connect: Arc::new(move |addr: &str| BrokerAdmin::new(addr, peer_opts.clone())),
+        limit: args.connect.timeout * 5,
+        one_at_a_time: Arc::default(),
+    }
 }
 
 /// The config-file reloader, when --config-file is given.

@@ -169,7 +169,7 @@ pub async fn drain(
 }
 
 /// Sets brokerPermission and verifies it by reading back.
-async fn set_permission(admin: &BrokerAdmin, perm: &str) -> Result<(), crate::admin::AdminError> {
+pub(super) async fn set_permission(admin: &BrokerAdmin, perm: &str) -> Result<(), crate::admin::AdminError> {
     let pairs: BTreeMap<String, String> = [("brokerPermission".to_string(), perm.to_string())].into();
     admin.update_config(&pairs).await?;
     let now = admin.config().await?;

@@ -1,4 +1,6 @@
-//! The sidecar's HTTP endpoints. All read-only. The probe endpoints (`/role`, `/live`, `/ready`,
+//! The sidecar's HTTP endpoints. Those on the main and agent listeners are read-only; the one that
+//! changes the broker (`POST /pre-terminate`) is served only on a loopback listener of its own, so
+//! only what runs inside the pod (kbagent) can reach it. The probe endpoints (`/role`, `/live`, `/ready`,
 //! `/status`, ...) answer from memory (the poller's last state, never a broker round trip), so they
 //! stay fast whatever the broker or other callers do. The endpoints that ask the broker are bounded
 //! three ways: a time limit, one `/scale-in` scan at a time whose answer is shared for a moment by
@@ -13,12 +15,15 @@ use std::sync::Arc;
 use axum::extract::{FromRef, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
-use crate::admin::BrokerAdmin;
-use crate::guard::{compute, GuardError, Policy, Verdict};
+use crate::admin::{BrokerAdmin, NamesrvAdmin};
+use crate::guard::{
+    compute, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, GuardError, Policy, Removal,
+    Verdict,
+};
 use crate::metrics::{AgentMetrics, BrokerMetrics};
 use crate::reload::{Applied, ReloadState};
 use crate::role::{ProbeState, Role};
@@ -87,7 +92,9 @@ impl FromRef<AppState> for Arc<ProbeState> {
 
 /// Endpoint summary, shown by `serve --help` and on unknown paths.
 pub const ENDPOINTS: &str = "\
-GET /role       the role as text (master | slave); 503 \"unknown: <reason>\" when it cannot be told
+GET /role       the role as text (master | slave); 503 \"unknown: <reason>\" when it cannot be told;
+                ?version=true: `<role> <version>` for KubeBlocks >= 1.2 (the DLedger term or the
+                controller's master epoch; the role alone for a plain master/slave shard)
 GET /status     JSON: role, brokerName, brokerId, cluster, broker address, last successful check,
                 last error, slave lag in bytes, counters; `reload`: the config reloader's last
                 outcome, restart-required parameters and counters (with --config-file)
@@ -109,6 +116,77 @@ GET /metrics    Prometheus text: the agent's rocketmq_sidecar_* metrics and the 
                 rocketmq-exporter's names (from a cache refreshed every --metrics-interval)
 GET /live       200 while the agent runs (a broker outage never fails it)
 GET /ready      200 once the first check has finished (then stays 200)";
+
+/// The loopback-only listener's endpoint, shown by `serve --help`.
+pub const LOCAL_ENDPOINTS: &str = "\
+POST /pre-terminate   KubeBlocks' preTerminate action (HTTP variant), body
+                {\"scalingIn\": \"$KB_CLUSTER_COMPONENT_IS_SCALING_IN\", \"component\": \"$MY_CLUSTER_COMP_NAME\"}:
+                not a shard scale-in: 200, the broker untouched; else the shard's write permission
+                goes (never restored) and one check: 200 removable, 409 unconsumed messages or
+                writes not stopped, 503 cannot tell; the body is one line naming the backlog";
+
+/// What the loopback listener's handler needs: the local broker, the name servers (to find the
+/// shard's master when this broker is a slave), how to reach another broker, a time limit, and
+/// one step at a time (KubeBlocks calls again; overlapping steps would only repeat each other).
+#[derive(Clone)]
+pub struct LocalState {
+    pub broker: Arc<BrokerAdmin>,
+    pub namesrv: Option<Arc<NamesrvAdmin>>,
+    pub connect: Arc<dyn Fn(&str) -> BrokerAdmin + Send + Sync>,
+    pub limit: std::time::Duration,
+    pub one_at_a_time: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The loopback listener's routes.
+pub fn local_router(state: LocalState) -> Router {
+    Router::new()
+        .route("/pre-terminate", post(pre_terminate))
+        .route("/live", get(|| async { "ok\n" }))
+        .fallback(|| async { (StatusCode::NOT_FOUND, format!("not found; endpoints:\n{LOCAL_ENDPOINTS}\n")) })
+        .with_state(state)
+}
+
+/// kbagent renders the HTTP action's body from its parameters; a variable KubeBlocks did not set
+/// arrives empty.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PreTerminateBody {
+    scaling_in: Option<String>,
+    component: Option<String>,
+}
+
+async fn pre_terminate(State(local): State<LocalState>, body: axum::body::Bytes) -> Response {
+    let body: PreTerminateBody = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return text(StatusCode::BAD_REQUEST, format!("the body is not the preTerminate JSON: {e}\n")),
+    };
+    if !is_scaling_in(body.scaling_in.as_deref()) {
+        tracing::info!("preTerminate outside a shard scale-in (the whole cluster is being deleted): broker untouched");
+        return text(
+            StatusCode::OK,
+            "not a shard scale-in: the whole cluster is being deleted; nothing checked, the broker untouched\n".into(),
+        );
+    }
+    let component = body.component.as_deref();
+    let _turn = local.one_at_a_time.lock().await;
+    let step = async {
+        let master = shard_master(local.broker.clone(), local.namesrv.as_deref(), |a| (local.connect)(a)).await?;
+        stop_writes_and_check(master, true, &Policy::default()).await
+    };
+    let outcome = tokio::time::timeout(local.limit, step).await.unwrap_or(Err(GuardError::Timeout(local.limit)));
+    match outcome {
+        Ok(Removal::Checked { backlog, .. }) => {
+            let code = match backlog.verdict {
+                Verdict::Safe => StatusCode::OK,
+                Verdict::Unsafe => StatusCode::CONFLICT,
+                Verdict::CannotTell => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            text(code, format!("{}\n", summary(&backlog, component)))
+        }
+        Ok(Removal::NotScalingIn) => text(StatusCode::OK, "not a shard scale-in\n".into()),
+        Err(e) => unavailable(failure_summary(&e, component)),
+    }
+}
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -138,11 +216,25 @@ fn unavailable(reason: String) -> Response {
     text(StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n"))
 }
 
-async fn role(State(state): State<Arc<ProbeState>>) -> Response {
+#[derive(Deserialize)]
+struct RoleQuery {
+    /// `<role> <version>` for KubeBlocks >= 1.2 (see `Observation::role_version`).
+    version: Option<bool>,
+}
+
+async fn role(State(state): State<Arc<ProbeState>>, Query(q): Query<RoleQuery>) -> Response {
     let view = state.view();
-    match view.role {
-        Some(role) => text(StatusCode::OK, format!("{role}\n")),
-        None => unavailable(format!("unknown: {}", view.reason.unwrap_or_default())),
+    let Some(role) = view.role else {
+        return unavailable(format!("unknown: {}", view.reason.unwrap_or_default()));
+    };
+    if !q.version.unwrap_or(false) {
+        return text(StatusCode::OK, format!("{role}\n"));
+    }
+    match view.observation.as_ref().map(|o| o.role_version()) {
+        Some(Ok(Some(v))) => text(StatusCode::OK, format!("{role} {v}\n")),
+        Some(Ok(None)) => text(StatusCode::OK, format!("{role}\n")),
+        Some(Err(why)) => unavailable(format!("unknown: the role's version cannot be told: {why}")),
+        None => unavailable("unknown: no check has finished".into()),
     }
 }
 

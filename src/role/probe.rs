@@ -46,6 +46,32 @@ pub struct Observation {
     /// 4.9.x DLedger mode: the term and leader as the broker's own DLedger member sees them
     /// (best-effort: None when it did not answer in its share of the time limit).
     pub dledger_view: Option<DLedgerView>,
+    /// 5.x controller mode (the broker names its controllers), whether or not they answered.
+    #[serde(skip)]
+    pub controller_mode: bool,
+}
+
+impl Observation {
+    /// The number KubeBlocks >= 1.2 orders role events by, printed after the role (`<role> <version>`,
+    /// `controllers/workloads/role_event_handler.go` `parseRoleProbeOutput`): per pod it takes a
+    /// versioned answer only when the version is greater than the last one it took, and a peer's
+    /// exclusive role only when newer. DLedger's term and the controller's master epoch grow with
+    /// every election, so a stale `master` can never overwrite a newer `slave`. `Ok(None)`: a plain
+    /// master/slave shard has no such number, and the role goes alone. `Err`: the shard has one, but
+    /// this check could not learn it (a role printed without it would be refused after a versioned
+    /// one anyway, so the probe fails instead).
+    pub fn role_version(&self) -> Result<Option<u64>, String> {
+        let known = |v: Option<i64>, what: &str| {
+            v.and_then(|v| u64::try_from(v).ok()).map(Some).ok_or_else(|| format!("the {what} is unknown"))
+        };
+        if self.dledger {
+            known(self.dledger_view.as_ref().and_then(|d| d.term), "DLedger term")
+        } else if self.controller_mode {
+            known(self.controller.as_ref().and_then(|c| c.master_epoch), "controller's master epoch")
+        } else {
+            Ok(None)
+        }
+    }
 }
 
 /// The name-server cross-check's outcome. Only a contradiction makes the role unknown: an
@@ -75,6 +101,9 @@ pub enum RoleError {
     Controller(AdminError),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
+    /// KubeBlocks >= 1.2 was asked for the role's version, and it could not be had.
+    #[error("the role's version (for KubeBlocks >= 1.2) cannot be told: {0}")]
+    NoVersion(String),
 }
 
 impl RoleError {
@@ -88,6 +117,7 @@ impl RoleError {
             RoleError::NotElected(_) => "controller_conflict",
             RoleError::Controller(_) => "controller_unavailable",
             RoleError::Timeout(_) => "timeout",
+            RoleError::NoVersion(_) => "no_version",
         }
     }
 }
@@ -163,6 +193,7 @@ impl RoleProbe {
         let dledger_member = config.as_ref().ok().and_then(own_member);
         let mut obs = observe(config, runtime, cluster_info)?;
         obs.broker_version = self.broker.version().map(|v| v.name());
+        obs.controller_mode = controllers.is_some();
         if let Some(addrs) = controllers {
             self.controller_check(&mut obs, &addrs, deadline).await?;
         }
@@ -268,6 +299,7 @@ fn observe(
         slave_lag_unavailable: None,
         controller: None,
         dledger_view: None,
+        controller_mode: false,
     };
     match cluster_info {
         None => {}
@@ -409,7 +441,29 @@ mod tests {
             slave_lag_unavailable: None,
             controller: None,
             dledger_view: None,
+            controller_mode: false,
         }
+    }
+
+    #[test]
+    fn the_role_version_is_the_term_or_the_epoch_and_never_made_up() {
+        let plain = obs(Role::Master, 0, "10.0.0.1:10911");
+        assert_eq!(plain.role_version(), Ok(None), "a plain master/slave shard has no version");
+        let mut dledger = Observation { dledger: true, ..plain.clone() };
+        assert!(dledger.role_version().unwrap_err().contains("DLedger term"));
+        dledger.dledger_view = Some(DLedgerView { term: Some(7), leader_id: None, leader_addr: None });
+        assert_eq!(dledger.role_version(), Ok(Some(7)));
+        let mut controlled = Observation { controller_mode: true, ..plain };
+        assert!(controlled.role_version().unwrap_err().contains("master epoch"), "a slave whose controller is silent");
+        controlled.controller = Some(ReplicaInfo {
+            master_addr: None,
+            master_broker_id: None,
+            master_epoch: Some(-1),
+            sync_state_set: vec![],
+        });
+        assert!(controlled.role_version().is_err(), "a negative epoch is not a version");
+        controlled.controller.as_mut().unwrap().master_epoch = Some(4);
+        assert_eq!(controlled.role_version(), Ok(Some(4)));
     }
 
     #[test]

@@ -31,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: kbhelper names FILE... | kbagent-env CMPD COMP | reconfigure-1.2 ...")
+		fail("usage: kbhelper names FILE... | kbagent-env CMPD COMP | reconfigure-1.2 ... | roleprobe-1.2 < EVENTS")
 	}
 	var err error
 	switch os.Args[1] {
@@ -48,6 +48,8 @@ func main() {
 		err = kbagentEnv(os.Args[2], os.Args[3])
 	case "reconfigure-1.2":
 		err = reconfigure12(os.Args[2:])
+	case "roleprobe-1.2":
+		err = roleProbe12()
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
