@@ -9,6 +9,12 @@ cd "$ROOT"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@" || printf '(exit code %s)\n' "$?"; }
 
+# The KubeBlocks step's Go builds (kubeconform, kbagent, kbhelper: about 3 min the first time, seconds
+# when cached) start now, so their downloads and compiles overlap with the Rust build and the cluster.
+KB_BUILD_LOG=$(mktemp)
+( scripts/tools.sh kubeconform && scripts/kubeblocks.sh agent ) >"$KB_BUILD_LOG" 2>&1 &
+KB_BUILD_PID=$!
+
 step "Building rocketmq-sidecar (release)"
 cargo build --release --locked -q
 SIDECAR=$ROOT/target/release/rocketmq-sidecar
@@ -105,7 +111,9 @@ scripts/rocketmq.sh client produce "$NAMESRV" DemoDrainTopic 20 | grep -c '^ok' 
 HELPERS=$(mktemp -d); mkfifo "$HELPERS/stdin"; exec 7<>"$HELPERS/stdin"
 # A helper runs until its standard input closes: fd 7 holds the FIFO open; closing it ends them all.
 # `background LOG PATTERN ARGS...` waits for a line matching PATTERN.
+HELPER_PIDS=()
 background() { local log=$1 ready=$2; shift 2; scripts/rocketmq.sh client "$@" <"$HELPERS/stdin" >"$log" 2>/dev/null &
+  HELPER_PIDS+=("$!")
   until grep -q "$ready" "$log" 2>/dev/null; do sleep 0.2; done; }
 background "$HELPERS/push" '^started' push "$NAMESRV" DemoDrainTopic DemoPushGroup CLUSTERING 120
 show rocketmq-sidecar scale-in check --broker "$MASTER" --quiet-window 0
@@ -114,7 +122,7 @@ echo " on the read-only broker until the producer's next route refresh; this pro
 background "$HELPERS/producer" '^ok' produce-loop "$NAMESRV" DemoDrainTopic 5 8
 show rocketmq-sidecar scale-in drain --broker "$MASTER" --quiet-window 5s --every 1s --drain-timeout 60s
 show rocketmq-sidecar scale-in check --shard broker-a --namesrv "$NAMESRV" --quiet-window 5s
-exec 7>&-; wait 2>/dev/null || true; rm -rf "$HELPERS"
+exec 7>&-; wait "${HELPER_PIDS[@]}" 2>/dev/null || true; rm -rf "$HELPERS"
 rocketmq-sidecar reconfigure --broker "$MASTER" brokerPermission 6 >/dev/null && echo "(write permission restored)"
 echo "(a broker that cannot be asked is never reported safe)"
 show rocketmq-sidecar scale-in check --broker "127.0.0.1:$(free_port)" --timeout 1s
@@ -152,10 +160,10 @@ echo "(resumed)"; show rocketmq-sidecar role --broker "$MASTER" --namesrv "$NAME
 echo "(docs/failure-modes.md lists every fault, what the agent does, and the test that shows it)"
 
 step "KubeBlocks: the manifests per version, names, and the real kbagent v1.0.2 running the actions"
-scripts/tools.sh kubeconform
-# Only what this step runs: kbagent and kbhelper from KubeBlocks v1.0.2's Go module (README: first-run
-# time). The control plane (etcd, kube-apiserver, manager) is built by scripts/test.sh for its tests.
-scripts/kubeblocks.sh agent
+# Only what this step runs, started at the top: kbagent and kbhelper from KubeBlocks v1.0.2's Go module.
+# The control plane (etcd, kube-apiserver, manager) is built by scripts/test.sh for its tests.
+wait "$KB_BUILD_PID" || { cat "$KB_BUILD_LOG"; echo "demo: building kbagent / kbhelper failed" >&2; exit 1; }
+rm -f "$KB_BUILD_LOG"
 for set in 1.0.2:exec 1.0.2:http 1.2.0-alpha.3:kb-1.2/exec 1.2.0-alpha.3:kb-1.2/http; do
   printf 'KubeBlocks %-14s %-12s ' "${set%%:*}" "${set#*:}"
   kubectl kustomize "deploy/kubeblocks/${set#*:}" | .cache/bin/kubeconform -strict -summary \
