@@ -66,6 +66,26 @@ fn no_shipped_name_can_be_taken_for_another_by_kubeblocks_matching() {
     assert!(err.contains("rocketmq-broker would take ours: [rocketmq-broker-sidecar]"), "{err}");
 }
 
+/// The demo configures kbagent with scripts/kbagent-env.py instead of building KubeBlocks' packages;
+/// it must give what KubeBlocks' own conversion gives for every 1.0 ComponentDefinition.
+#[test]
+fn the_demo_s_kbagent_env_is_kubeblocks_own_conversion() {
+    for variant in ["exec", "http"] {
+        let manifest = rendered(variant);
+        let (ok, theirs, err) = kbhelper(&["kbagent-env", manifest.to_str().unwrap(), "demo-broker"]);
+        assert!(ok, "{err}");
+        let script = common::root().join("scripts/kbagent-env.py");
+        let ours =
+            std::process::Command::new("python3").arg(script).arg(&manifest).arg("demo-broker").output().unwrap();
+        assert!(ours.status.success(), "{}", String::from_utf8_lossy(&ours.stderr));
+        let parse = |text: &[u8]| -> Vec<serde_json::Value> {
+            let env: std::collections::BTreeMap<String, String> = serde_json::from_slice(text).unwrap();
+            ["KB_AGENT_ACTION", "KB_AGENT_PROBE"].iter().map(|k| serde_json::from_str(&env[*k]).unwrap()).collect()
+        };
+        assert_eq!(parse(&ours.stdout), parse(theirs.as_bytes()), "{variant}");
+    }
+}
+
 /// One fake pod's files: its kb-config dir (the mounted ConfigMap) with a broker.conf.
 fn pod_dir(name: &str, conf: &str) -> std::path::PathBuf {
     let dir = scratch(name);
