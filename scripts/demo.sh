@@ -112,7 +112,8 @@ HELPERS=$(mktemp -d); mkfifo "$HELPERS/stdin"; exec 7<>"$HELPERS/stdin"
 # A helper runs until its standard input closes: fd 7 holds the FIFO open; closing it ends them all.
 # `background LOG PATTERN ARGS...` waits for a line matching PATTERN.
 HELPER_PIDS=()
-background() { local log=$1 ready=$2; shift 2; scripts/rocketmq.sh client "$@" <"$HELPERS/stdin" >"$log" 2>/dev/null &
+# (`7>&-`: a helper that inherited fd 7 would hold the FIFO's write end open itself and never see EOF.)
+background() { local log=$1 ready=$2; shift 2; scripts/rocketmq.sh client "$@" <"$HELPERS/stdin" >"$log" 2>/dev/null 7>&- &
   HELPER_PIDS+=("$!")
   until grep -q "$ready" "$log" 2>/dev/null; do sleep 0.2; done; }
 background "$HELPERS/push" '^started' push "$NAMESRV" DemoDrainTopic DemoPushGroup CLUSTERING 120
