@@ -5,18 +5,19 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
+install_missing
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@" || printf '(exit code %s)\n' "$?"; }
 
+step "Building rocketmq-sidecar (release)"
+cargo build --release --locked -q
 # The KubeBlocks step's Go builds (kubeconform and kbagent: about 1.5 min the first time, seconds when
-# cached) start now, so their downloads and compiles overlap with the Rust build and the cluster.
+# cached) run in the background from here, while the steps below mostly wait on the cluster. (Started
+# beside the Rust build they only share its two cores.)
 KB_BUILD_LOG=$(mktemp)
 ( scripts/tools.sh kubeconform && scripts/kubeblocks.sh agent ) >"$KB_BUILD_LOG" 2>&1 &
 KB_BUILD_PID=$!
-
-step "Building rocketmq-sidecar (release)"
-cargo build --release --locked -q
 SIDECAR=$ROOT/target/release/rocketmq-sidecar
 ls -l "$SIDECAR" | awk '{printf "binary: %.1f MiB\n", $5/1048576}'
 

@@ -1,10 +1,28 @@
-# Shared by demo.sh, capture-golden.sh and benches/*.sh (source it). Starts a real local RocketMQ 4.9.6 (or
+# Shared by demo.sh, test.sh, capture-golden.sh and benches/*.sh (source it). Starts a real local RocketMQ 4.9.6 (or
 # ROCKETMQ_VERSION, e.g. 5.5.0)
 # cluster on free loopback ports and stops it when the calling script exits, however it exits.
 #   cluster_up DIR [--no-acl]   -> exports NAMESRV MASTER SLAVE ACL_BROKER (HOST:PORT)
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 RMQ="$ROOT/scripts/rocketmq.sh"
 CLUSTER_PIDS=()
+
+# Installs with apt what a fresh machine lacks of the tools the scripts run (JDK, Maven, Cargo, Go,
+# kubectl, openssl, python3-yaml); root or sudo.
+install_missing() {
+  local need=()
+  command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
+  command -v mvn >/dev/null || need+=(maven)
+  command -v cargo >/dev/null || need+=(cargo rustc)
+  command -v go >/dev/null || need+=(golang-go)
+  command -v kubectl >/dev/null || need+=(kubectl)
+  command -v openssl >/dev/null || need+=(openssl)
+  python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+  [ ${#need[@]} -eq 0 ] && return 0
+  echo "installing ${need[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${need[@]}" >&2
+}
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

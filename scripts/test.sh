@@ -10,18 +10,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-need_apt=()
-command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
-command -v mvn >/dev/null || need_apt+=(maven)
-command -v cargo >/dev/null || need_apt+=(cargo rustc)
-command -v go >/dev/null || need_apt+=(golang-go)
-command -v kubectl >/dev/null || need_apt+=(kubectl)
-command -v openssl >/dev/null || need_apt+=(openssl)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "test.sh: installing ${need_apt[*]}" >&2
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO=sudo; fi
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need_apt[@]}" >&2
-fi
+. scripts/lib.sh
+install_missing
 
 matrix=false
 if [ "${1:-}" = --matrix ]; then matrix=true; shift; fi
@@ -31,7 +21,17 @@ scripts/tools.sh
 # etcd, kube-apiserver, the KubeBlocks v1.0.2 manager, kbagent and kbhelper (tests/kubeblocks.rs).
 scripts/kubeblocks.sh build
 export KUBECONFORM="$PWD/.cache/bin/kubeconform"
-cargo test --locked "$@"
+# Every test binary runs even when an earlier one fails; a summary per binary follows.
+log=$(mktemp)
+set +e
+cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+echo "test.sh: summary per test binary" >&2
+awk '/^ *Running /{bin=$2} /^test result:/{print "  " bin ": " $0} /^ *Doc-tests /{bin="doc-tests " $2}' "$log" >&2
+grep -E '^test .* \.\.\. FAILED$' "$log" | sed 's/^/  /' >&2 || true
+rm -f "$log"
+[ "$status" = 0 ] || exit "$status"
 if [ "$matrix" = true ]; then
   for v in 5.1.4 5.3.3; do
     echo "test.sh: the 5.x suite on RocketMQ $v" >&2
