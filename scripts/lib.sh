@@ -7,7 +7,7 @@ RMQ="$ROOT/scripts/rocketmq.sh"
 CLUSTER_PIDS=()
 
 # Installs with apt what a fresh machine lacks of the tools the scripts run (JDK, Maven, Cargo, Go,
-# kubectl, openssl, python3-yaml); root or sudo.
+# kubectl, openssl, python3-yaml, GNU time for the tests' peak-memory checks); root or sudo.
 install_missing() {
   local need=()
   command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
@@ -17,6 +17,7 @@ install_missing() {
   command -v kubectl >/dev/null || need+=(kubectl)
   command -v openssl >/dev/null || need+=(openssl)
   python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
+  [ -x /usr/bin/time ] || need+=(time)
   [ ${#need[@]} -eq 0 ] && return 0
   echo "installing ${need[*]}" >&2
   local sudo=""

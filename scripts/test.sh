@@ -28,7 +28,7 @@ cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 echo "test.sh: summary per test binary" >&2
-awk '/^ *Running /{bin=$2} /^test result:/{print "  " bin ": " $0} /^ *Doc-tests /{bin="doc-tests " $2}' "$log" >&2
+awk '/^ *Running /{bin=($2 == "unittests") ? $2 " " $3 : $2} /^test result:/{print "  " bin ": " $0} /^ *Doc-tests /{bin="doc-tests " $2}' "$log" >&2
 grep -E '^test .* \.\.\. FAILED$' "$log" | sed 's/^/  /' >&2 || true
 rm -f "$log"
 [ "$status" = 0 ] || exit "$status"

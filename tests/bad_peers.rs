@@ -115,16 +115,15 @@ fn oversized_length_is_refused_without_allocating_it() {
     });
     let run = sidecar(&["config", "get", "--broker", &addr, "--max-frame", "1048576"], &[], Duration::from_secs(15));
     assert_one_line_failure(&run, &["exceeds the 1048576-byte limit"]);
-    // Peak memory stays small (GNU time reports max RSS in KiB), when GNU time is installed.
-    if std::path::Path::new("/usr/bin/time").exists() {
-        let out = std::process::Command::new("/usr/bin/time")
-            .args(["-f", "%M", env!("CARGO_BIN_EXE_rocketmq-sidecar"), "config", "get", "--broker", &addr])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let kib: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).expect("max RSS");
-        assert!(kib < 30 * 1024, "max RSS {kib} KiB");
-    }
+    // Peak memory stays small (GNU time reports max RSS in KiB; scripts/test.sh installs it).
+    assert!(std::path::Path::new("/usr/bin/time").exists(), "GNU time is missing: run scripts/test.sh");
+    let out = std::process::Command::new("/usr/bin/time")
+        .args(["-f", "%M", env!("CARGO_BIN_EXE_rocketmq-sidecar"), "config", "get", "--broker", &addr])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let kib: u64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).expect("max RSS");
+    assert!(kib < 30 * 1024, "max RSS {kib} KiB");
 }
 
 #[test]

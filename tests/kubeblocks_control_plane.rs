@@ -614,10 +614,10 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
     }
 }
 
-/// The HTTP variant on the same control plane: three one-broker shards. A shard with a backlog is
-/// held until consumed (re-checked at once through a Component update), a shard whose master is down
-/// is held ("cannot tell") until the operator skips the check, and deleting the whole Cluster is not
-/// held by a backlog.
+/// The HTTP variant on its own control plane: three one-broker shards. A shard whose master is down is
+/// held ("cannot tell") until the operator skips the check; then `shards: 2 -> 1` with a backlog is
+/// held until consumed (re-checked at once through a Component update); and deleting the whole
+/// Cluster is not held by a backlog.
 #[test]
 fn kubeblocks_1_0_2_holds_a_shard_removal_through_the_http_variant_until_nothing_would_be_lost() {
     let _turn = turn();
@@ -640,26 +640,16 @@ fn kubeblocks_1_0_2_holds_a_shard_removal_through_the_http_variant_until_nothing
     let mut fleet = start_pods(&cp, &ns, Variant::Http, 12);
     wait_role_labels(&cp, &fleet);
 
-    // 3 -> 2 with a backlog: held, then removed once consumed; the test re-checks at once once caught up.
-    let removal = remove_shard_with_backlog(&cp, &fleet, &ns, 2, true);
-    println!(
-        "http: held {:.0} s, removed {:.1} s after the consumer caught up (Component re-checked every 5 s)",
-        removal.held_for.as_secs_f64(),
-        removal.consumed_to_gone.as_secs_f64()
-    );
-    fleet.retain(|p| p.comp != removal.comp);
-
-    // 2 -> 1 with a backlog on both shards, and the removed shard's master down: nothing can be told,
+    // 3 -> 2 with a backlog on every shard, and the removed shard's master down: nothing can be told,
     // so the removal is held until the operator skips the check (and accepts the loss).
     for (i, p) in fleet.iter().enumerate() {
         common::unconsumed(&p.broker.addr(), &ns, &format!("HeldTopic{i}"), "held-group", 1);
     }
-    set_shards(&cp, 1);
+    set_shards(&cp, 2);
     let comp = deleting_component(&cp);
     let down = fleet.iter().find(|p| p.comp == comp).unwrap();
     down.broker.kill();
-    let since = Instant::now();
-    let deadline = since + Duration::from_secs(120);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while !warnings(&cp, &comp).iter().any(|m| m.contains("not removed yet") && m.contains(&down.broker.addr())) {
         assert!(components(&cp).contains(&comp), "{comp} deleted with its master down");
         assert!(Instant::now() < deadline, "no Warning event for the down master: {:?}", warnings(&cp, &comp));
@@ -672,10 +662,25 @@ fn kubeblocks_1_0_2_holds_a_shard_removal_through_the_http_variant_until_nothing
     cp.kubectl(&["annotate", "component", &comp, "-n", "default", &skip]);
     cp.wait("the skipped shard gone", Duration::from_secs(120), |cp| !components(cp).contains(&comp));
     fleet.retain(|p| p.comp != comp);
+    // The operator deletes the group nobody will consume (the way out the Warning event names).
+    for p in &fleet {
+        common::delete_group(&p.broker.addr(), "held-group");
+    }
+
+    // 2 -> 1 with a push consumer group behind and a producer sending: held, then removed once
+    // consumed; the test has KubeBlocks re-check at once once the consumer caught up.
+    let removal = remove_shard_with_backlog(&cp, &fleet, &ns, 1, true);
+    println!(
+        "http: held {:.0} s, removed {:.1} s after the consumer caught up (Component re-checked every 5 s)",
+        removal.held_for.as_secs_f64(),
+        removal.consumed_to_gone.as_secs_f64()
+    );
+    fleet.retain(|p| p.comp != removal.comp);
 
     // Deleting the whole Cluster: preTerminate runs without KB_CLUSTER_COMPONENT_IS_SCALING_IN and lets it
     // go at once, backlog or not; the last broker is not touched.
     let last = &fleet[0];
+    common::unconsumed(&last.broker.addr(), &ns, "FinalTopic", "final-group", 1);
     assert_eq!(config_value(&last.broker.addr(), "brokerPermission"), "6");
     cp.kubectl(&["delete", "cluster", "rocketmq-demo", "-n", "default", "--wait=false"]);
     cp.wait("the Cluster gone", Duration::from_secs(180), |cp| {

@@ -21,17 +21,18 @@ pub use args::{parse_duration, ConnectArgs};
 pub use error::CliError;
 pub use reference::reference_markdown;
 
-const ABOUT: &str = "Native sidecar agent for Apache RocketMQ 4.9.6 brokers managed by KubeBlocks.";
+const ABOUT: &str = "Native sidecar agent for Apache RocketMQ brokers (4.9.6 and 5.x) managed by KubeBlocks.";
 
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, the
 role cannot be determined (one-line reason on stderr), or a local failure (a port in use, a
 directory not writable); 2 bad command line, configuration or parameter value (nothing sent);
 3 (reconfigure) some values need a broker restart.
-scale-in check: 0 safe, 1 unconsumed messages (table on stdout) or writes not stopped for the quiet
-window, 2 cannot tell (never reported as safe).
+scale-in check / pre-terminate: 0 safe, 1 unconsumed messages (table on stdout) or writes not stopped
+for the quiet window, 2 cannot tell (never reported as safe).
 
-Connection settings (every command): --broker, --namesrv, --access-key, --secret-key-file,
+Connection settings (every command that talks to RocketMQ; not `config params`, `seed` or
+`install`): --broker, --namesrv, --access-key, --secret-key-file,
 --timeout, --max-frame; each also from the env var shown in its help. The ACL secret comes only
 from ROCKETMQ_SECRET_KEY or --secret-key-file, never the command line.
 ACL: when no key is given and ENABLE_ACL=true, the addon's ROCKETMQ_USER / ROCKETMQ_PASSWORD

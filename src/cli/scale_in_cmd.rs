@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
 use crate::guard::{
     compute, drain, failure_summary, format_ms, is_scaling_in, shard_master, stop_writes_and_check, summary, Backlog,
-    DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Removal, Verdict,
+    DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Verdict,
 };
 
 use super::args::{parse_duration, ConnectArgs};
@@ -184,12 +184,11 @@ async fn pre_terminate(args: PreTerminateArgs) -> Result<(), CliError> {
     let limit = args.target.connect.timeout * 5;
     let step = async {
         let master = pre_terminate_master(&args.target).await?;
-        stop_writes_and_check(master, true, &args.target.policy()).await
+        stop_writes_and_check(master, &args.target.policy()).await
     };
     let outcome = tokio::time::timeout(limit, step).await.unwrap_or(Err(GuardError::Timeout(limit)));
     let backlog = match outcome {
-        Ok(Removal::Checked { backlog, .. }) => backlog,
-        Ok(Removal::NotScalingIn) => unreachable!("checked above"),
+        Ok(backlog) => backlog,
         Err(e) => {
             return Err(CliError::Removal { message: failure_summary(&e, component.as_deref()), cannot_tell: true })
         }

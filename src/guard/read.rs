@@ -48,14 +48,19 @@ pub struct TimerWheel {
     pub total: i64,
 }
 
+/// The broker's write permission (`brokerPermission` bit 2); 4.9.6's default is 6.
+pub(super) fn permits_writes(config: &BrokerConfig) -> bool {
+    config.get("brokerPermission").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(6) & 2 != 0
+}
+
 impl BrokerOffsets {
     pub fn broker_name(&self) -> &str {
         self.config.get("brokerName").map_or("", String::as_str)
     }
 
-    /// The broker's write permission (`brokerPermission` bit 2); 4.9.6's default is 6.
+    /// Whether producers may route here ([`permits_writes`]).
     pub fn writable(&self) -> bool {
-        self.config.get("brokerPermission").and_then(|p| p.parse::<u32>().ok()).unwrap_or(6) & 2 != 0
+        permits_writes(&self.config)
     }
 
     /// Groups that have committed an offset here, on any topic.

@@ -19,6 +19,7 @@ use crate::admin::{is_master, AdminError, BrokerAdmin, NamesrvAdmin};
 use super::backlog::{compute, Backlog, Kind, Policy, Verdict};
 use super::drain::{set_permission, READ_ONLY};
 use super::error::GuardError;
+use super::read::permits_writes;
 use super::writes::format_ms;
 
 /// KubeBlocks' annotation that skips the action for one Component (`pkg/constant/annotations.go`).
@@ -27,46 +28,25 @@ pub const SKIP_ANNOTATION: &str = "apps.kubeblocks.io/skip-pre-terminate";
 /// How many blocking rows the one-line reason names.
 const ROWS_NAMED: usize = 3;
 
-/// What one preTerminate call found.
-#[derive(Debug)]
-pub enum Removal {
-    /// Not a shard scale-in: nothing was asked or changed.
-    NotScalingIn,
-    /// The shard was checked with its writes stopped.
-    Checked {
-        backlog: Backlog,
-        /// This call took the write permission away (false: an earlier call did).
-        stopped_writes_now: bool,
-    },
-}
-
 /// KubeBlocks' `KB_CLUSTER_COMPONENT_IS_SCALING_IN`: only `true` means a shard is being removed;
 /// the deletion transformer reads the annotation the same way.
 pub fn is_scaling_in(value: Option<&str>) -> bool {
     value.is_some_and(|v| v.trim() == "true")
 }
 
-/// One preTerminate step on `master` (see the module doc).
-pub async fn stop_writes_and_check(
-    master: Arc<BrokerAdmin>,
-    scaling_in: bool,
-    policy: &Policy,
-) -> Result<Removal, GuardError> {
-    if !scaling_in {
-        return Ok(Removal::NotScalingIn);
-    }
+/// Steps 2 and 3 of the module doc on `master`, for a shard KubeBlocks is removing (step 1, whether
+/// it is one, is [`is_scaling_in`], decided before anything is asked).
+pub async fn stop_writes_and_check(master: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog, GuardError> {
     let broker = master.addr().to_string();
     let config = master.config().await.map_err(|source| GuardError::Broker { broker: broker.clone(), source })?;
     if !is_master(&config) {
         return Err(GuardError::not_master(broker, &config));
     }
-    let writable = config.get("brokerPermission").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(6) & 2 != 0;
-    if writable {
+    if permits_writes(&config) {
         set_permission(&master, READ_ONLY).await.map_err(|source| GuardError::Broker { broker, source })?;
         tracing::info!(broker = %master.addr(), "shard scale-in: write permission taken away (brokerPermission=4)");
     }
-    let backlog = compute(master, policy).await?;
-    Ok(Removal::Checked { backlog, stopped_writes_now: writable })
+    compute(master, policy).await
 }
 
 /// The shard's master: `local` when it is one; else (a slave whose pod still carries the master

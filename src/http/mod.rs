@@ -21,8 +21,7 @@ use serde::Deserialize;
 
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
 use crate::guard::{
-    compute, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, GuardError, Policy, Removal,
-    Verdict,
+    compute, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, GuardError, Policy, Verdict,
 };
 use crate::metrics::{AgentMetrics, BrokerMetrics};
 use crate::reload::{Applied, ReloadState};
@@ -171,11 +170,11 @@ async fn pre_terminate(State(local): State<LocalState>, body: axum::body::Bytes)
     let _turn = local.one_at_a_time.lock().await;
     let step = async {
         let master = shard_master(local.broker.clone(), local.namesrv.as_deref(), |a| (local.connect)(a)).await?;
-        stop_writes_and_check(master, true, &Policy::default()).await
+        stop_writes_and_check(master, &Policy::default()).await
     };
     let outcome = tokio::time::timeout(local.limit, step).await.unwrap_or(Err(GuardError::Timeout(local.limit)));
     match outcome {
-        Ok(Removal::Checked { backlog, .. }) => {
+        Ok(backlog) => {
             let code = match backlog.verdict {
                 Verdict::Safe => StatusCode::OK,
                 Verdict::Unsafe => StatusCode::CONFLICT,
@@ -183,7 +182,6 @@ async fn pre_terminate(State(local): State<LocalState>, body: axum::body::Bytes)
             };
             text(code, format!("{}\n", summary(&backlog, component)))
         }
-        Ok(Removal::NotScalingIn) => text(StatusCode::OK, "not a shard scale-in\n".into()),
         Err(e) => unavailable(failure_summary(&e, component)),
     }
 }
