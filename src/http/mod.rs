@@ -174,14 +174,7 @@ async fn pre_terminate(State(local): State<LocalState>, body: axum::body::Bytes)
     };
     let outcome = tokio::time::timeout(local.limit, step).await.unwrap_or(Err(GuardError::Timeout(local.limit)));
     match outcome {
-        Ok(backlog) => {
-            let code = match backlog.verdict {
-                Verdict::Safe => StatusCode::OK,
-                Verdict::Unsafe => StatusCode::CONFLICT,
-                Verdict::CannotTell => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            text(code, format!("{}\n", summary(&backlog, component)))
-        }
+        Ok(backlog) => text(verdict_status(backlog.verdict), format!("{}\n", summary(&backlog, component))),
         Err(e) => unavailable(failure_summary(&e, component)),
     }
 }
@@ -255,14 +248,7 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
         return unavailable("scale-in check not configured".into());
     };
     match app.scale_in.get(admin, limit).await {
-        Scan::Done(b) => {
-            let code = match b.verdict {
-                Verdict::Safe => StatusCode::OK,
-                Verdict::Unsafe => StatusCode::CONFLICT,
-                Verdict::CannotTell => StatusCode::SERVICE_UNAVAILABLE,
-            };
-            (code, axum::Json(b)).into_response()
-        }
+        Scan::Done(b) => (verdict_status(b.verdict), axum::Json(b)).into_response(),
         Scan::NotMaster { broker, id } if q.allow_slave.unwrap_or(false) => {
             let reason = format!("{broker} is a slave (brokerId={id}); its messages are copies of its master's");
             let version = crate::JSON_SCHEMA_VERSION;
@@ -278,6 +264,15 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
             let body = cannot_tell_body(error, kind);
             (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
         }
+    }
+}
+
+/// A guard verdict as an HTTP status: 200 safe, 409 unsafe, 503 cannot tell.
+fn verdict_status(verdict: Verdict) -> StatusCode {
+    match verdict {
+        Verdict::Safe => StatusCode::OK,
+        Verdict::Unsafe => StatusCode::CONFLICT,
+        Verdict::CannotTell => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# What watching a broker costs the broker: its JVM's own CPU time (utime + stime from /proc) over a
+# window, with nothing watching it (idle) and with each watcher, windows alternating so that drift in
+# the idle baseline shows up as spread instead of as a cost. Same real broker, same machine.
+#
+# Watchers:
+#  - `serve` at its defaults (role poll every 1 s with the name-server cross-check, broker metrics
+#    every 15 s), as the sidecar container runs;
+#  - `serve` plus the exec variant's roleProbe (`role --timeout 1s` every 2 s), as a pod runs both;
+#  - the addon's roleProbe: get-role.sh every 5 s, one GET_BROKER_CONFIG each (sent here with
+#    `rocketmq-sidecar config get`, the same request).
+#
+# Usage: [ROCKETMQ_VERSION=5.5.0] [WINDOW=30] [ROUNDS=3] benches/footprint.sh
+# Prints, per watcher, the broker CPU it adds in % of one core: median and range over the rounds.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+WINDOW=${WINDOW:-30}
+ROUNDS=${ROUNDS:-3}
+cargo build --release --locked -q --bin rocketmq-sidecar
+SIDECAR=$ROOT/target/release/rocketmq-sidecar
+cluster_up "$(mktemp -d)" --no-acl
+BROKER_PID=${CLUSTER_PIDS[1]}
+TICKS=$(getconf CLK_TCK)
+WATCHER_PIDS=()
+stop_watchers() { for p in "${WATCHER_PIDS[@]+"${WATCHER_PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; WATCHER_PIDS=(); }
+trap 'stop_watchers; cluster_down' EXIT
+
+broker_ticks() { awk '{print $14 + $15}' "/proc/$BROKER_PID/stat"; }
+
+# The broker's CPU over one window, in % of one core.
+window_cpu() {
+  local a b
+  a=$(broker_ticks); sleep "$WINDOW"; b=$(broker_ticks)
+  awk -v a="$a" -v b="$b" -v t="$TICKS" -v w="$WINDOW" 'BEGIN { printf "%.2f", (b - a) / t / w * 100 }'
+}
+
+every() { # SECONDS CMD...: runs CMD every SECONDS in the background
+  local period=$1; shift
+  ( while true; do "$@" >/dev/null 2>&1 || true; sleep "$period"; done ) &
+  WATCHER_PIDS+=("$!")
+}
+
+start_serve() {
+  "$SIDECAR" serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$(free_port)" --log warn &
+  WATCHER_PIDS+=("$!")
+}
+
+start_watchers() {
+  case "$1" in
+    serve) start_serve ;;
+    serve+roleProbe) start_serve; every 2 "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" --timeout 1s ;;
+    addon-roleProbe) every 5 "$SIDECAR" config get --broker "$MASTER" ;;
+  esac
+  sleep 3 # past start-up: the window measures the steady state
+}
+
+# Warm the freshly started JVM up: a production broker has been running for a while.
+for _ in $(seq 1 30); do "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" >/dev/null; done
+sleep 5
+
+declare -A added
+WATCHERS=(serve serve+roleProbe addon-roleProbe)
+for round in $(seq 1 "$ROUNDS"); do
+  for w in "${WATCHERS[@]}"; do
+    idle=$(window_cpu)
+    start_watchers "$w"
+    busy=$(window_cpu)
+    stop_watchers
+    d=$(awk -v b="$busy" -v i="$idle" 'BEGIN { printf "%.2f", b - i }')
+    added[$w]="${added[$w]:-} $d"
+    echo "round $round, $w: idle $idle %, watched $busy %, added $d % of one core" >&2
+  done
+done
+
+echo "Broker CPU added by each watcher (RocketMQ ${ROCKETMQ_VERSION:-4.9.6}, ${ROUNDS} rounds of ${WINDOW} s idle vs ${WINDOW} s watched, % of one core):"
+echo
+echo "| watcher | median | range |"
+echo "|---|---|---|"
+for w in "${WATCHERS[@]}"; do
+  printf '%s\n' ${added[$w]} | sort -n | awk -v w="$w" '{a[NR]=$1} END { printf "| %s | %.2f %% | %.2f to %.2f %% |\n", w, a[int((NR+1)/2)], a[1], a[NR] }'
+done
