@@ -9,8 +9,8 @@ use clap::{Args, Subcommand};
 
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
 use crate::guard::{
-    compute, drain, failure_summary, format_ms, is_scaling_in, shard_master, stop_writes_and_check, summary, Backlog,
-    DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Verdict,
+    blocking_rows, compute, drain, failure_summary, format_ms, is_scaling_in, shard_master, stop_writes_and_check,
+    summary, Backlog, DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Verdict,
 };
 
 use super::args::{parse_duration, ConnectArgs};
@@ -247,7 +247,7 @@ fn verdict_result(b: &Backlog) -> Result<(), CliError> {
         Verdict::CannotTell if b.blocking_messages > 0 => Err(CliError::Guard(GuardError::Unknown(format!(
             "{} unconsumed message(s) are certain (top: {}); beyond them: {}",
             b.blocking_messages,
-            top_rows(b, 3),
+            blocking_rows(b),
             b.cannot_tell.join("; ")
         )))),
         Verdict::CannotTell => Err(CliError::Guard(GuardError::Unknown(b.cannot_tell.join("; ")))),
@@ -261,7 +261,7 @@ fn verdict_result(b: &Backlog) -> Result<(), CliError> {
                     b.blocking_messages,
                     b.broker,
                     groups.len(),
-                    top_rows(b, 3)
+                    blocking_rows(b)
                 ));
             }
             why.extend(b.writes.still_writing.clone());
@@ -272,17 +272,6 @@ fn verdict_result(b: &Backlog) -> Result<(), CliError> {
 
 fn kind_name(kind: Kind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
-}
-
-fn top_rows(b: &Backlog, n: usize) -> String {
-    let rows: Vec<String> = b
-        .rows
-        .iter()
-        .filter(|r| r.blocks)
-        .take(n)
-        .map(|r| format!("{} {} on {}: {}", kind_name(r.kind), r.group.as_deref().unwrap_or("-"), r.topic, r.messages))
-        .collect();
-    rows.join(", ")
 }
 
 pub fn print_table(out: &mut impl Write, b: &Backlog) -> std::io::Result<()> {

@@ -14,5 +14,7 @@ pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
 pub use drain::{drain, DrainOutcome, DrainSettings, Progress};
 pub use error::GuardError;
 pub use read::{read, BrokerOffsets};
-pub use removal::{failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, SKIP_ANNOTATION};
+pub use removal::{
+    blocking_rows, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, SKIP_ANNOTATION,
+};
 pub use writes::{format_ms, Writes, DEFAULT_QUIET_WINDOW};

@@ -79,7 +79,7 @@ pub async fn shard_master(
 pub fn summary(backlog: &Backlog, component: Option<&str>) -> String {
     let mut parts = Vec::new();
     if backlog.blocking_messages > 0 {
-        parts.push(format!("{} unconsumed message(s): {}", backlog.blocking_messages, named_rows(backlog)));
+        parts.push(format!("{} unconsumed message(s): {}", backlog.blocking_messages, blocking_rows(backlog)));
     }
     for reason in &backlog.cannot_tell {
         parts.push(format!("cannot tell: {reason}"));
@@ -124,8 +124,8 @@ fn writes_part(b: &Backlog) -> String {
     }
 }
 
-/// The first few blocking rows: kind, group, topic, messages.
-fn named_rows(b: &Backlog) -> String {
+/// The first few blocking rows: kind, group, topic, messages (also `scale-in check`'s stderr line).
+pub fn blocking_rows(b: &Backlog) -> String {
     let blocking: Vec<_> = b.rows.iter().filter(|r| r.blocks).collect();
     let mut named: Vec<String> = blocking
         .iter()
