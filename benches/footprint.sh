@@ -3,22 +3,29 @@
 # window, with nothing watching it (idle) and with each watcher, windows alternating so that drift in
 # the idle baseline shows up as spread instead of as a cost. Same real broker, same machine.
 #
-# Watchers:
-#  - `serve` at its defaults (role poll every 1 s with the name-server cross-check, broker metrics
-#    every 15 s), as the sidecar container runs;
-#  - `serve` plus the exec variant's roleProbe (`role --timeout 1s` every 2 s), as a pod runs both;
+# Watchers (what the master broker pays; the name servers' share is not counted):
+#  - `serve` at its defaults beside the master and beside its slave, as a shard's sidecar containers
+#    run (role poll every 1 s with the name-server cross-check, broker metrics every 15 s; the slave's
+#    sidecar samples its lag from the master's runtime info on the lag cadence);
+#  - the same plus the exec variant's roleProbe (`role --timeout 1s` every 2 s on the master), as a
+#    pod runs both;
 #  - the addon's roleProbe: get-role.sh every 5 s, one GET_BROKER_CONFIG each (sent here with
 #    `rocketmq-sidecar config get`, the same request).
+# Then what single requests cost the broker (examples/request_cost.rs: 200 back to back on one
+# connection, minus the broker's idle burn over as long), which explains the windows and gives
+# rocketmq-exporter's cost from its request mix (its source: every collector runs once a minute;
+# per broker one GET_BROKER_RUNTIME_INFO, plus per topic and per group requests, counted here at the
+# cheapest request's cost, so the figure is a lower bound).
 #
-# Usage: [ROCKETMQ_VERSION=5.5.0] [WINDOW=30] [ROUNDS=3] benches/footprint.sh
+# Usage: [ROCKETMQ_VERSION=5.5.0] [WINDOW=30] [ROUNDS=5] benches/footprint.sh
 # Prints, per watcher, the broker CPU it adds in % of one core: median and range over the rounds.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 WINDOW=${WINDOW:-30}
-ROUNDS=${ROUNDS:-3}
-cargo build --release --locked -q --bin rocketmq-sidecar
+ROUNDS=${ROUNDS:-5}
+cargo build --release --locked -q --bin rocketmq-sidecar --example request_cost
 SIDECAR=$ROOT/target/release/rocketmq-sidecar
 cluster_up "$(mktemp -d)" --no-acl
 BROKER_PID=${CLUSTER_PIDS[1]}
@@ -42,15 +49,15 @@ every() { # SECONDS CMD...: runs CMD every SECONDS in the background
   WATCHER_PIDS+=("$!")
 }
 
-start_serve() {
-  "$SIDECAR" serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$(free_port)" --log warn &
+start_serve() { # BROKER
+  "$SIDECAR" serve --broker "$1" --namesrv "$NAMESRV" --listen "127.0.0.1:$(free_port)" --log warn &
   WATCHER_PIDS+=("$!")
 }
 
 start_watchers() {
   case "$1" in
-    serve) start_serve ;;
-    serve+roleProbe) start_serve; every 2 "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" --timeout 1s ;;
+    serve) start_serve "$MASTER"; start_serve "$SLAVE" ;;
+    serve+roleProbe) start_serve "$MASTER"; start_serve "$SLAVE"; every 2 "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" --timeout 1s ;;
     addon-roleProbe) every 5 "$SIDECAR" config get --broker "$MASTER" ;;
   esac
   sleep 3 # past start-up: the window measures the steady state
@@ -59,6 +66,15 @@ start_watchers() {
 # Warm the freshly started JVM up: a production broker has been running for a while.
 for _ in $(seq 1 30); do "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" >/dev/null; done
 sleep 5
+
+# What single requests cost the broker, in ms of its CPU each.
+declare -A cost
+for kind in config runtime topics offsets; do
+  json=$(target/release/examples/request_cost "$MASTER" "$BROKER_PID" "$kind" 200)
+  cost[$kind]=$(sed -E 's/.*"brokerCpuMsPerRequest": (-?[0-9.]+).*/\1/' <<<"$json")
+  echo "per request: $json" >&2
+  [ "$kind" = topics ] && TOPICS=$(sed -E 's/.*"topics": ([0-9]+).*/\1/' <<<"$json")
+done
 
 declare -A added
 WATCHERS=(serve serve+roleProbe addon-roleProbe)
@@ -81,3 +97,10 @@ echo "|---|---|---|"
 for w in "${WATCHERS[@]}"; do
   printf '%s\n' ${added[$w]} | sort -n | awk -v w="$w" '{a[NR]=$1} END { printf "| %s | %.2f %% | %.2f to %.2f %% |\n", w, a[int((NR+1)/2)], a[1], a[NR] }'
 done
+echo
+echo "What single requests cost this broker (ms of its CPU each, 200 back to back): GET_BROKER_CONFIG ${cost[config]}, GET_BROKER_RUNTIME_INFO ${cost[runtime]}, GET_ALL_TOPIC_CONFIG ${cost[topics]}, GET_ALL_CONSUMER_OFFSET ${cost[offsets]}."
+awk -v rt="${cost[runtime]}" -v small="${cost[offsets]}" -v t="$TOPICS" 'BEGIN {
+  # rocketmq-exporter, once a minute: runtime info, and per topic its stats, its consumers and its
+  # put statistics (3 requests), counted at the cheapest request cost.
+  printf "rocketmq-exporter at its defaults (one collection a minute, %d topics): at least %.2f %% of one core\n", t, (rt + 3 * t * small) / 60000 * 100
+}'

@@ -402,6 +402,46 @@ fn serve_next_to_master_and_slave() {
     assert!(s["slaveLagBytes"].is_u64(), "slave lag reported: {s}");
 }
 
+/// How many requests of `kind` a `serve` has sent (its own request histogram).
+fn requests_sent(serve: &common::Serve, kind: &str) -> u64 {
+    let metrics = serve.get("/metrics").1;
+    let line = format!("rocketmq_sidecar_request_duration_seconds_count{{request=\"{kind}\"}} ");
+    metrics.lines().find_map(|l| l.strip_prefix(line.as_str())).map(|n| n.trim().parse().unwrap()).unwrap_or_else(
+        || {
+            if metrics.contains("rocketmq_sidecar_request_duration_seconds") {
+                0
+            } else {
+                panic!("no request histogram: {metrics}")
+            }
+        },
+    )
+}
+
+/// What the role poll costs the broker (issue 25): one GET_BROKER_CONFIG per check and no runtime
+/// info on a master; a slave's lag is sampled at most once per check (its cadence, which spaces the
+/// samples by what they cost, is unit-tested in src/role/probe.rs).
+#[test]
+fn the_role_poll_asks_only_for_the_config_and_samples_a_slave_s_lag() {
+    let c = Cluster::shared();
+    let ns = c.namesrv.addr();
+    let (m_addr, s_addr) = (c.master.addr(), c.slave.addr());
+    let quiet = ["--namesrv", &ns, "--interval", "200ms", "--no-broker-metrics"];
+    let master = common::Serve::start(&[&["--broker", m_addr.as_str()][..], &quiet].concat());
+    let slave = common::Serve::start(&[&["--broker", s_addr.as_str()][..], &quiet].concat());
+    let checks = |s: &common::Serve| s.status()["checks"].as_u64().unwrap();
+    for s in [&master, &slave] {
+        s.wait_for("/status", Duration::from_secs(20), |_, b| {
+            serde_json::from_str::<serde_json::Value>(b).is_ok_and(|v| v["checks"].as_u64() >= Some(20))
+        });
+    }
+    assert!(requests_sent(&master, "GET_BROKER_CONFIG") >= checks(&master) - 1, "one config read per check");
+    assert_eq!(requests_sent(&master, "GET_BROKER_RUNTIME_INFO"), 0, "a master's role needs no runtime info");
+    let s = slave.status();
+    assert!(s["slaveLagBytes"].is_u64(), "the slave's lag is known: {s}");
+    let samples = requests_sent(&slave, "GET_BROKER_RUNTIME_INFO") / 2; // the slave's and the master's
+    assert!(samples >= 1 && samples <= checks(&slave), "{samples} lag samples in {} checks: {s}", checks(&slave));
+}
+
 #[tokio::test]
 async fn update_config_round_trips_through_java_properties() {
     // The ACL broker is used so no other test sees the change; the admin key is required for code 25.

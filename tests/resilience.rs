@@ -111,8 +111,20 @@ fn a_silent_name_server_never_costs_the_role_alone_first_or_last() {
 fn a_hung_master_leaves_its_healthy_slave_reported_as_slave() {
     let f = fixture();
     let both = format!("{};{}", f.ns1.addr(), f.ns2.addr());
-    let slave =
-        Serve::start(&["--broker", &f.slave.addr(), "--namesrv", &both, "--interval", "500ms", "--timeout", "1s"]);
+    // The lag is sampled at its own cadence; a bound keeps this test's 6 s window independent of
+    // how fast the young brokers answer.
+    let slave = Serve::start(&[
+        "--broker",
+        &f.slave.addr(),
+        "--namesrv",
+        &both,
+        "--interval",
+        "500ms",
+        "--timeout",
+        "1s",
+        "--lag-max-age",
+        "1s",
+    ]);
     slave.wait_for("/replica", Duration::from_secs(10), |c, _| c == 200);
     let _turn = turn();
     signal(&f.master, "-STOP");

@@ -1,9 +1,14 @@
 //! One role check: the broker's own answer (required), the name-server cross-check and a slave's
 //! lag (best-effort, each within its own share of the time limit), and in 5.x controller mode
 //! the controller's word on who the master is (required for a master).
+//!
+//! What a check costs the broker is part of its design. The role needs one GET_BROKER_CONFIG (under
+//! a millisecond of broker CPU on 4.9.6 and 5.5.0). GET_BROKER_RUNTIME_INFO is only needed for a
+//! slave's lag, and a 5.5.0 broker spends ~58 ms of CPU building each answer (4.9.6: well under
+//! one; `benches/footprint.sh`), so the lag is sampled on a cadence of its own: see [`LAG_COST_FACTOR`].
 
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -40,6 +45,9 @@ pub struct Observation {
     /// For a slave whose lag was asked for and could not be had in its budget: why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub slave_lag_unavailable: Option<String>,
+    /// For a slave: how old the lag sample above is (it is taken on its own cadence).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slave_lag_age_ms: Option<u64>,
     /// 5.x controller mode: the shard as the controller sees it (None otherwise, or for a slave
     /// whose controller did not answer).
     pub controller: Option<ReplicaInfo>,
@@ -132,7 +140,35 @@ pub struct RoleProbe {
     controller: Kept<String, ControllerAdmin>,
     /// DLedger mode: the broker's own DLedger member, as its config names it.
     dledger: Kept<DLedgerMember, DLedgerAdmin>,
+    /// A slave's latest lag sample, reused until the next one is due.
+    lag: SyncMutex<Option<LagSample>>,
+    /// The oldest a lag sample may be before a new one is taken, however much it costs.
+    lag_max_age: Duration,
 }
+
+/// A slave's lag, as both brokers' runtime info gave it at one moment.
+#[derive(Debug, Clone)]
+struct LagSample {
+    /// The master it was measured against: a failover makes the sample moot.
+    master: Option<String>,
+    taken: Instant,
+    next_due: Instant,
+    /// How long the sample took (the next one is spaced by the faster of the last two: the first
+    /// on a new connection includes the connect, and a young broker's JIT).
+    took: Duration,
+    /// The slave's own commitLogMaxOffset.
+    mine: Option<u64>,
+    lag: Result<u64, String>,
+}
+
+/// A lag sample is due again only after this many times as long as the last one took, so that
+/// answering runtime info takes the brokers at most ~1/400 (0.25 %) of their time: every check on
+/// 4.9.6, whose answer takes about a millisecond, and every ~26 s on 5.5.0 (~65 ms). A slow or
+/// loaded broker is asked less often, never more.
+pub const LAG_COST_FACTOR: u32 = 400;
+
+/// However slow the answers, a lag sample is never older than this by default (`--lag-max-age`).
+pub const LAG_MAX_AGE: Duration = Duration::from_secs(60);
 
 /// A client kept across checks while what it was made for stays the same (one connection, not
 /// one per check); a new key replaces it.
@@ -166,7 +202,15 @@ impl RoleProbe {
             master: Kept::new(),
             controller: Kept::new(),
             dledger: Kept::new(),
+            lag: SyncMutex::new(None),
+            lag_max_age: LAG_MAX_AGE,
         })
+    }
+
+    /// A lag sample is never reused for longer than `max_age` (the default is [`LAG_MAX_AGE`]).
+    pub fn with_lag_max_age(mut self, max_age: Duration) -> RoleProbe {
+        self.lag_max_age = max_age;
+        self
     }
 
     pub fn broker_addr(&self) -> &str {
@@ -186,12 +230,12 @@ impl RoleProbe {
             let answer = timeout_at(started + namesrv_budget, ns.cluster_info()).await;
             Some(answer.map_err(|_| format!("no name server answered within {namesrv_budget:?}")))
         };
-        let broker = timeout_at(deadline, async { tokio::join!(self.broker.config(), self.broker.runtime_info()) });
-        let (broker, cluster_info) = tokio::join!(broker, cluster_info);
-        let (config, runtime) = broker.map_err(|_| RoleError::Timeout(limit))?;
+        // The config alone tells the role, and its answer proves the broker's admin path works.
+        let (config, cluster_info) = tokio::join!(timeout_at(deadline, self.broker.config()), cluster_info);
+        let config = config.map_err(|_| RoleError::Timeout(limit))?;
         let controllers = config.as_ref().ok().and_then(controller_addrs);
         let dledger_member = config.as_ref().ok().and_then(own_member);
-        let mut obs = observe(config, runtime, cluster_info)?;
+        let mut obs = observe(config, cluster_info)?;
         obs.broker_version = self.broker.version().map(|v| v.name());
         obs.controller_mode = controllers.is_some();
         if let Some(addrs) = controllers {
@@ -203,19 +247,65 @@ impl RoleProbe {
         }
         if with_lag && obs.role == Role::Slave {
             let lag_deadline = deadline.min(Instant::now() + limit.mul_f64(BEST_EFFORT_SHARE));
-            match timeout_at(lag_deadline, self.slave_lag(&obs)).await {
-                Ok(Ok(lag)) => obs.slave_lag_bytes = Some(lag),
-                Ok(Err(why)) => obs.slave_lag_unavailable = Some(why),
-                Err(_) => {
-                    obs.slave_lag_unavailable = Some(format!(
-                        "the master {} did not answer within {:?}",
-                        obs.master_addr.as_deref().unwrap_or("?"),
-                        lag_deadline.saturating_duration_since(started)
-                    ))
-                }
-            }
+            self.fill_lag(&mut obs, lag_deadline).await;
+        } else {
+            *self.lock_lag() = None;
         }
         Ok(obs)
+    }
+
+    fn lock_lag(&self) -> std::sync::MutexGuard<'_, Option<LagSample>> {
+        self.lag.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The slave's lag from the latest sample, or from a new one when it is due (or was taken
+    /// against another master).
+    async fn fill_lag(&self, obs: &mut Observation, deadline: Instant) {
+        let now = Instant::now();
+        let last = self.lock_lag().clone().filter(|s| s.master == obs.master_addr);
+        let sample = match last {
+            Some(sample) if now < sample.next_due => sample,
+            last => {
+                let sample = self.sample_lag(obs.master_addr.clone(), deadline, last.map(|s| s.took)).await;
+                *self.lock_lag() = Some(sample.clone());
+                sample
+            }
+        };
+        obs.commit_log_max_offset = sample.mine;
+        match sample.lag {
+            Ok(lag) => obs.slave_lag_bytes = Some(lag),
+            Err(why) => obs.slave_lag_unavailable = Some(why),
+        }
+        obs.slave_lag_age_ms = Some(Instant::now().saturating_duration_since(sample.taken).as_millis() as u64);
+    }
+
+    /// Both brokers' commitLogMaxOffset, asked at once. A failed sample is due again at the next
+    /// check (as before sampling had a cadence); a good one after [`LAG_COST_FACTOR`] × its time.
+    async fn sample_lag(
+        &self,
+        master_addr: Option<String>,
+        deadline: Instant,
+        last_took: Option<Duration>,
+    ) -> LagSample {
+        let taken = Instant::now();
+        let mine = async {
+            let info = self.broker.runtime_info().await.ok()?;
+            info.get("commitLogMaxOffset")?.parse::<u64>().ok()
+        };
+        let theirs = self.master_offset(master_addr.as_deref());
+        let answer = timeout_at(deadline, async { tokio::join!(mine, theirs) }).await;
+        let took = taken.elapsed();
+        let (mine, lag) = match answer {
+            Ok((Some(mine), Ok(theirs))) => (Some(mine), Ok(theirs.saturating_sub(mine))),
+            Ok((None, Ok(_))) => (None, Err("the broker reported no commitLogMaxOffset".to_string())),
+            Ok((mine, Err(why))) => (mine, Err(why)),
+            Err(_) => (
+                None,
+                Err(format!("the master {} did not answer within {took:?}", master_addr.as_deref().unwrap_or("?"))),
+            ),
+        };
+        let spacing = lag_spacing(took, last_took, lag.is_ok()).min(self.lag_max_age);
+        LagSample { master: master_addr, taken, next_due: taken + spacing, took, mine, lag }
     }
 
     /// 5.x controller mode. A broker learns that it was demoted only when it next asks its
@@ -249,18 +339,26 @@ impl RoleProbe {
         admin.view().await.map_err(|e| tracing::debug!(error = %e, "DLedger metadata unavailable")).ok()
     }
 
-    async fn slave_lag(&self, obs: &Observation) -> Result<u64, String> {
-        let master_addr = obs.master_addr.as_ref().ok_or("the name servers name no master for the shard")?;
-        let mine = obs.commit_log_max_offset.ok_or("the broker reported no commitLogMaxOffset")?;
+    /// The master's commitLogMaxOffset (its runtime info).
+    async fn master_offset(&self, master_addr: Option<&str>) -> Result<u64, String> {
+        let master_addr = master_addr.ok_or("the name servers name no master for the shard")?.to_string();
         let master =
-            self.master.get(master_addr, || Ok::<_, Infallible>(BrokerAdmin::new(master_addr, self.opts.clone())));
+            self.master.get(&master_addr, || Ok::<_, Infallible>(BrokerAdmin::new(&master_addr, self.opts.clone())));
         let Ok(master) = master.await;
         let info = master.runtime_info().await.map_err(|e| e.to_string())?;
-        let theirs: u64 = info
-            .get("commitLogMaxOffset")
+        info.get("commitLogMaxOffset")
             .and_then(|v| v.parse().ok())
-            .ok_or("the master reported no commitLogMaxOffset")?;
-        Ok(theirs.saturating_sub(mine))
+            .ok_or_else(|| "the master reported no commitLogMaxOffset".to_string())
+    }
+}
+
+/// How long a lag sample that took `took` is reused: a failed one not at all (the next check asks
+/// again), nor the first against a master (it paid for the connect); a good one [`LAG_COST_FACTOR`]
+/// times as long as the faster of the last two took.
+fn lag_spacing(took: Duration, last_took: Option<Duration>, ok: bool) -> Duration {
+    match last_took {
+        Some(last) if ok => took.min(last).saturating_mul(LAG_COST_FACTOR),
+        _ => Duration::ZERO,
     }
 }
 
@@ -268,19 +366,12 @@ impl RoleProbe {
 /// the check's time limit.
 const BEST_EFFORT_SHARE: f64 = 0.5;
 
-/// The observation from the broker's answers and, when asked, the name servers'.
+/// The observation from the broker's config and, when asked, the name servers'.
 fn observe(
     config: Result<BrokerConfig, AdminError>,
-    runtime: Result<crate::admin::RuntimeInfo, AdminError>,
     cluster_info: Option<Result<Result<crate::admin::ClusterInfo, AdminError>, String>>,
 ) -> Result<Observation, RoleError> {
     let config = config.map_err(RoleError::Broker)?;
-    // Runtime info proves the broker's request path works; "still starting" is fine for the role.
-    let runtime = match runtime {
-        Ok(r) => Some(r),
-        Err(AdminError::Starting { .. }) => None,
-        Err(e) => return Err(RoleError::Broker(e)),
-    };
     let id = parse_id(&config)?;
     let role = role_of(&config, id)?;
     let registered_addr = registered_addr(&config);
@@ -294,9 +385,10 @@ fn observe(
         broker_version: None,
         namesrv_check: NamesrvCheck::NotConfigured,
         master_addr: None,
-        commit_log_max_offset: runtime.as_ref().and_then(|r| r.get("commitLogMaxOffset")?.parse().ok()),
+        commit_log_max_offset: None,
         slave_lag_bytes: None,
         slave_lag_unavailable: None,
+        slave_lag_age_ms: None,
         controller: None,
         dledger_view: None,
         controller_mode: false,
@@ -439,6 +531,7 @@ mod tests {
             commit_log_max_offset: None,
             slave_lag_bytes: None,
             slave_lag_unavailable: None,
+            slave_lag_age_ms: None,
             controller: None,
             dledger_view: None,
             controller_mode: false,
@@ -464,6 +557,16 @@ mod tests {
         assert!(controlled.role_version().is_err(), "a negative epoch is not a version");
         controlled.controller.as_mut().unwrap().master_epoch = Some(4);
         assert_eq!(controlled.role_version(), Ok(Some(4)));
+    }
+
+    #[test]
+    fn the_lag_is_asked_for_in_proportion_to_what_it_costs() {
+        let ms = Duration::from_millis;
+        assert_eq!(lag_spacing(ms(1), Some(ms(2)), true), ms(400), "4.9.6: about every check at the 1 s default");
+        assert_eq!(lag_spacing(ms(65), Some(ms(70)), true), ms(26_000), "5.5.0: its runtime info takes ~65 ms");
+        assert_eq!(lag_spacing(ms(40), Some(ms(2)), true), ms(800), "one slow answer does not stretch it");
+        assert_eq!(lag_spacing(ms(40), None, true), Duration::ZERO, "the first sample paid for the connect");
+        assert_eq!(lag_spacing(ms(500), Some(ms(2)), false), Duration::ZERO, "a failure is retried at the next check");
     }
 
     #[test]

@@ -209,6 +209,7 @@ fn identity(obs: Option<&Observation>) -> Vec<(&'static str, serde_json::Value)>
         ("commitLogMaxOffset", json!(obs.and_then(|o| o.commit_log_max_offset))),
         ("slaveLagBytes", json!(obs.and_then(|o| o.slave_lag_bytes))),
         ("slaveLagUnavailable", json!(obs.and_then(|o| o.slave_lag_unavailable.as_deref()))),
+        ("slaveLagAgeMs", json!(obs.and_then(|o| o.slave_lag_age_ms))),
         ("controller", json!(obs.and_then(|o| o.controller.as_ref()))),
         ("dledgerTerm", json!(obs.and_then(|o| o.dledger_view.as_ref()).and_then(|d| d.term))),
         ("dledgerLeader", json!(obs.and_then(|o| o.dledger_view.as_ref()).and_then(|d| d.leader_id.as_deref()))),
