@@ -31,7 +31,7 @@ cluster_up "$(mktemp -d)" --no-acl
 BROKER_PID=${CLUSTER_PIDS[1]}
 TICKS=$(getconf CLK_TCK)
 WATCHER_PIDS=()
-stop_watchers() { for p in "${WATCHER_PIDS[@]+"${WATCHER_PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; WATCHER_PIDS=(); }
+stop_watchers() { for p in "${WATCHER_PIDS[@]+"${WATCHER_PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; WATCHER_PIDS=(); SERVE_PORTS=(); }
 trap 'stop_watchers; cluster_down' EXIT
 
 broker_ticks() { awk '{print $14 + $15}' "/proc/$BROKER_PID/stat"; }
@@ -49,9 +49,31 @@ every() { # SECONDS CMD...: runs CMD every SECONDS in the background
   WATCHER_PIDS+=("$!")
 }
 
+SERVE_PORTS=()
 start_serve() { # BROKER
-  "$SIDECAR" serve --broker "$1" --namesrv "$NAMESRV" --listen "127.0.0.1:$(free_port)" --log warn &
-  WATCHER_PIDS+=("$!")
+  local port; port=$(free_port)
+  "$SIDECAR" serve --broker "$1" --namesrv "$NAMESRV" --listen "127.0.0.1:$port" --log warn &
+  WATCHER_PIDS+=("$!"); SERVE_PORTS+=("$port")
+}
+
+# How many requests of each kind a serve has sent: "KIND COUNT" lines from its own metrics.
+request_counts() { # PORT
+  curl -sf "http://127.0.0.1:$1/metrics" | sed -nE 's/^rocketmq_sidecar_request_duration_seconds_count\{request="([A-Z_]+)"\} ([0-9]+)$/\1 \2/p'
+}
+
+# The master's CPU the two sidecars' requests account for, in % of one core, from their request
+# counts over SECONDS and what each kind costs: the master's sidecar's broker requests, and the
+# slave's sidecar's runtime-info requests (half of them go to the master, for the lag).
+accounted_cpu() { # SECONDS
+  { request_counts "${SERVE_PORTS[0]}" | sed 's/^/master /'; request_counts "${SERVE_PORTS[1]}" | sed 's/^/slave /'; } |
+    awk -v s="$1" -v cfg="${cost[config]}" -v rt="${cost[runtime]}" -v small="${cost[topics]}" '
+      $2 == "GET_BROKER_CLUSTER_INFO" || $2 == "GET_ROUTEINFO_BY_TOPIC" { next } # the name servers
+      $1 == "slave" && $2 == "GET_BROKER_RUNTIME_INFO" { ms += $3 / 2 * rt; next }
+      $1 == "slave" { next }
+      $2 == "GET_BROKER_CONFIG" { ms += $3 * cfg; next }
+      $2 == "GET_BROKER_RUNTIME_INFO" { ms += $3 * rt; next }
+      { ms += $3 * small }
+      END { printf "%.2f", ms / (s * 1000) * 100 }'
 }
 
 start_watchers() {
@@ -83,6 +105,7 @@ for round in $(seq 1 "$ROUNDS"); do
     idle=$(window_cpu)
     start_watchers "$w"
     busy=$(window_cpu)
+    if [ "$w" = serve ]; then accounted="${accounted:-} $(accounted_cpu $((WINDOW + 3)))"; fi
     stop_watchers
     d=$(awk -v b="$busy" -v i="$idle" 'BEGIN { printf "%.2f", b - i }')
     added[$w]="${added[$w]:-} $d"
@@ -97,6 +120,7 @@ echo "|---|---|---|"
 for w in "${WATCHERS[@]}"; do
   printf '%s\n' ${added[$w]} | sort -n | awk -v w="$w" '{a[NR]=$1} END { printf "| %s | %.2f %% | %.2f to %.2f %% |\n", w, a[int((NR+1)/2)], a[1], a[NR] }'
 done
+printf '%s\n' $accounted | sort -n | awk '{a[NR]=$1} END { printf "| serve, by its requests: each kind counted (its own metrics) times what one costs the broker (below) | %.2f %% | %.2f to %.2f %% |\n", a[int((NR+1)/2)], a[1], a[NR] }'
 echo
 echo "What single requests cost this broker (ms of its CPU each, 200 back to back): GET_BROKER_CONFIG ${cost[config]}, GET_BROKER_RUNTIME_INFO ${cost[runtime]}, GET_ALL_TOPIC_CONFIG ${cost[topics]}, GET_ALL_CONSUMER_OFFSET ${cost[offsets]}."
 awk -v rt="${cost[runtime]}" -v small="${cost[offsets]}" -v t="$TOPICS" 'BEGIN {

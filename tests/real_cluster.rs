@@ -606,3 +606,30 @@ fn json_outputs_match_docs_json_md() {
     assert_eq!(code, 503, "{body}");
     check_against(&schemas, guard, "error", &serde_json::from_str(&body).unwrap());
 }
+
+/// A 4.9.6 broker cannot page its topic table (5.3.4+ can: tests/rocketmq5.rs). One larger than
+/// the frame limit is "cannot tell" for the guard, with a message that says so and what to do.
+#[test]
+fn a_topic_table_over_the_frame_limit_is_cannot_tell_and_says_to_raise_max_frame() {
+    let master = Cluster::shared().master.addr();
+    let size = |code| common::exchange(&master, code).map(|c| c.body.len()).unwrap();
+    // Room for every other answer the check needs (config 26, groups 201, offsets 43), not for
+    // the topic table (21), grown here until it does not fit.
+    let limit = [26, 201, 43].map(size).into_iter().max().unwrap() + 8 * 1024;
+    while size(21) < limit + 16 * 1024 {
+        let n = size(21);
+        for i in 0..50 {
+            common::create_topic(&master, &format!("OversizedTable{n}x{i:02}"), 1);
+        }
+    }
+    let limit = limit.to_string();
+    let run = common::sidecar(
+        &["scale-in", "check", "--broker", &master, "--quiet-window", "0s", "--max-frame", &limit],
+        &[],
+        Duration::from_secs(30),
+    );
+    assert_eq!(run.code, Some(2), "cannot tell: {}", run.all_output());
+    for words in ["topic configs do not fit in one frame", "5.3.4", "raise --max-frame above"] {
+        assert!(run.stderr.contains(words), "{words:?}: {}", run.all_output());
+    }
+}

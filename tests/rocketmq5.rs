@@ -370,3 +370,74 @@ fn drain_ends_when_the_consumer_caught_up() {
     let get = sidecar(&["config", "get", "--broker", &addr], &[], T);
     assert!(get.stdout.lines().any(|l| l == "brokerPermission=4"), "left read-only: {}", get.stdout);
 }
+
+/// Sets one broker parameter for the life of the guard, and back to `old` after.
+struct BrokerSetting<'a> {
+    admin: &'a rocketmq_sidecar::admin::BrokerAdmin,
+    rt: &'a tokio::runtime::Runtime,
+    key: &'static str,
+    old: String,
+}
+
+impl<'a> BrokerSetting<'a> {
+    fn set(
+        admin: &'a rocketmq_sidecar::admin::BrokerAdmin,
+        rt: &'a tokio::runtime::Runtime,
+        key: &'static str,
+        value: &str,
+    ) -> Self {
+        let old = rt.block_on(admin.config()).unwrap()[key].clone();
+        rt.block_on(admin.update_config(&[(key.to_string(), value.to_string())].into())).unwrap();
+        BrokerSetting { admin, rt, key, old }
+    }
+}
+
+impl Drop for BrokerSetting<'_> {
+    fn drop(&mut self) {
+        let _ = self.rt.block_on(self.admin.update_config(&[(self.key.to_string(), self.old.clone())].into()));
+    }
+}
+
+/// Topic and group tables larger than one page (issue 25). From 5.3.4 a broker serves them in
+/// pages (apache/rocketmq PR 9468); here the page is made 7 rows (`splitMetadataSize`) so that a
+/// few dozen rows span several. The paged read must equal the broker's own unpaged answer, row
+/// for row; a release that does not page answers whole, and the same read works.
+#[test]
+fn tables_larger_than_a_page_are_read_whole_and_equal_to_the_unpaged_read() {
+    use rocketmq_sidecar::admin::BrokerAdmin;
+    use rocketmq_sidecar::remoting::{json, Client, ClientOptions, Command};
+    let master = cluster().master.addr();
+    for i in 0..20 {
+        create_topic(&master, &format!("PagedTopic{i:02}"), 1);
+        common::create_group(&master, &format!("PagedGroup{i:02}"));
+    }
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let admin = BrokerAdmin::new(master.clone(), ClientOptions::default());
+    let _page = BrokerSetting::set(&admin, &rt, "splitMetadataSize", "7");
+    let pages = version() == "5.5.0"; // 5.1.4 and 5.3.3 predate paging
+    for (code, rows, seq, max, total) in [
+        (21, "topicConfigTable", "topicSeq", "maxTopicNum", "totalTopicNum"),
+        (201, "subscriptionGroupTable", "groupSeq", "maxGroupNum", "totalGroupNum"),
+    ] {
+        let unpaged = || json::parse(&common::exchange(&master, code).unwrap().body).unwrap()[rows].clone();
+        let first = Command::request(code).with_ext(seq, "0").with_ext(max, "100");
+        let first = rt.block_on(Client::new(master.as_str(), ClientOptions::default()).invoke_ok(first)).unwrap();
+        let first_rows = json::parse(&first.body).unwrap()[rows].as_object().unwrap().len();
+        let whole = unpaged();
+        let whole_rows = whole.as_object().unwrap().len();
+        assert!(whole_rows >= 20, "{rows}: {whole_rows} rows");
+        if pages {
+            assert_eq!(first_rows, 7, "{rows}: the broker pages");
+            assert_eq!(first.ext_fields.get(total).map(String::as_str), Some(whole_rows.to_string().as_str()));
+        } else {
+            assert_eq!(first_rows, whole_rows, "{rows}: this release answers whole");
+        }
+        let ours = if code == 21 { rt.block_on(admin.topic_configs_json()) } else { rt.block_on(admin.groups_json()) };
+        assert_eq!(ours.unwrap()[rows], whole, "{rows}: the paged read equals the unpaged one");
+    }
+    // The typed reads the guard and the metrics use go through the same pages.
+    let topics = rt.block_on(admin.topic_configs()).unwrap();
+    assert!((0..20).all(|i| topics.contains_key(&format!("PagedTopic{i:02}"))), "{:?}", topics.keys());
+    let groups = rt.block_on(admin.groups()).unwrap();
+    assert!((0..20).all(|i| groups.contains_key(&format!("PagedGroup{i:02}"))), "{:?}", groups.keys());
+}

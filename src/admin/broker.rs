@@ -5,18 +5,19 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::remoting::codes::request::{
-    GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_ALL_SUBSCRIPTIONGROUP_CONFIG, GET_ALL_TOPIC_CONFIG,
-    GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO,
-    GET_MAX_OFFSET, GET_TIMER_METRICS, GET_TOPIC_STATS_INFO, UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
+    GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO,
+    GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO, GET_MAX_OFFSET, GET_TIMER_METRICS, GET_TOPIC_STATS_INFO,
+    UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
 };
 use crate::remoting::codes::response::{CONSUMER_NOT_ONLINE, SYSTEM_ERROR};
 use crate::remoting::properties::{encode_update_body, parse_config_body};
 use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
 
 use super::error::{AdminError, DecodeError};
+use super::paged;
 use super::stats::{
     client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, delay_offsets_from_body,
-    groups_from_body, stats_minute_from_body, timer_counts_from_body, topic_configs_from_body, topic_offsets_from_body,
+    groups_from_json, stats_minute_from_body, timer_counts_from_body, topic_configs_from_json, topic_offsets_from_body,
     ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute, TopicConfig, TopicStats,
 };
 use super::types::{runtime_info_from_body, BrokerConfig, DataVersion, RuntimeInfo};
@@ -41,7 +42,7 @@ impl BrokerAdmin {
 
     /// One request that must succeed; the answer's version is kept (a broker restarted on a new
     /// image answers with its new one).
-    async fn call(&self, cmd: Command) -> Result<Command, RemotingError> {
+    pub(super) async fn call(&self, cmd: Command) -> Result<Command, RemotingError> {
         let resp = self.client.invoke_ok(cmd).await?;
         if resp.version > 0 {
             self.seen_version.store(resp.version, Ordering::Relaxed);
@@ -81,29 +82,28 @@ impl BrokerAdmin {
         Ok(())
     }
 
-    /// Every topic this broker holds (GET_ALL_TOPIC_CONFIG).
+    /// Every topic this broker holds (GET_ALL_TOPIC_CONFIG, in pages where the broker pages it).
     pub async fn topic_configs(&self) -> Result<BTreeMap<String, TopicConfig>, AdminError> {
-        let resp = self.call(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
-        topic_configs_from_body(&resp.body).map_err(|e| self.decode_err("topic configs", e))
+        let doc = self.topic_configs_json().await?;
+        topic_configs_from_json(&doc).map_err(|e| self.decode_err("topic configs", e))
     }
 
     /// GET_ALL_TOPIC_CONFIG's body as JSON: `{"dataVersion":..,"topicConfigTable":..}`, the same
-    /// shape the broker persists as `config/topics.json`.
+    /// shape the broker persists as `config/topics.json` (all pages in one document).
     pub async fn topic_configs_json(&self) -> Result<serde_json::Value, AdminError> {
-        let resp = self.call(Command::request(GET_ALL_TOPIC_CONFIG)).await?;
-        json::parse(&resp.body).map_err(|e| self.decode_err("topic configs", DecodeError::Json(e.to_string())))
+        paged::read(self, &paged::TOPICS).await
     }
 
-    /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body as JSON: the shape of `config/subscriptionGroup.json`.
+    /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body as JSON: the shape of `config/subscriptionGroup.json`
+    /// (all pages in one document).
     pub async fn groups_json(&self) -> Result<serde_json::Value, AdminError> {
-        let resp = self.call(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
-        json::parse(&resp.body).map_err(|e| self.decode_err("subscription groups", DecodeError::Json(e.to_string())))
+        paged::read(self, &paged::GROUPS).await
     }
 
-    /// Every subscription group (GET_ALL_SUBSCRIPTIONGROUP_CONFIG).
+    /// Every subscription group (GET_ALL_SUBSCRIPTIONGROUP_CONFIG, in pages where the broker pages it).
     pub async fn groups(&self) -> Result<BTreeMap<String, GroupConfig>, AdminError> {
-        let resp = self.call(Command::request(GET_ALL_SUBSCRIPTIONGROUP_CONFIG)).await?;
-        groups_from_body(&resp.body).map_err(|e| self.decode_err("subscription groups", e))
+        let doc = self.groups_json().await?;
+        groups_from_json(&doc).map_err(|e| self.decode_err("subscription groups", e))
     }
 
     /// Every committed consumer offset (GET_ALL_CONSUMER_OFFSET), one request for all groups.
@@ -194,7 +194,7 @@ impl BrokerAdmin {
         runtime_info_from_body(&resp.body).map_err(|e| self.decode_err("runtime info", e))
     }
 
-    fn decode_err(&self, what: &'static str, reason: impl Into<DecodeError>) -> AdminError {
+    pub(super) fn decode_err(&self, what: &'static str, reason: impl Into<DecodeError>) -> AdminError {
         AdminError::Decode { what, addr: self.client.addr().to_string(), reason: reason.into() }
     }
 }

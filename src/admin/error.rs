@@ -30,6 +30,12 @@ impl From<&str> for DecodeError {
 pub enum AdminError {
     #[error(transparent)]
     Remoting(#[from] RemotingError),
+    /// A whole table (topics, groups) larger than one frame, from a broker that does not page it.
+    #[error(
+        "the {what} do not fit in one frame, and this broker does not serve them in pages (RocketMQ 5.3.4+ \
+         does): {source}"
+    )]
+    TableTooLarge { what: &'static str, source: RemotingError },
     #[error("cannot read {what} from {addr}: {reason}")]
     Decode { what: &'static str, addr: String, reason: DecodeError },
     #[error("broker {addr} is still starting (its runtime statistics are not sampled yet); retry in a second")]
@@ -49,6 +55,7 @@ impl AdminError {
     pub fn kind(&self) -> &'static str {
         match self {
             AdminError::Remoting(e) => e.kind(),
+            AdminError::TableTooLarge { .. } => "frame_too_large",
             AdminError::Decode { .. } => "decode",
             AdminError::Starting { .. } => "starting",
             AdminError::NoNameServer => "config",

@@ -7,6 +7,7 @@ mod dledger;
 mod error;
 mod fanout;
 mod namesrv;
+mod paged;
 mod stats;
 mod system;
 mod types;
@@ -18,6 +19,7 @@ pub use dledger::{own_member, DLedgerAdmin, DLedgerMember, DLedgerView};
 pub use error::AdminError;
 pub use fanout::{bounded, topic_stats};
 pub use namesrv::NamesrvAdmin;
+pub use paged::PAGE_ROWS;
 /// Body decoders, public for the fuzzers.
 pub use stats::{
     client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, groups_from_body,

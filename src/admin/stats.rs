@@ -64,21 +64,30 @@ fn parse(body: &[u8]) -> Result<Value, DecodeError> {
 }
 
 fn table<T: for<'de> Deserialize<'de>>(body: &[u8], field: &str) -> Result<BTreeMap<String, T>, DecodeError> {
-    let v = parse(body)?;
-    match v.get(field) {
-        None | Some(Value::Null) => Ok(BTreeMap::new()),
-        Some(t) => serde_json::from_value(t.clone()).map_err(|e| DecodeError::Shape(format!("{field}: {e}"))),
-    }
+    table_of(&parse(body)?, field)
 }
 
-/// GET_ALL_TOPIC_CONFIG body.
-pub fn topic_configs_from_body(body: &[u8]) -> Result<BTreeMap<String, TopicConfig>, DecodeError> {
-    table(body, "topicConfigTable")
+/// One table of a parsed body, read in place (no copy of a 10,000-row table).
+fn table_of<T: for<'de> Deserialize<'de>>(doc: &Value, field: &str) -> Result<BTreeMap<String, T>, DecodeError> {
+    match doc.get(field) {
+        None | Some(Value::Null) => Ok(BTreeMap::new()),
+        Some(t) => BTreeMap::<String, T>::deserialize(t).map_err(|e| DecodeError::Shape(format!("{field}: {e}"))),
+    }
 }
 
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG body.
 pub fn groups_from_body(body: &[u8]) -> Result<BTreeMap<String, GroupConfig>, DecodeError> {
     table(body, "subscriptionGroupTable")
+}
+
+/// GET_ALL_TOPIC_CONFIG's document (all pages of it).
+pub fn topic_configs_from_json(doc: &Value) -> Result<BTreeMap<String, TopicConfig>, DecodeError> {
+    table_of(doc, "topicConfigTable")
+}
+
+/// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's document (all pages of it).
+pub fn groups_from_json(doc: &Value) -> Result<BTreeMap<String, GroupConfig>, DecodeError> {
+    table_of(doc, "subscriptionGroupTable")
 }
 
 /// GET_ALL_CONSUMER_OFFSET body: `{"offsetTable":{"topic@group":{0:12,1:7}}}`.

@@ -268,6 +268,8 @@ fn acl_reason(rest: &str) -> String {
 enum Lost {
     Closed,
     Protocol(String),
+    /// An answer longer than --max-frame: its length, and the limit.
+    TooLarge { len: u64, max: usize },
 }
 
 /// A live connection: the task writes, a reader task forwards decoded answers.
@@ -409,10 +411,12 @@ impl ConnectionTask {
                 let why = match &lost {
                     Lost::Closed => "the peer closed the connection".to_string(),
                     Lost::Protocol(reason) => format!("protocol error: {reason}"),
+                    Lost::TooLarge { len, max } => format!("a {len}-byte answer exceeds --max-frame {max}"),
                 };
                 self.drop_connection(&why, |addr, request, _| match &lost {
                     Lost::Closed => RemotingError::Closed { addr, request },
                     Lost::Protocol(reason) => RemotingError::Protocol { addr, reason: reason.clone() },
+                    Lost::TooLarge { len, max } => RemotingError::TooLarge { addr, request, len: *len, max: *max },
                 });
             }
         }
@@ -517,6 +521,7 @@ async fn read_loop(mut read: OwnedReadHalf, answers: mpsc::Sender<Result<Command
         }
         let len = match parse_length(prefix, max_frame) {
             Ok(len) => len,
+            Err(super::FrameError::TooLarge { len, max }) => break Lost::TooLarge { len, max },
             Err(e) => break Lost::Protocol(e.to_string()),
         };
         let mut payload = vec![0u8; len];

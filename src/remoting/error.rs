@@ -35,6 +35,11 @@ pub enum RemotingError {
     Closed { addr: String, request: &'static str },
     #[error("protocol error from {addr}: {reason} (is this a RocketMQ 4.x remoting port?)")]
     Protocol { addr: String, reason: String },
+    #[error(
+        "{addr} answered {request} with a {len}-byte frame, which exceeds the {max}-byte limit: raise --max-frame \
+         above {len} if the peer is a trusted RocketMQ broker (is this a RocketMQ remoting port?)"
+    )]
+    TooLarge { addr: String, request: &'static str, len: u64, max: usize },
     #[error("{addr} answered {request} with code {code} ({code_name}): {remark}")]
     Refused { addr: String, request: &'static str, code: i32, code_name: &'static str, remark: String },
     #[error("{addr} refused {request} by ACL (code {code} {code_name}): {remark} ({})", acl.hint())]
@@ -78,6 +83,7 @@ impl RemotingError {
             RemotingError::Timeout { .. } => "timeout",
             RemotingError::Closed { .. } => "closed",
             RemotingError::Protocol { .. } => "protocol",
+            RemotingError::TooLarge { .. } => "frame_too_large",
             RemotingError::Refused { .. } => "refused",
             RemotingError::AclDenied { .. } => "acl_denied",
             RemotingError::Write { .. } => "write",
