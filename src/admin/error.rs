@@ -35,7 +35,7 @@ pub enum AdminError {
         "the {what} do not fit in one frame, and this broker does not serve them in pages (RocketMQ 5.3.4+ \
          does): {source}"
     )]
-    TableTooLarge { what: &'static str, source: RemotingError },
+    TableTooLarge { what: &'static str, source: Box<RemotingError> },
     #[error("cannot read {what} from {addr}: {reason}")]
     Decode { what: &'static str, addr: String, reason: DecodeError },
     #[error("broker {addr} is still starting (its runtime statistics are not sampled yet); retry in a second")]

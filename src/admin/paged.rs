@@ -76,7 +76,7 @@ pub(super) async fn read(admin: &BrokerAdmin, table: &Table) -> Result<Value, Ad
         }
         let answer = match admin.call(request).await {
             Err(source @ RemotingError::TooLarge { .. }) => {
-                return Err(AdminError::TableTooLarge { what: table.what, source })
+                return Err(AdminError::TableTooLarge { what: table.what, source: Box::new(source) })
             }
             other => other?,
         };
