@@ -13,7 +13,7 @@ mod writes;
 pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
 pub use drain::{drain, DrainOutcome, DrainSettings, Progress};
 pub use error::GuardError;
-pub use read::{read, BrokerOffsets};
+pub use read::{read, read_with_runtime, BrokerOffsets};
 pub use removal::{
     blocking_rows, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, SKIP_ANNOTATION,
 };

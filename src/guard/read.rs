@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::admin::{
     bounded, is_master, is_system_group, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets,
-    DataVersion, GroupConfig, OnlineConsumers, TopicConfig, TopicOffsets, REVIVE_PREFIX,
+    DataVersion, GroupConfig, OnlineConsumers, RuntimeInfo, TopicConfig, TopicOffsets, REVIVE_PREFIX,
 };
 
 use super::error::GuardError;
@@ -72,6 +72,17 @@ impl BrokerOffsets {
 /// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] before the
 /// per-topic requests when the broker is a slave.
 pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
+    read_with_runtime(admin, concurrency, None).await
+}
+
+/// [`read`], with the broker's runtime info (5.x timer-wheel totals) taken from `runtime` when
+/// given: the metrics refresh passes the sample it already holds, because a 5.5.0 broker spends
+/// ~60–100 ms of CPU on each fresh one. A guard verdict always reads its own.
+pub async fn read_with_runtime(
+    admin: &Arc<BrokerAdmin>,
+    concurrency: usize,
+    runtime: Option<&RuntimeInfo>,
+) -> Result<BrokerOffsets, GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
     let (topics, groups, offsets, delay, config) = tokio::join!(
@@ -93,7 +104,7 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
     );
     let (stats, consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
-    let timer = timer_wheel(admin, &config).await.map_err(err)?;
+    let timer = timer_wheel(admin, &config, runtime).await.map_err(err)?;
     let last_store_ms = stats.values().map(|s| s.last_store_ms).max().unwrap_or(0);
     let revive_last_store_ms =
         stats.iter().filter(|(t, _)| t.starts_with(REVIVE_PREFIX)).map(|(_, s)| s.last_store_ms).max().unwrap_or(0);
@@ -116,9 +127,16 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
 /// The timer wheel of a 5.x broker (its config has `timerWheelEnable`): the runtime info's totals
 /// and the per-topic counts. A broker started with the wheel off has no timer store and answers
 /// GET_TIMER_METRICS with an error; then nothing can wait in it.
-async fn timer_wheel(admin: &BrokerAdmin, config: &BrokerConfig) -> Result<Option<TimerWheel>, AdminError> {
+async fn timer_wheel(
+    admin: &BrokerAdmin,
+    config: &BrokerConfig,
+    runtime: Option<&RuntimeInfo>,
+) -> Result<Option<TimerWheel>, AdminError> {
     let Some(enabled) = config.get("timerWheelEnable") else { return Ok(None) };
-    let runtime = admin.runtime_info().await?;
+    let runtime = match runtime {
+        Some(r) => r.clone(),
+        None => admin.runtime_info().await?,
+    };
     let number = |key: &'static str| {
         runtime.get(key).and_then(|v| v.trim().parse::<i64>().ok()).ok_or(AdminError::Decode {
             what: "runtime info",

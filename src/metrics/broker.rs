@@ -77,9 +77,14 @@ pub struct Collected {
 }
 
 /// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
-pub async fn collect(admin: Arc<BrokerAdmin>, limits: &Limits) -> Result<Collected, GuardError> {
+/// The runtime info comes from `sampler`, which asks for it only as often as its cost allows.
+pub async fn collect(
+    admin: Arc<BrokerAdmin>,
+    limits: &Limits,
+    sampler: &runtime::RuntimeSampler,
+) -> Result<Collected, GuardError> {
     let err = |source: AdminError| GuardError::Broker { broker: admin.addr().to_string(), source };
-    let (info, config) = tokio::join!(admin.runtime_info(), admin.config());
+    let (info, config) = tokio::join!(sampler.get(&admin), admin.config());
     let (info, config) = (info.map_err(err)?, config.map_err(err)?);
     let cfg = |k: &str| config.get(k).cloned().unwrap_or_default();
     let cluster = cfg("brokerClusterName");
@@ -101,8 +106,9 @@ pub async fn collect(admin: Arc<BrokerAdmin>, limits: &Limits) -> Result<Collect
     if !is_master(&config) {
         return Ok(Collected { snapshot: f.render(0), backlog: None });
     }
-    // One read of topics, offsets and queue stats serves both the metrics and the backlog.
-    let read = guard::read(&admin, limits.concurrency).await?;
+    // One read of topics, offsets and queue stats serves both the metrics and the backlog (its
+    // timer-wheel totals from the same runtime sample).
+    let read = guard::read_with_runtime(&admin, limits.concurrency, Some(&info)).await?;
     let policy = Policy { concurrency: limits.concurrency, ..Policy::default() };
     let (dropped, backlog) = tokio::join!(
         master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr], &read),

@@ -40,11 +40,12 @@ pub struct BrokerMetrics {
     interval: Duration,
     limits: Limits,
     state: RwLock<State>,
+    runtime: super::runtime::RuntimeSampler,
 }
 
 impl BrokerMetrics {
     pub fn new(interval: Duration, limits: Limits) -> BrokerMetrics {
-        BrokerMetrics { interval, limits, state: RwLock::new(State::default()) }
+        BrokerMetrics { interval, limits, state: RwLock::new(State::default()), runtime: Default::default() }
     }
 
     pub fn view(&self) -> CacheView {
@@ -68,10 +69,12 @@ impl BrokerMetrics {
         let started = Instant::now();
         let limit = self.interval.max(MIN_REFRESH_LIMIT);
         let span = tracing::info_span!("metrics_refresh", broker = %admin.addr());
-        let outcome =
-            tokio::time::timeout(limit, tracing::Instrument::instrument(collect(admin.clone(), &self.limits), span))
-                .await
-                .unwrap_or(Err(GuardError::Timeout(limit)));
+        let outcome = tokio::time::timeout(
+            limit,
+            tracing::Instrument::instrument(collect(admin.clone(), &self.limits, &self.runtime), span),
+        )
+        .await
+        .unwrap_or(Err(GuardError::Timeout(limit)));
         let mut s = self.write();
         s.last_duration = Some(started.elapsed());
         match outcome {

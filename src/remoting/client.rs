@@ -269,7 +269,10 @@ enum Lost {
     Closed,
     Protocol(String),
     /// An answer longer than --max-frame: its length, and the limit.
-    TooLarge { len: u64, max: usize },
+    TooLarge {
+        len: u64,
+        max: usize,
+    },
 }
 
 /// A live connection: the task writes, a reader task forwards decoded answers.

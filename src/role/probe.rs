@@ -5,7 +5,8 @@
 //! What a check costs the broker is part of its design. The role needs one GET_BROKER_CONFIG (under
 //! a millisecond of broker CPU on 4.9.6 and 5.5.0). GET_BROKER_RUNTIME_INFO is only needed for a
 //! slave's lag, and a 5.5.0 broker spends ~58 ms of CPU building each answer (4.9.6: well under
-//! one; `benches/footprint.sh`), so the lag is sampled on a cadence of its own: see [`LAG_COST_FACTOR`].
+//! one; `benches/footprint.sh`), so the lag is sampled on a cadence of its own:
+//! [`crate::periodic::spaced_by_cost`].
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex as SyncMutex};
@@ -161,12 +162,6 @@ struct LagSample {
     lag: Result<u64, String>,
 }
 
-/// A lag sample is due again only after this many times as long as the last one took, so that
-/// answering runtime info takes the brokers at most ~1/400 (0.25 %) of their time: every check on
-/// 4.9.6, whose answer takes about a millisecond, and every ~26 s on 5.5.0 (~65 ms). A slow or
-/// loaded broker is asked less often, never more.
-pub const LAG_COST_FACTOR: u32 = 400;
-
 /// However slow the answers, a lag sample is never older than this by default (`--lag-max-age`).
 pub const LAG_MAX_AGE: Duration = Duration::from_secs(60);
 
@@ -280,7 +275,7 @@ impl RoleProbe {
     }
 
     /// Both brokers' commitLogMaxOffset, asked at once. A failed sample is due again at the next
-    /// check (as before sampling had a cadence); a good one after [`LAG_COST_FACTOR`] × its time.
+    /// check (as before sampling had a cadence); a good one as its cost allows ([`lag_spacing`]).
     async fn sample_lag(
         &self,
         master_addr: Option<String>,
@@ -353,12 +348,12 @@ impl RoleProbe {
 }
 
 /// How long a lag sample that took `took` is reused: a failed one not at all (the next check asks
-/// again), nor the first against a master (it paid for the connect); a good one [`LAG_COST_FACTOR`]
-/// times as long as the faster of the last two took.
+/// again), a good one as long as its cost allows ([`crate::periodic::spaced_by_cost`]).
 fn lag_spacing(took: Duration, last_took: Option<Duration>, ok: bool) -> Duration {
-    match last_took {
-        Some(last) if ok => took.min(last).saturating_mul(LAG_COST_FACTOR),
-        _ => Duration::ZERO,
+    if ok {
+        crate::periodic::spaced_by_cost(took, last_took)
+    } else {
+        Duration::ZERO
     }
 }
 
