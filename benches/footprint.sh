@@ -11,7 +11,7 @@
 #    pod runs both;
 #  - the addon's roleProbe: get-role.sh every 5 s, one GET_BROKER_CONFIG each (sent here with
 #    `rocketmq-sidecar config get`, the same request).
-# Then what single requests cost the broker (examples/request_cost.rs: 200 back to back on one
+# Then what single requests cost the broker (examples/request_cost.rs: 2,000 back to back on one
 # connection, minus the broker's idle burn over as long), which explains the windows and gives
 # rocketmq-exporter's cost from its request mix (its source: every collector runs once a minute;
 # per broker one GET_BROKER_RUNTIME_INFO, plus per topic and per group requests, counted here at the
@@ -27,7 +27,8 @@ WINDOW=${WINDOW:-30}
 ROUNDS=${ROUNDS:-5}
 cargo build --release --locked -q --bin rocketmq-sidecar --example request_cost
 SIDECAR=$ROOT/target/release/rocketmq-sidecar
-cluster_up "$(mktemp -d)" --no-acl
+WORK=$(mktemp -d)
+cluster_up "$WORK/cluster" --no-acl
 BROKER_PID=${CLUSTER_PIDS[1]}
 TICKS=$(getconf CLK_TCK)
 WATCHER_PIDS=()
@@ -61,18 +62,26 @@ request_counts() { # PORT
   curl -sf "http://127.0.0.1:$1/metrics" | sed -nE 's/^rocketmq_sidecar_request_duration_seconds_count\{request="([A-Z_]+)"\} ([0-9]+)$/\1 \2/p'
 }
 
-# The master's CPU the two sidecars' requests account for, in % of one core, from their request
-# counts over SECONDS and what each kind costs: the master's sidecar's broker requests, and the
-# slave's sidecar's runtime-info requests (half of them go to the master, for the lag).
-accounted_cpu() { # SECONDS
-  { request_counts "${SERVE_PORTS[0]}" | sed 's/^/master /'; request_counts "${SERVE_PORTS[1]}" | sed 's/^/slave /'; } |
-    awk -v s="$1" -v cfg="${cost[config]}" -v rt="${cost[runtime]}" -v small="${cost[topics]}" '
-      $2 == "GET_BROKER_CLUSTER_INFO" || $2 == "GET_ROUTEINFO_BY_TOPIC" { next } # the name servers
-      $1 == "slave" && $2 == "GET_BROKER_RUNTIME_INFO" { ms += $3 / 2 * rt; next }
-      $1 == "slave" { next }
-      $2 == "GET_BROKER_CONFIG" { ms += $3 * cfg; next }
-      $2 == "GET_BROKER_RUNTIME_INFO" { ms += $3 * rt; next }
-      { ms += $3 * small }
+# Request counts of both sidecars, one "SIDE KIND COUNT" line each.
+both_counts() {
+  request_counts "${SERVE_PORTS[0]}" | sed 's/^/master /'
+  request_counts "${SERVE_PORTS[1]}" | sed 's/^/slave /'
+}
+
+# The master's CPU that the two sidecars' requests between two counts (files) account for, in %
+# of one core over SECONDS: each kind's count times what one costs. The master's sidecar: its
+# broker requests; the slave's sidecar: half its runtime-info requests (the other half are its own
+# broker's, for the lag).
+accounted_cpu() { # BEFORE AFTER SECONDS
+  join -a 2 -e 0 -o 2.1,1.2,2.2 <(awk '{print $1"/"$2, $3}' "$1" | sort) <(awk '{print $1"/"$2, $3}' "$2" | sort) |
+    awk -v s="$3" -v cfg="${cost[config]}" -v rt="${cost[runtime]}" -v small="${cost[topics]}" '
+      { split($1, k, "/"); side = k[1]; kind = k[2]; n = $3 - $2 }
+      kind == "GET_BROKER_CLUSTER_INFO" || kind == "GET_ROUTEINFO_BY_TOPIC" { next } # the name servers
+      side == "slave" && kind == "GET_BROKER_RUNTIME_INFO" { ms += n / 2 * rt; next }
+      side == "slave" { next }
+      kind == "GET_BROKER_CONFIG" { ms += n * cfg; next }
+      kind == "GET_BROKER_RUNTIME_INFO" { ms += n * rt; next }
+      { ms += n * small }
       END { printf "%.2f", ms / (s * 1000) * 100 }'
 }
 
@@ -82,7 +91,9 @@ start_watchers() {
     serve+roleProbe) start_serve "$MASTER"; start_serve "$SLAVE"; every 2 "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" --timeout 1s ;;
     addon-roleProbe) every 5 "$SIDECAR" config get --broker "$MASTER" ;;
   esac
-  sleep 3 # past start-up: the window measures the steady state
+  # Past start-up, so the window measures the steady state: a sidecar's first two runtime-info
+  # samples (the lag's and the metrics') come at once, the cadence is set from the second.
+  case "$1" in serve*) sleep 20 ;; *) sleep 3 ;; esac
 }
 
 # Warm the freshly started JVM up: a production broker has been running for a while.
@@ -92,7 +103,8 @@ sleep 5
 # What single requests cost the broker, in ms of its CPU each.
 declare -A cost
 for kind in config runtime topics offsets; do
-  json=$(target/release/examples/request_cost "$MASTER" "$BROKER_PID" "$kind" 200)
+  n=2000; [ "$kind" = runtime ] && n=200 # enough of each that the idle burn subtracted is noise
+  json=$(target/release/examples/request_cost "$MASTER" "$BROKER_PID" "$kind" "$n")
   cost[$kind]=$(sed -E 's/.*"brokerCpuMsPerRequest": (-?[0-9.]+).*/\1/' <<<"$json")
   echo "per request: $json" >&2
   [ "$kind" = topics ] && TOPICS=$(sed -E 's/.*"topics": ([0-9]+).*/\1/' <<<"$json")
@@ -104,8 +116,9 @@ for round in $(seq 1 "$ROUNDS"); do
   for w in "${WATCHERS[@]}"; do
     idle=$(window_cpu)
     start_watchers "$w"
+    [ "$w" = serve ] && both_counts >"$WORK/before"
     busy=$(window_cpu)
-    if [ "$w" = serve ]; then accounted="${accounted:-} $(accounted_cpu $((WINDOW + 3)))"; fi
+    if [ "$w" = serve ]; then both_counts >"$WORK/after"; accounted="${accounted:-} $(accounted_cpu "$WORK/before" "$WORK/after" "$WINDOW")"; fi
     stop_watchers
     d=$(awk -v b="$busy" -v i="$idle" 'BEGIN { printf "%.2f", b - i }')
     added[$w]="${added[$w]:-} $d"
@@ -122,7 +135,7 @@ for w in "${WATCHERS[@]}"; do
 done
 printf '%s\n' $accounted | sort -n | awk '{a[NR]=$1} END { printf "| serve, by its requests: each kind counted (its own metrics) times what one costs the broker (below) | %.2f %% | %.2f to %.2f %% |\n", a[int((NR+1)/2)], a[1], a[NR] }'
 echo
-echo "What single requests cost this broker (ms of its CPU each, 200 back to back): GET_BROKER_CONFIG ${cost[config]}, GET_BROKER_RUNTIME_INFO ${cost[runtime]}, GET_ALL_TOPIC_CONFIG ${cost[topics]}, GET_ALL_CONSUMER_OFFSET ${cost[offsets]}."
+echo "What single requests cost this broker (ms of its CPU each, 2,000 back to back, runtime info 200): GET_BROKER_CONFIG ${cost[config]}, GET_BROKER_RUNTIME_INFO ${cost[runtime]}, GET_ALL_TOPIC_CONFIG ${cost[topics]}, GET_ALL_CONSUMER_OFFSET ${cost[offsets]}."
 awk -v rt="${cost[runtime]}" -v small="${cost[offsets]}" -v t="$TOPICS" 'BEGIN {
   # rocketmq-exporter, once a minute: runtime info, and per topic its stats, its consumers and its
   # put statistics (3 requests), counted at the cheapest request cost.

@@ -1,10 +1,13 @@
 //! Benchmark setup and timing for benches/guard.sh, on a real broker:
 //! `setup`: topic BenchGuard8 with 8 queues, GROUPS subscription groups, each with committed
 //! offset 0 on every queue (so once messages are produced, every group is behind).
+//! `setup-topics`: TOPICS more topics (`BenchTopic00000`…, one queue each) with one group,
+//! BenchTopicsGroup, at committed offset 0 on each (the cost curve in topics, apart from groups).
 //! `time`: runs `rocketmq-sidecar scale-in check --json` RUNS times; prints the median and the
 //! verdict's row count as JSON.
 //!
-//! Usage: guard_bench setup BROKER GROUPS | guard_bench time BROKER RUNS SIDECAR_BIN
+//! Usage: guard_bench setup BROKER GROUPS | guard_bench setup-topics BROKER TOPICS |
+//! guard_bench time BROKER RUNS SIDECAR_BIN
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +20,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args[1].as_str() {
         "setup" => setup(&args[2], args[3].parse().unwrap()).await,
+        "setup-topics" => setup_topics(&args[2], args[3].parse().unwrap()).await,
         "time" => time(&args[2], args[3].parse().unwrap(), &args[4]),
         other => panic!("unknown mode {other}"),
     }
@@ -62,6 +66,41 @@ async fn setup(broker: &str, groups: usize) {
         t.unwrap();
     }
     println!("created {TOPIC} (8 queues) and {groups} groups with offsets");
+}
+
+async fn setup_topics(broker: &str, topics: usize) {
+    let client =
+        Arc::new(Client::new(broker, ClientOptions { request_timeout: Duration::from_secs(10), ..Default::default() }));
+    let mut tasks = tokio::task::JoinSet::new();
+    for t in 0..topics {
+        let client = client.clone();
+        tasks.spawn(async move {
+            let topic = format!("BenchTopic{t:05}");
+            let create = Command::request(17) // UPDATE_AND_CREATE_TOPIC
+                .with_ext("topic", topic.as_str())
+                .with_ext("defaultTopic", "TBW102")
+                .with_ext("readQueueNums", "1")
+                .with_ext("writeQueueNums", "1")
+                .with_ext("perm", "6")
+                .with_ext("topicFilterType", "SINGLE_TAG")
+                .with_ext("topicSysFlag", "0")
+                .with_ext("order", "false");
+            client.invoke_ok(create).await.expect("create topic");
+            let commit = Command::request(15) // UPDATE_CONSUMER_OFFSET
+                .with_ext("consumerGroup", "BenchTopicsGroup")
+                .with_ext("topic", topic.as_str())
+                .with_ext("queueId", "0")
+                .with_ext("commitOffset", "0");
+            client.invoke_ok(commit).await.expect("commit offset");
+        });
+        if tasks.len() >= 32 {
+            tasks.join_next().await.unwrap().unwrap();
+        }
+    }
+    while let Some(t) = tasks.join_next().await {
+        t.unwrap();
+    }
+    println!("created {topics} topics (1 queue each) consumed by BenchTopicsGroup");
 }
 
 fn time(broker: &str, runs: usize, bin: &str) {
