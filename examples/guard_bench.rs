@@ -6,7 +6,8 @@
 //! `time`: runs `rocketmq-sidecar scale-in check --json` RUNS times; prints the median and the
 //! verdict's row count as JSON.
 //!
-//! Usage: guard_bench setup BROKER GROUPS | guard_bench setup-topics BROKER TOPICS |
+//! Usage: guard_bench setup BROKER GROUPS [FROM] (FROM: groups below it exist already) |
+//! guard_bench setup-topics BROKER TOPICS |
 //! guard_bench time BROKER RUNS SIDECAR_BIN
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,87 +20,90 @@ const TOPIC: &str = "BenchGuard8";
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args[1].as_str() {
-        "setup" => setup(&args[2], args[3].parse().unwrap()).await,
+        "setup" => setup(&args[2], args[3].parse().unwrap(), args.get(4).map_or(0, |f| f.parse().unwrap())).await,
         "setup-topics" => setup_topics(&args[2], args[3].parse().unwrap()).await,
         "time" => time(&args[2], args[3].parse().unwrap(), &args[4]),
         other => panic!("unknown mode {other}"),
     }
 }
 
-async fn setup(broker: &str, groups: usize) {
-    let client =
-        Arc::new(Client::new(broker, ClientOptions { request_timeout: Duration::from_secs(10), ..Default::default() }));
-    // UPDATE_AND_CREATE_TOPIC (17)
+fn client(broker: &str) -> Arc<Client> {
+    Arc::new(Client::new(broker, ClientOptions { request_timeout: Duration::from_secs(10), ..Default::default() }))
+}
+
+/// UPDATE_AND_CREATE_TOPIC (17).
+async fn create_topic(client: &Client, topic: &str, queues: u32) {
+    let queues = queues.to_string();
     let create = Command::request(17)
-        .with_ext("topic", TOPIC)
+        .with_ext("topic", topic)
         .with_ext("defaultTopic", "TBW102")
-        .with_ext("readQueueNums", "8")
-        .with_ext("writeQueueNums", "8")
+        .with_ext("readQueueNums", queues.as_str())
+        .with_ext("writeQueueNums", queues.as_str())
         .with_ext("perm", "6")
         .with_ext("topicFilterType", "SINGLE_TAG")
         .with_ext("topicSysFlag", "0")
         .with_ext("order", "false");
     client.invoke_ok(create).await.expect("create topic");
+}
+
+/// UPDATE_CONSUMER_OFFSET (15): `group` at offset 0 on queue `queue` of `topic`.
+async fn commit_zero(client: &Client, group: &str, topic: &str, queue: u32) {
+    let commit = Command::request(15)
+        .with_ext("consumerGroup", group)
+        .with_ext("topic", topic)
+        .with_ext("queueId", queue.to_string())
+        .with_ext("commitOffset", "0");
+    client.invoke_ok(commit).await.expect("commit offset");
+}
+
+/// Runs `job(i)` for every i in `range`, 32 at a time.
+async fn each<F, Fut>(range: std::ops::Range<usize>, job: F)
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut tasks = tokio::task::JoinSet::new();
-    for g in 0..groups {
+    for i in range {
+        tasks.spawn(job(i));
+        if tasks.len() >= 32 {
+            tasks.join_next().await.unwrap().unwrap();
+        }
+    }
+    while let Some(t) = tasks.join_next().await {
+        t.unwrap();
+    }
+}
+
+async fn setup(broker: &str, groups: usize, from: usize) {
+    let client = client(broker);
+    create_topic(&client, TOPIC, 8).await;
+    each(from..groups, |g| {
         let client = client.clone();
-        tasks.spawn(async move {
+        async move {
             let group = format!("BenchGroup{g:04}");
             // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP (200): body = SubscriptionGroupConfig JSON.
             let body = format!(r#"{{"groupName":"{group}","consumeEnable":true,"consumeBroadcastEnable":true,"retryQueueNums":1,"retryMaxTimes":16,"brokerId":0,"whichBrokerWhenConsumeSlowly":1,"notifyConsumerIdsChangedEnable":true,"consumeFromMinEnable":true}}"#);
             client.invoke_ok(Command::request(200).with_body(body.into_bytes())).await.expect("create group");
             for q in 0..8 {
-                // UPDATE_CONSUMER_OFFSET (15)
-                let commit = Command::request(15)
-                    .with_ext("consumerGroup", group.as_str())
-                    .with_ext("topic", TOPIC)
-                    .with_ext("queueId", q.to_string())
-                    .with_ext("commitOffset", "0");
-                client.invoke_ok(commit).await.expect("commit offset");
+                commit_zero(&client, &group, TOPIC, q).await;
             }
-        });
-        if tasks.len() >= 32 {
-            tasks.join_next().await.unwrap().unwrap();
         }
-    }
-    while let Some(t) = tasks.join_next().await {
-        t.unwrap();
-    }
+    })
+    .await;
     println!("created {TOPIC} (8 queues) and {groups} groups with offsets");
 }
 
 async fn setup_topics(broker: &str, topics: usize) {
-    let client =
-        Arc::new(Client::new(broker, ClientOptions { request_timeout: Duration::from_secs(10), ..Default::default() }));
-    let mut tasks = tokio::task::JoinSet::new();
-    for t in 0..topics {
+    let client = client(broker);
+    each(0..topics, |t| {
         let client = client.clone();
-        tasks.spawn(async move {
+        async move {
             let topic = format!("BenchTopic{t:05}");
-            let create = Command::request(17) // UPDATE_AND_CREATE_TOPIC
-                .with_ext("topic", topic.as_str())
-                .with_ext("defaultTopic", "TBW102")
-                .with_ext("readQueueNums", "1")
-                .with_ext("writeQueueNums", "1")
-                .with_ext("perm", "6")
-                .with_ext("topicFilterType", "SINGLE_TAG")
-                .with_ext("topicSysFlag", "0")
-                .with_ext("order", "false");
-            client.invoke_ok(create).await.expect("create topic");
-            let commit = Command::request(15) // UPDATE_CONSUMER_OFFSET
-                .with_ext("consumerGroup", "BenchTopicsGroup")
-                .with_ext("topic", topic.as_str())
-                .with_ext("queueId", "0")
-                .with_ext("commitOffset", "0");
-            client.invoke_ok(commit).await.expect("commit offset");
-        });
-        if tasks.len() >= 32 {
-            tasks.join_next().await.unwrap().unwrap();
+            create_topic(&client, &topic, 1).await;
+            commit_zero(&client, "BenchTopicsGroup", &topic, 0).await;
         }
-    }
-    while let Some(t) = tasks.join_next().await {
-        t.unwrap();
-    }
+    })
+    .await;
     println!("created {topics} topics (1 queue each) consumed by BenchTopicsGroup");
 }
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# How the sidecar's cost grows with the broker: one real RocketMQ 4.9.6 broker grown to 1,000, 2,000,
+# 5,000 and 10,000 consumer groups (1 topic x 8 queues, every group behind), and at each size:
+#  - `scale-in check`: median wall time of 3, and the broker CPU (its JVM's utime + stime) one scan costs;
+#  - `serve`'s metrics refresh: its duration (rocketmq_sidecar_broker_metrics_refresh_seconds), the
+#    series it renders, and serve's peak RSS (VmHWM) over two refreshes.
+# Usage: [SIZES="1000 2000 5000 10000"] benches/curve.sh
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+. scripts/lib.sh
+SIZES=${SIZES:-1000 2000 5000 10000}
+cargo build --release --locked -q --examples --bins
+SIDECAR=$ROOT/target/release/rocketmq-sidecar
+WORK=$(mktemp -d)
+cluster_up "$WORK/cluster" --no-acl
+BROKER_PID=${CLUSTER_PIDS[1]}
+target/release/examples/guard_bench setup "$MASTER" 1 >/dev/null
+scripts/rocketmq.sh client produce "$NAMESRV" BenchGuard8 16 | grep -c '^ok' | xargs echo "messages produced:" >&2
+ticks() { awk '{print $14 + $15}' "/proc/$BROKER_PID/stat"; }
+
+echo "| groups | scale-in check (median of 3) | broker CPU per scan | metrics refresh | series | serve peak RSS |"
+echo "|---|---|---|---|---|---|"
+have=1
+for n in $SIZES; do
+  target/release/examples/guard_bench setup "$MASTER" "$n" "$have" >&2; have=$n
+  times=(); cpu=()
+  for _ in 1 2 3; do
+    a=$(ticks); s=$(date +%s%N)
+    "$SIDECAR" scale-in check --broker "$MASTER" --quiet-window 0s --timeout 10s >/dev/null 2>&1 || true
+    e=$(date +%s%N); b=$(ticks)
+    times+=($(( (e - s) / 1000000 ))); cpu+=($(( (b - a) * 1000 / $(getconf CLK_TCK) )))
+  done
+  scan=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p); scan_cpu=$(printf '%s\n' "${cpu[@]}" | sort -n | sed -n 2p)
+  port=$(free_port)
+  "$SIDECAR" serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$port" --metrics-interval 5s --log warn &
+  pid=$!
+  metric() { curl -s "127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
+  for _ in $(seq 1 600); do [ "$(metric rocketmq_sidecar_broker_metrics_series)" ] && break; sleep 0.2; done
+  sleep 11 # two more refreshes
+  refresh=$(metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{printf "%.0f", $1 * 1000}')
+  series=$(metric rocketmq_sidecar_broker_metrics_series)
+  rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "| $n | $scan ms | $scan_cpu ms | $refresh ms | $series | $rss MiB |"
+done
