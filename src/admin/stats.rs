@@ -144,7 +144,9 @@ pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicStats, DecodeError> {
             .and_then(|mq| mq.get("queueId").and_then(Value::as_u64))
             .ok_or_else(|| format!("offset table key {key:?} is not a message queue"))?;
         let num = |f: &str| val.get(f).and_then(Value::as_i64).ok_or_else(|| format!("queue {queue}: no {f}"));
-        out.queues.insert(queue as u32, (num("minOffset")?, num("maxOffset")?));
+        // A queue id that does not fit is refused, never truncated onto another queue's offsets.
+        let queue = u32::try_from(queue).map_err(|_| format!("queue id {queue} is out of range"))?;
+        out.queues.insert(queue, (num("minOffset")?, num("maxOffset")?));
         let stored = val.get("lastUpdateTimestamp").and_then(Value::as_i64).unwrap_or(0);
         out.last_store_ms = out.last_store_ms.max(stored);
     }
@@ -219,7 +221,8 @@ pub fn client_progress_from_body(body: &[u8], broker_name: &str) -> Result<Clien
                 .get("commitOffset")
                 .and_then(Value::as_i64)
                 .ok_or_else(|| format!("{topic} queue {queue}: no commitOffset"))?;
-            offsets.insert((topic.to_string(), queue as u32), offset);
+            let queue = u32::try_from(queue).map_err(|_| format!("{topic}: queue id {queue} is out of range"))?;
+            offsets.insert((topic.to_string(), queue), offset);
         }
     }
     Ok(ClientProgress { message_model: message_model.to_string(), offsets })
@@ -274,5 +277,13 @@ mod tests {
             br#"{"statsDay":{"avgpt":0.0,"sum":9,"tps":0.1},"statsMinute":{"avgpt":1.0,"sum":60,"tps":1.0}}"#,
         );
         assert_eq!(m.unwrap(), StatsMinute { sum: 60, tps: 1.0 });
+    }
+
+    #[test]
+    fn a_queue_id_beyond_u32_is_refused_not_folded_onto_another_queue() {
+        // 2^32 + 3 truncated would land on queue 3, overwriting its offsets and hiding a backlog.
+        let body = br#"{"offsetTable":{{"brokerName":"b","queueId":4294967299,"topic":"T"}:{"maxOffset":0,"minOffset":0},{"brokerName":"b","queueId":3,"topic":"T"}:{"maxOffset":9,"minOffset":0}}}"#;
+        let err = topic_offsets_from_body(body).unwrap_err();
+        assert!(err.to_string().contains("queue id 4294967299 is out of range"), "{err}");
     }
 }

@@ -326,11 +326,11 @@ impl<'a> Findings<'a> {
     fn timer_wheel(&mut self) {
         let Some(timer) = &self.read.timer else { return };
         let counts = || timer.per_topic.iter().filter(|(_, n)| **n > 0);
-        let attributed = counts().map(|(_, n)| *n).sum::<i64>();
+        let attributed = counts().map(|(_, n)| *n).fold(0i64, i64::saturating_add);
         for (topic, n) in counts().filter(|(t, _)| !t.starts_with(REVIVE_PREFIX)) {
             push(&mut self.rows, None, topic, Kind::TimerWheel, self.policy.count_delayed, vec![*n as u64]);
         }
-        let unsorted = timer.total - attributed;
+        let unsorted = timer.total.saturating_sub(attributed);
         if unsorted > 0 {
             push(&mut self.rows, None, TIMER_TOPIC, Kind::TimerWheel, self.policy.count_delayed, vec![unsorted as u64]);
         }
@@ -362,7 +362,7 @@ impl<'a> Findings<'a> {
             .flat_map(|t| &t.per_topic)
             .filter(|(t, _)| t.starts_with(REVIVE_PREFIX))
             .map(|(_, n)| (*n).max(0))
-            .sum();
+            .fold(0, i64::saturating_add);
         let unread: u64 = self
             .stats
             .iter()

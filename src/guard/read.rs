@@ -144,7 +144,7 @@ async fn timer_wheel(
             reason: format!("no number {key} on a broker with timerWheelEnable").into(),
         })
     };
-    let total = number("timerCongestNum")?.max(0) + number("timerOffsetBehind")?.max(0);
+    let total = number("timerCongestNum")?.max(0).saturating_add(number("timerOffsetBehind")?.max(0));
     let per_topic = match admin.timer_counts().await {
         Ok(counts) => counts,
         Err(AdminError::Remoting(crate::remoting::RemotingError::Refused { .. }))

@@ -155,7 +155,7 @@ fn stat(minute: &Minute, name: &'static str, key: &str) -> Option<StatsMinute> {
 
 /// Topics by size (sum of queue max offsets), largest first, cut at `max`; and how many were cut.
 fn largest_topics(read: &BrokerOffsets, max: usize) -> (Vec<(&String, i64)>, usize) {
-    let total = |q: &TopicOffsets| q.values().map(|(_, max)| *max).sum::<i64>();
+    let total = |q: &TopicOffsets| q.values().map(|(_, max)| *max).fold(0i64, i64::saturating_add);
     let mut by_size: Vec<(&String, i64)> = read.stats.iter().map(|(t, q)| (t, total(q))).collect();
     by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let dropped = by_size.len().saturating_sub(max);
@@ -175,8 +175,11 @@ fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair>, usize) {
             Some(Pair {
                 topic: topic.clone(),
                 group: group.clone(),
-                committed: queues.keys().map(committed_at).sum(),
-                lag: queues.iter().map(|(q, (_, max))| max - committed_at(q)).sum(),
+                committed: queues.keys().map(committed_at).fold(0, i64::saturating_add),
+                lag: queues
+                    .iter()
+                    .map(|(q, (_, max))| max.saturating_sub(committed_at(q)))
+                    .fold(0, i64::saturating_add),
             })
         })
         .collect();
