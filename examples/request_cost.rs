@@ -57,10 +57,9 @@ fn cpu_ms(pid: &str) -> f64 {
     let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks * 1000.0 / clk_tck()
+    ticks * 1000.0 / USER_HZ
 }
 
-fn clk_tck() -> f64 {
-    // Linux's USER_HZ is 100 on every architecture the sidecar ships for.
-    100.0
-}
+/// Clock ticks per second in /proc/PID/stat: Linux's USER_HZ, 100 on every architecture the
+/// sidecar ships for.
+const USER_HZ: f64 = 100.0;

@@ -35,8 +35,9 @@ pub const COST_FACTOR: u32 = 400;
 
 /// How long an answer that took `took` is reused before asking again: [`COST_FACTOR`] times the
 /// faster of this answer and the one before (`last_took`), so one answer slowed by a connect or
-/// a cold JIT does not stretch it; the first answer is not reused at all (it had nothing to
-/// compare with). A slow or loaded broker is asked less often, never more.
-pub fn spaced_by_cost(took: Duration, last_took: Option<Duration>) -> Duration {
-    last_took.map_or(Duration::ZERO, |last| took.min(last).saturating_mul(COST_FACTOR))
+/// a cold JIT does not stretch it, and never longer than `max_age`; the first answer is not
+/// reused at all (it had nothing to compare with). A slow or loaded broker is asked less often,
+/// never more.
+pub fn spaced_by_cost(took: Duration, last_took: Option<Duration>, max_age: Duration) -> Duration {
+    last_took.map_or(Duration::ZERO, |last| took.min(last).saturating_mul(COST_FACTOR).min(max_age))
 }

@@ -88,21 +88,16 @@ pub(super) async fn read(admin: &BrokerAdmin, table: &Table) -> Result<Value, Ad
         let total: usize = total.trim().parse().map_err(|_| {
             admin.decode_err(table.what, DecodeError::Shape(format!("{} is {total:?}", table.total_field)))
         })?;
-        let moved = version.is_some() && page.get("dataVersion").map(Value::to_string) != version;
-        let next = match doc.as_mut() {
-            Some(_) if moved => {
-                restarts += 1;
-                if restarts > RESTARTS {
-                    return Err(admin.decode_err(
-                        table.what,
-                        DecodeError::Shape(format!(
-                            "the table changed during each of {RESTARTS} paged reads; try again"
-                        )),
-                    ));
-                }
-                doc = Some(page);
-                Next::More
+        // The table moved since the first page: the broker started again from row 0, so do we.
+        if version.is_some() && page.get("dataVersion").map(Value::to_string) != version {
+            restarts += 1;
+            if restarts > RESTARTS {
+                let why = format!("the table changed during each of {RESTARTS} paged reads; try again");
+                return Err(admin.decode_err(table.what, DecodeError::Shape(why)));
             }
+            doc = None;
+        }
+        let next = match doc.as_mut() {
             Some(d) => merge(d, page, table.rows_key),
             None => {
                 doc = Some(page);

@@ -133,9 +133,13 @@ async fn timer_wheel(
     runtime: Option<&RuntimeInfo>,
 ) -> Result<Option<TimerWheel>, AdminError> {
     let Some(enabled) = config.get("timerWheelEnable") else { return Ok(None) };
+    let fetched;
     let runtime = match runtime {
-        Some(r) => r.clone(),
-        None => admin.runtime_info().await?,
+        Some(r) => r,
+        None => {
+            fetched = admin.runtime_info().await?;
+            &fetched
+        }
     };
     let number = |key: &'static str| {
         runtime.get(key).and_then(|v| v.trim().parse::<i64>().ok()).ok_or(AdminError::Decode {

@@ -203,7 +203,7 @@ impl RuntimeSampler {
         }
         let info = std::sync::Arc::new(admin.runtime_info().await?);
         let took = now.elapsed();
-        let spacing = crate::periodic::spaced_by_cost(took, slot.as_ref().map(|s| s.took)).min(SAMPLE_MAX_AGE);
+        let spacing = crate::periodic::spaced_by_cost(took, slot.as_ref().map(|s| s.took), SAMPLE_MAX_AGE);
         *slot = Some(Sample { info: info.clone(), next_due: now + spacing, took });
         Ok(info)
     }

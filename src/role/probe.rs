@@ -283,23 +283,22 @@ impl RoleProbe {
         last_took: Option<Duration>,
     ) -> LagSample {
         let taken = Instant::now();
-        let mine = async {
-            let info = self.broker.runtime_info().await.ok()?;
-            info.get("commitLogMaxOffset")?.parse::<u64>().ok()
-        };
+        let mine = commit_log_max_offset(&self.broker, "the broker");
         let theirs = self.master_offset(master_addr.as_deref());
         let answer = timeout_at(deadline, async { tokio::join!(mine, theirs) }).await;
         let took = taken.elapsed();
         let (mine, lag) = match answer {
-            Ok((Some(mine), Ok(theirs))) => (Some(mine), Ok(theirs.saturating_sub(mine))),
-            Ok((None, Ok(_))) => (None, Err("the broker reported no commitLogMaxOffset".to_string())),
-            Ok((mine, Err(why))) => (mine, Err(why)),
+            // The master's failure is named first: it is the usual one (a hung or moved master).
+            Ok((mine, theirs)) => {
+                let lag = theirs.and_then(|t| mine.clone().map(|m| t.saturating_sub(m)));
+                (mine.ok(), lag)
+            }
             Err(_) => (
                 None,
                 Err(format!("the master {} did not answer within {took:?}", master_addr.as_deref().unwrap_or("?"))),
             ),
         };
-        let spacing = lag_spacing(took, last_took, lag.is_ok()).min(self.lag_max_age);
+        let spacing = lag_spacing(took, last_took, lag.is_ok(), self.lag_max_age);
         LagSample { master: master_addr, taken, next_due: taken + spacing, took, mine, lag }
     }
 
@@ -340,18 +339,24 @@ impl RoleProbe {
         let master =
             self.master.get(&master_addr, || Ok::<_, Infallible>(BrokerAdmin::new(&master_addr, self.opts.clone())));
         let Ok(master) = master.await;
-        let info = master.runtime_info().await.map_err(|e| e.to_string())?;
-        info.get("commitLogMaxOffset")
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| "the master reported no commitLogMaxOffset".to_string())
+        commit_log_max_offset(&master, "the master").await
     }
 }
 
+/// A broker's commitLogMaxOffset, from its runtime info; the error says whose and why.
+async fn commit_log_max_offset(admin: &BrokerAdmin, whose: &str) -> Result<u64, String> {
+    let info = admin.runtime_info().await.map_err(|e| e.to_string())?;
+    info.get("commitLogMaxOffset")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("{whose} reported no commitLogMaxOffset"))
+}
+
 /// How long a lag sample that took `took` is reused: a failed one not at all (the next check asks
-/// again), a good one as long as its cost allows ([`crate::periodic::spaced_by_cost`]).
-fn lag_spacing(took: Duration, last_took: Option<Duration>, ok: bool) -> Duration {
+/// again), a good one as long as its cost allows ([`crate::periodic::spaced_by_cost`]), at most
+/// `max_age`.
+fn lag_spacing(took: Duration, last_took: Option<Duration>, ok: bool, max_age: Duration) -> Duration {
     if ok {
-        crate::periodic::spaced_by_cost(took, last_took)
+        crate::periodic::spaced_by_cost(took, last_took, max_age)
     } else {
         Duration::ZERO
     }
@@ -556,12 +561,21 @@ mod tests {
 
     #[test]
     fn the_lag_is_asked_for_in_proportion_to_what_it_costs() {
-        let ms = Duration::from_millis;
-        assert_eq!(lag_spacing(ms(1), Some(ms(2)), true), ms(400), "4.9.6: about every check at the 1 s default");
-        assert_eq!(lag_spacing(ms(65), Some(ms(70)), true), ms(26_000), "5.5.0: its runtime info takes ~65 ms");
-        assert_eq!(lag_spacing(ms(40), Some(ms(2)), true), ms(800), "one slow answer does not stretch it");
-        assert_eq!(lag_spacing(ms(40), None, true), Duration::ZERO, "the first sample paid for the connect");
-        assert_eq!(lag_spacing(ms(500), Some(ms(2)), false), Duration::ZERO, "a failure is retried at the next check");
+        let (ms, max) = (Duration::from_millis, LAG_MAX_AGE);
+        assert_eq!(lag_spacing(ms(1), Some(ms(2)), true, max), ms(400), "4.9.6: about every check at the 1 s default");
+        assert_eq!(lag_spacing(ms(65), Some(ms(70)), true, max), ms(26_000), "5.5.0: its runtime info takes ~65 ms");
+        assert_eq!(lag_spacing(ms(40), Some(ms(2)), true, max), ms(800), "one slow answer does not stretch it");
+        assert_eq!(lag_spacing(ms(40), None, true, max), Duration::ZERO, "the first sample paid for the connect");
+        assert_eq!(
+            lag_spacing(ms(500), Some(ms(2)), false, max),
+            Duration::ZERO,
+            "a failure is retried at the next check"
+        );
+        assert_eq!(
+            lag_spacing(Duration::from_secs(5), Some(Duration::from_secs(5)), true, max),
+            max,
+            "never older than --lag-max-age"
+        );
     }
 
     #[test]
