@@ -38,12 +38,12 @@ done
 printf 'keys in the master config: %s\n' "$(rocketmq-sidecar config get --broker "$MASTER" | wc -l)"
 
 step "ACL-enabled broker: signed with the admin key, then with a wrong secret, then unsigned"
-export ROCKETMQ_ACCESS_KEY=$AK
-printf '$ ROCKETMQ_SECRET_KEY=*** rocketmq-sidecar config get --broker %s --json | grep -E "(aclEnable|brokerName)"\n' "$ACL_BROKER"
-ROCKETMQ_SECRET_KEY=$SK rocketmq-sidecar config get --broker "$ACL_BROKER" --json | grep -E '"(aclEnable|brokerName)"'
-printf '$ ROCKETMQ_SECRET_KEY=wrong-secret '
-ROCKETMQ_SECRET_KEY=wrong-secret show rocketmq-sidecar config get --broker "$ACL_BROKER"
-unset ROCKETMQ_ACCESS_KEY
+export ROCKETMQ_SIDECAR_ACCESS_KEY=$AK
+printf '$ ROCKETMQ_SIDECAR_SECRET_KEY=*** rocketmq-sidecar config get --broker %s --json | grep -E "(aclEnable|brokerName)"\n' "$ACL_BROKER"
+ROCKETMQ_SIDECAR_SECRET_KEY=$SK rocketmq-sidecar config get --broker "$ACL_BROKER" --json | grep -E '"(aclEnable|brokerName)"'
+printf '$ ROCKETMQ_SIDECAR_SECRET_KEY=wrong-secret '
+ROCKETMQ_SIDECAR_SECRET_KEY=wrong-secret show rocketmq-sidecar config get --broker "$ACL_BROKER"
+unset ROCKETMQ_SIDECAR_ACCESS_KEY
 printf '(no credentials) '
 show rocketmq-sidecar config get --broker "$ACL_BROKER"
 
@@ -122,7 +122,7 @@ show rocketmq-sidecar scale-in check --broker "$MASTER" --quiet-window 0
 echo "(a drain while a producer keeps sending through its cached route: 4.9.6 keeps accepting its messages"
 echo " on the read-only broker until the producer's next route refresh; this producer stops after 8 s)"
 background "$HELPERS/producer" '^ok' produce-loop "$NAMESRV" DemoDrainTopic 5 8
-show rocketmq-sidecar scale-in drain --broker "$MASTER" --quiet-window 5s --every 1s --drain-timeout 60s
+show rocketmq-sidecar scale-in drain --broker "$MASTER" --quiet-window 5s --drain-every 1s --drain-timeout 60s
 show rocketmq-sidecar scale-in check --shard broker-a --namesrv "$NAMESRV" --quiet-window 5s
 exec 7>&-; wait "${HELPER_PIDS[@]}" 2>/dev/null || true; rm -rf "$HELPERS"
 rocketmq-sidecar reconfigure --broker "$MASTER" brokerPermission 6 >/dev/null && echo "(write permission restored)"
@@ -179,7 +179,7 @@ kubectl kustomize deploy/kubeblocks/exec > "$DEMO_TMP/exec.yaml"
 # stands in for the pod's /sidecar-bin mount.
 KB_ENV=$(python3 scripts/kbagent-env.py "$DEMO_TMP/exec.yaml" demo-broker | sed "s#/sidecar-bin/rocketmq-sidecar#$SIDECAR#g")
 KB_PORT=$(free_port)
-env KB_AGENT_ACTION="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["KB_AGENT_ACTION"])' <<<"$KB_ENV")" ROCKETMQ_SIDECAR_BROKER="$MASTER" NAMESRV_ADDR="$NAMESRV" \
+env KB_AGENT_ACTION="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["KB_AGENT_ACTION"])' <<<"$KB_ENV")" ROCKETMQ_SIDECAR_BROKER="$MASTER" ROCKETMQ_SIDECAR_NAMESRV="$NAMESRV" \
   .cache/kubeblocks/bin/kbagent --address 127.0.0.1 --port "$KB_PORT" --streaming-port "$(free_port)" >/dev/null 2>&1 &
 KB_PID=$!
 until curl -s "http://127.0.0.1:$KB_PORT" >/dev/null 2>&1; do sleep 0.1; done

@@ -101,7 +101,7 @@ fn bad_addresses_env_and_flags_are_clear_errors() {
         (vec!["role", "--max-frame", "10"], vec![], "too small"),
     ] {
         let r = sidecar(&args, &env, T);
-        assert!(matches!(r.code, Some(1) | Some(2)), "{args:?} {env:?}: {}", r.all_output());
+        assert!(matches!(r.code, Some(1) | Some(64)), "{args:?} {env:?}: {}", r.all_output());
         assert!(r.stderr.contains(needle), "{args:?} {env:?}: {needle:?} not in {}", r.stderr);
         assert!(r.stdout.is_empty(), "{args:?}: nothing on stdout on failure");
         assert!(r.elapsed < Duration::from_secs(5), "{args:?}: {:?}", r.elapsed);
@@ -164,4 +164,71 @@ fn slow_clients_do_not_starve_the_probe_endpoints() {
     }
     assert!(worst < Duration::from_millis(200), "probe endpoints starved: worst {worst:?}");
     drop(idle);
+}
+
+/// A bad command line is exit 64 (EX_USAGE) from every subcommand: never 2, which the scale-in
+/// commands use for "cannot tell", and never 1 or 3. Nothing is sent.
+#[test]
+fn every_subcommand_answers_a_bad_command_line_with_exit_64() {
+    let c = canary();
+    let b = c.addr.as_str();
+    let commands: &[&[&str]] = &[
+        &["config", "get", "--broker", b],
+        &["config", "diff", "--broker", b, "--file", "/dev/null"],
+        &["config", "params"],
+        &["cluster", "--namesrv", b],
+        &["role", "--broker", b],
+        &["reconfigure", "--broker", b, "traceOn", "true"],
+        &["scale-in", "check", "--broker", b],
+        &["scale-in", "drain", "--broker", b],
+        &["scale-in", "pre-terminate", "--broker", b],
+        &["seed", "--from", "http://127.0.0.1:1", "--data-dir", "/nonexistent"],
+        &["serve", "--broker", b],
+        &["install", "/nonexistent"],
+    ];
+    for args in commands {
+        for (what, extra) in [("an unknown flag", "--no-such-flag"), ("a malformed duration", "--timeout=soon")] {
+            // `config params`, `seed` and `install` take no --timeout: that is an unknown flag to them.
+            let mut argv = args.to_vec();
+            argv.push(extra);
+            let r = sidecar(&argv, &[], T);
+            assert_eq!(r.code, Some(64), "{argv:?} ({what}): {}", r.all_output());
+            assert!(r.stderr.contains("error:"), "{argv:?}: {}", r.stderr);
+            assert!(r.stdout.is_empty(), "{argv:?}: nothing on stdout");
+        }
+    }
+    // A missing required option, a value clap cannot tell is wrong, and an env var that is wrong.
+    for (args, env) in [
+        (vec!["seed", "--data-dir", "/nonexistent"], vec![]),
+        (vec!["cluster"], vec![]),
+        (vec!["reconfigure", "--broker", b, "traceOn"], vec![]),
+        (vec!["role", "--broker", b], vec![("ROCKETMQ_SIDECAR_TIMEOUT", "soon")]),
+    ] {
+        let r = sidecar(&args, &env, T);
+        assert_eq!(r.code, Some(64), "{args:?} {env:?}: {}", r.all_output());
+    }
+    assert_eq!(c.connections.load(Ordering::SeqCst), 0, "a bad command line sent nothing");
+}
+
+/// Earlier releases' env names still work, with a warning that names the new one; the new name wins.
+#[test]
+fn old_env_names_work_with_a_deprecation_warning_and_ours_win() {
+    let c = canary();
+    let r = sidecar(&["cluster", "--timeout", "1s"], &[("NAMESRV_ADDR", c.addr.as_str())], T);
+    assert_eq!(r.code, Some(1), "it asked the name server the old name gave: {}", r.all_output());
+    assert!(r.stderr.contains("NAMESRV_ADDR is deprecated") && r.stderr.contains("ROCKETMQ_SIDECAR_NAMESRV"), "{}", r.stderr);
+    let asked = c.connections.load(Ordering::SeqCst);
+    assert!(asked >= 1);
+    let r = sidecar(
+        &["cluster", "--timeout", "1s"],
+        &[("NAMESRV_ADDR", "127.0.0.1:1"), ("ROCKETMQ_SIDECAR_NAMESRV", c.addr.as_str())],
+        T,
+    );
+    assert_eq!(r.code, Some(1), "{}", r.all_output());
+    assert!(!r.stderr.contains("deprecated") && !r.stderr.contains("127.0.0.1:1:"), "ours wins: {}", r.stderr);
+    assert!(c.connections.load(Ordering::SeqCst) > asked, "ours was asked");
+    // The addon's pod variable is read without a warning.
+    let r = sidecar(&["seed", "--from", "http://127.0.0.1:1", "--peer-timeout", "1s"], &[("DATA_DIR", "/nonexistent")], T);
+    assert_eq!(r.code, Some(1), "DATA_DIR was taken as --data-dir: {}", r.all_output());
+    assert!(!r.stderr.contains("deprecated"), "{}", r.stderr);
 }

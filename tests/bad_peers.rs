@@ -140,10 +140,10 @@ fn bad_addresses_and_flags_are_usage_errors_or_clear_failures() {
     let run = sidecar(&["config", "get", "--broker", "no-port-here"], &[], Duration::from_secs(15));
     assert_one_line_failure(&run, &["cannot connect to no-port-here"]);
     let run = sidecar(&["config", "get", "--timeout", "soon"], &[], Duration::from_secs(15));
-    assert_eq!(run.code, Some(2));
+    assert_eq!(run.code, Some(64));
     assert!(run.stderr.contains("invalid duration"), "{}", run.stderr);
     let run = sidecar(&["cluster"], &[], Duration::from_secs(15));
-    assert_eq!(run.code, Some(2));
+    assert_eq!(run.code, Some(64));
     assert!(run.stderr.contains("no name server given"), "{}", run.stderr);
 }
 

@@ -59,7 +59,7 @@ const CEILING: Duration = Duration::from_secs(30);
 fn run(args: &[&str]) -> Run {
     let mut all = args.to_vec();
     all.extend_from_slice(&["--access-key", ACCESS_KEY]);
-    let r = sidecar(&all, &[("ROCKETMQ_SECRET_KEY", SECRET)], CEILING);
+    let r = sidecar(&all, &[("ROCKETMQ_SIDECAR_SECRET_KEY", SECRET)], CEILING);
     assert!(!r.all_output().contains(SECRET), "secret in the output of {args:?}:\n{}", r.all_output());
     r
 }

@@ -106,7 +106,7 @@ fn agent_for(variant: &str, pod: &Path, broker: &str, namesrv: &str) -> KbAgent 
         ("KB_AGENT_NODE_NAME", "local"),
         // The pod's own network namespace would make it 127.0.0.1:$BROKER_PORT.
         ("ROCKETMQ_SIDECAR_BROKER", broker),
-        ("NAMESRV_ADDR", namesrv),
+        ("ROCKETMQ_SIDECAR_NAMESRV", namesrv),
         ("BROKER_PORT", "10911"),
     ] {
         env.insert(k.into(), v.into());

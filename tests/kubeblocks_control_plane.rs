@@ -452,7 +452,7 @@ fn start_pods(cp: &ControlPlane, ns: &str, variant: Variant, first_ip: usize) ->
         assert!(env.contains_key("KB_AGENT_ACTION") && env.contains_key("KB_AGENT_PROBE"), "{env:?}");
         // The pod's own network namespace would make these 127.0.0.1:$BROKER_PORT and the FQDNs.
         env.insert("ROCKETMQ_SIDECAR_BROKER".into(), broker.addr());
-        env.insert("NAMESRV_ADDR".into(), ns.into());
+        env.insert("ROCKETMQ_SIDECAR_NAMESRV".into(), ns.into());
         env.insert("KUBECONFIG".into(), cp.kubeconfig.display().to_string());
         env.insert("PATH".into(), std::env::var("PATH").unwrap());
         let agent = KbAgent::start(&ip, 3501, &env);

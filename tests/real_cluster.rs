@@ -58,7 +58,7 @@ fn cluster_lists_the_shard_with_both_brokers() {
     assert!(rows.contains(&vec!["DefaultCluster", "broker-a", "1", &c.slave.addr()]), "{}", run.stdout);
     assert!(rows.contains(&vec!["DefaultCluster", "broker-acl", "0", &c.acl.addr()]), "{}", run.stdout);
 
-    let run = sidecar(&["cluster", "--json"], &[("NAMESRV_ADDR", &c.namesrv.addr())], LIMIT);
+    let run = sidecar(&["cluster", "--json"], &[("ROCKETMQ_SIDECAR_NAMESRV", &c.namesrv.addr())], LIMIT);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["brokers"]["broker-a"]["addrs"]["1"], c.slave.addr());
 }
@@ -85,10 +85,10 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     let secret_file = common::scratch("secret").join("sk");
     std::fs::write(&secret_file, format!("{sk}\n")).unwrap();
     let runs = [
-        sidecar(&["config", "get", "--broker", &addr, "--access-key", ak], &[("ROCKETMQ_SECRET_KEY", sk)], LIMIT),
+        sidecar(&["config", "get", "--broker", &addr, "--access-key", ak], &[("ROCKETMQ_SIDECAR_SECRET_KEY", sk)], LIMIT),
         sidecar(
             &["config", "get", "--broker", &addr],
-            &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)],
+            &[("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)],
             LIMIT,
         ),
         sidecar(
@@ -119,7 +119,7 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     }
     // A read-only (non-admin) account may read the config too.
     let (rk, rs) = ACL_READER;
-    let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", rk], &[("ROCKETMQ_SECRET_KEY", rs)], LIMIT);
+    let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", rk], &[("ROCKETMQ_SIDECAR_SECRET_KEY", rs)], LIMIT);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
 
@@ -130,7 +130,7 @@ fn acl_broker_refusals_are_named_and_never_leak_the_secret() {
     let wrong = "not-the-secret-9137";
     let run = sidecar(
         &["config", "get", "--broker", &addr, "--access-key", ACL_ADMIN.0, "--log", "trace"],
-        &[("ROCKETMQ_SECRET_KEY", wrong)],
+        &[("ROCKETMQ_SIDECAR_SECRET_KEY", wrong)],
         LIMIT,
     );
     assert_eq!(run.code, Some(1));
@@ -151,7 +151,7 @@ fn acl_broker_refusals_are_named_and_never_leak_the_secret() {
 
     let run = sidecar(
         &["config", "get", "--broker", &addr, "--access-key", "unknownKey1"],
-        &[("ROCKETMQ_SECRET_KEY", wrong)],
+        &[("ROCKETMQ_SIDECAR_SECRET_KEY", wrong)],
         LIMIT,
     );
     assert!(run.stderr.contains("No acl config for unknownKey1"), "{}", run.stderr);
@@ -159,14 +159,14 @@ fn acl_broker_refusals_are_named_and_never_leak_the_secret() {
 
     // On the command line a secret is refused outright (it would show in `ps`), and not echoed.
     let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", "k", "--secret-key", wrong], &[], LIMIT);
-    assert_eq!(run.code, Some(2), "{}", run.all_output());
-    assert!(run.stderr.contains("ROCKETMQ_SECRET_KEY") && !run.all_output().contains(wrong), "{}", run.stderr);
+    assert_eq!(run.code, Some(64), "{}", run.all_output());
+    assert!(run.stderr.contains("ROCKETMQ_SIDECAR_SECRET_KEY") && !run.all_output().contains(wrong), "{}", run.stderr);
 }
 
 #[test]
 fn half_given_credentials_are_a_usage_error() {
     let run = sidecar(&["config", "get", "--broker", "127.0.0.1:1", "--access-key", "someKey12"], &[], LIMIT);
-    assert_eq!(run.code, Some(2));
+    assert_eq!(run.code, Some(64));
     assert!(run.stderr.contains("without a secret key"), "{}", run.stderr);
 }
 
@@ -346,11 +346,11 @@ fn role_on_the_acl_broker() {
     let c = Cluster::shared();
     let addr = c.acl.addr();
     let (ak, sk) = ACL_READER;
-    let run = sidecar(&["role", "--broker", &addr], &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)], LIMIT);
+    let run = sidecar(&["role", "--broker", &addr], &[("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)], LIMIT);
     assert_eq!((run.code, run.stdout.as_str()), (Some(0), "master\n"), "{}", run.stderr);
     let run = sidecar(
         &["role", "--broker", &addr],
-        &[("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", "wrong-1234")],
+        &[("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", "wrong-1234")],
         LIMIT,
     );
     assert_eq!(run.code, Some(1));

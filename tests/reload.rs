@@ -283,7 +283,7 @@ fn reconfigure_cli_is_a_drop_in_with_distinct_exit_codes() {
     let (after, v2) = config(&addr);
     assert_eq!((after["traceOn"].as_str(), after["sendMessageThreadPoolNums"].as_str(), v2), (trace, threads, v1 + 1));
 
-    // Invalid input → 2 with the closest key; broker unreachable → 1; odd arguments → 2.
+    // Invalid input → 2 with the closest key; broker unreachable → 1; odd arguments → 64 (usage).
     let run = sidecar(&["reconfigure", "--broker", &addr, "maxMesageSize", "1"], &[], t);
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("did you mean `maxMessageSize`"), "{}", run.stderr);
@@ -291,7 +291,7 @@ fn reconfigure_cli_is_a_drop_in_with_distinct_exit_codes() {
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("silently read anything else as false"), "{}", run.stderr);
     let run = sidecar(&["reconfigure", "--broker", &addr, "traceOn"], &[], t);
-    assert_eq!(run.code, Some(2), "{}", run.all_output());
+    assert_eq!(run.code, Some(64), "{}", run.all_output());
     let dead = format!("127.0.0.1:{}", common::free_port());
     let run = sidecar(&["reconfigure", "--broker", &dead, "--timeout", "1s", "traceOn", "true"], &[], t);
     assert_eq!(run.code, Some(1), "{}", run.all_output());
@@ -413,7 +413,7 @@ fn acl_broker_admin_key_applies_and_a_non_admin_key_changes_nothing() {
     let f = fixture();
     let addr = f.acl.addr();
     let t = Duration::from_secs(10);
-    let env = |(ak, sk): (&'static str, &'static str)| [("ROCKETMQ_ACCESS_KEY", ak), ("ROCKETMQ_SECRET_KEY", sk)];
+    let env = |(ak, sk): (&'static str, &'static str)| [("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)];
     let read = || {
         let run = sidecar(&["config", "get", "--broker", &addr, "--json"], &env(ACL_ADMIN), t);
         serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()["regionId"].as_str().unwrap().to_string()

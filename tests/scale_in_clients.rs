@@ -124,7 +124,7 @@ impl Drain {
         use std::io::BufRead;
         let addr = fixture().broker.addr();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"))
-            .args(["scale-in", "drain", "--broker", &addr, "--every", "300ms", "--drain-timeout", "120s"])
+            .args(["scale-in", "drain", "--broker", &addr, "--drain-every", "300ms", "--drain-timeout", "120s"])
             .args(extra)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())

@@ -40,7 +40,7 @@ pub enum AdminError {
     Decode { what: &'static str, addr: String, reason: DecodeError },
     #[error("broker {addr} is still starting (its runtime statistics are not sampled yet); retry in a second")]
     Starting { addr: String },
-    #[error("no name server address given (use --namesrv HOST:PORT[;HOST:PORT] or NAMESRV_ADDR)")]
+    #[error("no name server address given (use --namesrv HOST:PORT[;HOST:PORT] or ROCKETMQ_SIDECAR_NAMESRV)")]
     NoNameServer,
     #[error("no name server answered: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     AllNameServersFailed(Vec<RemotingError>),

@@ -17,22 +17,22 @@ pub struct ConnectArgs {
     pub broker: Option<String>,
 
     /// Name servers HOST:PORT[;HOST:PORT...] [default: from ALL_NAMESRV_FQDN and NAMESRV_PORT when set]
-    #[arg(long, env = "NAMESRV_ADDR", value_name = "ADDRS")]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_NAMESRV", value_name = "ADDRS")]
     pub namesrv: Option<String>,
 
     /// ACL access key [fallback when ENABLE_ACL=true: ROCKETMQ_USER]
-    #[arg(long, env = "ROCKETMQ_ACCESS_KEY", value_name = "KEY")]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_ACCESS_KEY", value_name = "KEY")]
     pub access_key: Option<String>,
 
     /// Refused: a secret on the command line shows in `ps` and shell history. The ACL secret key
-    /// comes from the env var ROCKETMQ_SECRET_KEY or from --secret-key-file [fallback when
+    /// comes from the env var ROCKETMQ_SIDECAR_SECRET_KEY or from --secret-key-file [fallback when
     /// ENABLE_ACL=true: ROCKETMQ_PASSWORD]
     #[arg(long, value_name = "SECRET", hide = true)]
     pub secret_key: Option<String>,
 
     /// Read the ACL secret key from this file (trailing newline ignored); or set the env var
-    /// ROCKETMQ_SECRET_KEY. Never on the command line
-    #[arg(long, env = "ROCKETMQ_SECRET_KEY_FILE", value_name = "PATH")]
+    /// ROCKETMQ_SIDECAR_SECRET_KEY. Never on the command line
+    #[arg(long, env = "ROCKETMQ_SIDECAR_SECRET_KEY_FILE", value_name = "PATH")]
     pub secret_key_file: Option<std::path::PathBuf>,
 
     /// Time limit for each request, connect included (e.g. 500ms, 2s, 1m)
@@ -63,7 +63,7 @@ impl ConnectArgs {
             fqdns.split(',').map(str::trim).filter(|f| !f.is_empty()).map(|f| format!("{f}:{port}")).collect();
         if list.is_empty() {
             return Err(CliError::Usage(
-                "no name server given: use --namesrv HOST:PORT[;HOST:PORT] or set NAMESRV_ADDR".into(),
+                "no name server given: use --namesrv HOST:PORT[;HOST:PORT] or set ROCKETMQ_SIDECAR_NAMESRV".into(),
             ));
         }
         Ok(list.join(";"))
@@ -73,7 +73,7 @@ impl ConnectArgs {
         if self.secret_key.is_some() {
             return Err(CliError::Usage(
                 "--secret-key is not accepted: a secret on the command line shows in `ps` and shell history; \
-                 set ROCKETMQ_SECRET_KEY or use --secret-key-file"
+                 set ROCKETMQ_SIDECAR_SECRET_KEY or use --secret-key-file"
                     .into(),
             ));
         }
@@ -90,7 +90,7 @@ impl ConnectArgs {
                     .trim_end_matches(['\n', '\r'])
                     .to_string(),
             ),
-            None => std::env::var("ROCKETMQ_SECRET_KEY")
+            None => std::env::var(super::env_names::SECRET_KEY)
                 .ok()
                 .or_else(|| acl_env.then(|| std::env::var("ROCKETMQ_PASSWORD").ok()).flatten()),
         }
@@ -99,10 +99,10 @@ impl ConnectArgs {
             (Some(ak), Some(sk)) => Ok(Some(Credentials::new(ak, sk))),
             (None, None) => Ok(None),
             (Some(_), None) => Err(CliError::Usage(
-                "an ACL access key was given without a secret key (--secret-key-file or ROCKETMQ_SECRET_KEY)".into(),
+                "an ACL access key was given without a secret key (--secret-key-file or ROCKETMQ_SIDECAR_SECRET_KEY)".into(),
             )),
             (None, Some(_)) => Err(CliError::Usage(
-                "an ACL secret key was given without an access key (--access-key or ROCKETMQ_ACCESS_KEY)".into(),
+                "an ACL secret key was given without an access key (--access-key or ROCKETMQ_SIDECAR_ACCESS_KEY)".into(),
             )),
         }
     }

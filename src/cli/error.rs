@@ -1,14 +1,18 @@
-//! The command line's error and its exit code (README: 0 ok, 1 failed or unsafe, 2 bad input
-//! or cannot tell, 3 restart required).
+//! The command line's error and its exit code (README: 0 ok, 1 failed or unsafe, 2 a bad
+//! parameter value or cannot tell, 3 restart required, 64 bad command line).
 
 use crate::admin::AdminError;
 use crate::guard::GuardError;
 use crate::reload::ReloadError;
 use crate::role::RoleError;
 
+/// A bad command line: a mistyped flag, a missing or malformed option or env var (BSD sysexits'
+/// EX_USAGE). Kept apart from 2 so that a broken manifest never reads as the guard's "cannot tell".
+pub const EXIT_USAGE: u8 = 64;
+
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
-    /// Bad flags, env or files: nothing was sent.
+    /// Bad flags, env or files named by them: nothing was sent (exit 64).
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
@@ -44,7 +48,7 @@ pub enum CliError {
 impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) => 2,
+            CliError::Usage(_) => EXIT_USAGE,
             CliError::Reload(e) if e.is_invalid_input() => 2,
             CliError::Reload(_) => 1,
             CliError::RestartRequired(_) => 3,

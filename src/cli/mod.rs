@@ -4,6 +4,7 @@
 mod args;
 mod cluster_cmd;
 mod config_cmd;
+mod env_names;
 mod error;
 mod install_cmd;
 mod reconfigure_cmd;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use args::{parse_duration, ConnectArgs};
-pub use error::CliError;
+pub use error::{CliError, EXIT_USAGE};
 pub use reference::reference_markdown;
 
 const ABOUT: &str = "Native sidecar agent for Apache RocketMQ brokers (4.9.6 and 5.x) managed by KubeBlocks.";
@@ -26,15 +27,20 @@ const ABOUT: &str = "Native sidecar agent for Apache RocketMQ brokers (4.9.6 and
 const AFTER_HELP: &str = "\
 Exit codes: 0 success; 1 the broker or name server failed, refused or could not be reached, the
 role cannot be determined (one-line reason on stderr), or a local failure (a port in use, a
-directory not writable); 2 bad command line, configuration or parameter value (nothing sent);
-3 (reconfigure) some values need a broker restart.
+directory not writable); 2 a bad parameter value or config file (nothing sent); 3 (reconfigure)
+some values need a broker restart; 64 a bad command line (unknown flag, missing or malformed
+option or env var; nothing sent).
 scale-in check / pre-terminate: 0 safe, 1 unconsumed messages (table on stdout) or writes not stopped
 for the quiet window, 2 cannot tell (never reported as safe).
 
 Connection settings (every command that talks to RocketMQ; not `config params`, `seed` or
 `install`): --broker, --namesrv, --access-key, --secret-key-file,
 --timeout, --max-frame; each also from the env var shown in its help. The ACL secret comes only
-from ROCKETMQ_SECRET_KEY or --secret-key-file, never the command line.
+from ROCKETMQ_SIDECAR_SECRET_KEY or --secret-key-file, never the command line.
+Env vars: --some-flag is ROCKETMQ_SIDECAR_SOME_FLAG. The addon's pod variables are read where
+a flag's help says so (DATA_DIR, KB_CLUSTER_COMPONENT_IS_SCALING_IN, BROKER_PORT, ...); the names of
+earlier releases (NAMESRV_ADDR, ROCKETMQ_ACCESS_KEY, ROCKETMQ_SECRET_KEY, ...) still work, with a
+deprecation warning.
 ACL: when no key is given and ENABLE_ACL=true, the addon's ROCKETMQ_USER / ROCKETMQ_PASSWORD
 are used. Secrets are never printed or logged.";
 
@@ -85,11 +91,12 @@ pub enum Command {
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
 pub fn run() -> ExitCode {
+    env_names::apply_fallbacks();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
         }
     };
     let default_log = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };

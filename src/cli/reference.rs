@@ -3,6 +3,7 @@
 
 use clap::{Arg, Command as ClapCommand, CommandFactory};
 
+use super::env_names::Fallback;
 use super::Cli;
 
 /// Markdown: one table per command (flag, env var, default, what it does), global options first.
@@ -68,12 +69,25 @@ fn table<'a>(out: &mut String, args: impl Iterator<Item = &'a Arg>) {
             (None, true) => format!("`{}`", arg.get_value_names().map_or(arg.get_id().to_string(), |v| v.join(" "))),
             (None, false) => format!("`{}`", arg.get_id()),
         };
-        let env = arg.get_env().map(|e| format!("`{}`", e.to_string_lossy())).unwrap_or_default();
+        let env = arg.get_env().map(|e| env_cell(&e.to_string_lossy())).unwrap_or_default();
         let default: Vec<String> = arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
         let default = if default.is_empty() { String::new() } else { format!("`{}`", default.join(" ")) };
         let help = one_line(arg.get_long_help().or(arg.get_help()).map(|h| h.to_string()));
         out.push_str(&format!("| {name} | {env} | {default} | {help} |\n"));
     }
+}
+
+/// Our env var, then the other names read for it (env_names.rs).
+fn env_cell(ours: &str) -> String {
+    let mut cell = format!("`{ours}`");
+    for (other, why) in super::env_names::fallbacks_of(ours) {
+        let why = match why {
+            Fallback::Pod => "the addon's pod variable",
+            Fallback::Deprecated => "deprecated",
+        };
+        cell.push_str(&format!(", else `{other}` ({why})"));
+    }
+    cell
 }
 
 /// Help text on one table line (pipes escaped).

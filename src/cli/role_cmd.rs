@@ -15,8 +15,8 @@ Print this broker's role for the KubeBlocks roleProbe action: `master` or `slave
 rocketmq addon declares), then exit 0.
 
 The role comes from the broker's live config (brokerRole, brokerId; in DLedger mode the broker keeps
-these current) and is cross-checked with the name servers when they are known (--namesrv, NAMESRV_ADDR,
-or the addon's ALL_NAMESRV_FQDN + NAMESRV_PORT). When the broker cannot be asked, answers
+these current) and is cross-checked with the name servers when they are known (--namesrv,
+ROCKETMQ_SIDECAR_NAMESRV, or the addon's ALL_NAMESRV_FQDN + NAMESRV_PORT). When the broker cannot be asked, answers
 inconsistently, or the name servers register it differently, nothing is printed on stdout, a one-line
 reason goes to stderr and the exit code is 1, all within --timeout. An unreachable name server does not
 fail the probe (the broker's own answer stands).
@@ -35,7 +35,7 @@ pub struct RoleArgs {
     /// Print `<role> <version>` for KubeBlocks >= 1.2, which orders role events by it: the DLedger
     /// term, or the controller's master epoch; a plain master/slave shard prints the role alone.
     /// Exit 1 when the shard has a version and it cannot be told
-    #[arg(long, env = "ROCKETMQ_SIDECAR_ROLE_VERSION")]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_WITH_VERSION")]
     pub with_version: bool,
 }
 

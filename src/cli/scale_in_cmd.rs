@@ -114,8 +114,8 @@ pub struct DrainArgs {
     #[arg(long, env = "ROCKETMQ_SIDECAR_DRAIN_TIMEOUT", default_value = "10m", value_parser = parse_duration)]
     pub drain_timeout: Duration,
     /// How often the backlog is re-checked and progress printed
-    #[arg(long, env = "ROCKETMQ_SIDECAR_DRAIN_EVERY", default_value = "2s", value_parser = parse_duration)]
-    pub every: Duration,
+    #[arg(long, alias = "every", env = "ROCKETMQ_SIDECAR_DRAIN_EVERY", default_value = "2s", value_parser = parse_duration)]
+    pub drain_every: Duration,
 }
 
 #[derive(Args, Debug)]
@@ -123,8 +123,8 @@ pub struct PreTerminateArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     /// Whether KubeBlocks is removing this shard: it sets KB_CLUSTER_COMPONENT_IS_SCALING_IN=true
-    /// only for a shard scale-in, never for a whole-cluster deletion
-    #[arg(long, env = "KB_CLUSTER_COMPONENT_IS_SCALING_IN", value_name = "true|false")]
+    /// only for a shard scale-in, never for a whole-cluster deletion [fallback: that variable]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_SCALING_IN", value_name = "true|false")]
     pub scaling_in: Option<String>,
     /// The shard's KubeBlocks Component, named in the hint on how to skip the check
     /// [default: $MY_CLUSTER_COMP_NAME, a component var of the shipped ComponentDefinitions]
@@ -316,7 +316,7 @@ pub fn print_table(out: &mut impl Write, b: &Backlog) -> std::io::Result<()> {
 async fn run_drain(args: DrainArgs) -> Result<(), CliError> {
     let admin = args.target.admin().await?;
     let settings =
-        DrainSettings { policy: args.target.policy(), timeout: args.drain_timeout, progress_every: args.every };
+        DrainSettings { policy: args.target.policy(), timeout: args.drain_timeout, progress_every: args.drain_every };
     let broker = admin.addr().to_string();
     println!(
         "draining {broker}: write permission off (brokerPermission=4); waiting for consumers to catch up and for \

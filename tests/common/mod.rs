@@ -319,37 +319,25 @@ impl Run {
 pub fn sidecar(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"));
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    // A clean environment for the variables the CLI reads, so the developer's shell can't leak in.
+    // A clean environment for the variables the CLI reads, so the developer's shell can't leak in:
+    // every ROCKETMQ_SIDECAR_* and every other name it falls back to.
+    for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("ROCKETMQ_SIDECAR_")) {
+        cmd.env_remove(var);
+    }
     for var in [
-        "ROCKETMQ_SIDECAR_BROKER",
         "NAMESRV_ADDR",
         "ROCKETMQ_ACCESS_KEY",
         "ROCKETMQ_SECRET_KEY",
         "ROCKETMQ_SECRET_KEY_FILE",
-        "ROCKETMQ_SIDECAR_TIMEOUT",
-        "ROCKETMQ_SIDECAR_MAX_FRAME",
+        "DATA_DIR",
+        "KB_CLUSTER_COMPONENT_IS_SCALING_IN",
+        "MY_CLUSTER_COMP_NAME",
         "ENABLE_ACL",
         "ROCKETMQ_USER",
         "ROCKETMQ_PASSWORD",
         "ALL_NAMESRV_FQDN",
         "NAMESRV_PORT",
         "BROKER_PORT",
-        "ROCKETMQ_SIDECAR_LOG",
-        "ROCKETMQ_SIDECAR_LOG_FORMAT",
-        "ROCKETMQ_SIDECAR_JSON",
-        "ROCKETMQ_SIDECAR_FILE",
-        "ROCKETMQ_SIDECAR_DRY_RUN",
-        "ROCKETMQ_SIDECAR_SHARD",
-        "ROCKETMQ_SIDECAR_STRICT",
-        "ROCKETMQ_SIDECAR_IGNORE_DELAYED",
-        "ROCKETMQ_SIDECAR_IGNORE_HALF",
-        "ROCKETMQ_SIDECAR_CONCURRENCY",
-        "ROCKETMQ_SIDECAR_QUIET_WINDOW",
-        "ROCKETMQ_SIDECAR_ACCEPT_OFFLINE_BROADCAST_LOSS",
-        "ROCKETMQ_SIDECAR_ALLOW_SLAVE",
-        "ROCKETMQ_SIDECAR_DRAIN_TIMEOUT",
-        "ROCKETMQ_SIDECAR_DRAIN_EVERY",
-        "ROCKETMQ_SIDECAR_SEED_TIMEOUT",
     ] {
         cmd.env_remove(var);
     }
