@@ -131,6 +131,18 @@ fn the_parameters_definitions_lists_are_the_catalogs() {
         v.sort();
         v
     };
+    // The table's "kb" column (`kbScope`) says the same as the lists.
+    for p in &present {
+        let name = field(p, "name");
+        let list = if dynamic.contains(&name) {
+            "dynamic"
+        } else if immutable.contains(&name) {
+            "immutable"
+        } else {
+            "static"
+        };
+        assert_eq!(field(p, "kbScope"), list, "{name}");
+    }
     let mut checked = 0;
     for (path, doc) in documents() {
         if doc["kind"] != "ParametersDefinition" {

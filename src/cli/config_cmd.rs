@@ -6,7 +6,7 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 
 use crate::admin::BrokerAdmin;
-use crate::params::{Release, Scope};
+use crate::params::{Param, Release};
 use crate::reload::{Desired, Plan};
 
 use super::args::ConnectArgs;
@@ -21,9 +21,10 @@ pub enum ConfigCommand {
     /// live, persisted-only (needs a restart to take effect) or restart-required (never sent live).
     /// Sends nothing.
     Diff(DiffArgs),
-    /// List every parameter of a RocketMQ release: type, default, KubeBlocks scope, and what that
-    /// release does with a live change (live | persisted-only | unused | hazardous | absent |
-    /// unverified). No broker needed.
+    /// List every parameter of a RocketMQ release: type, default, its KubeBlocks scope in the shipped
+    /// ParametersDefinition ("kb"; the addon's beside it where that differs), and what that release
+    /// does with a live change (live | persisted-only | unused | hazardous | absent | unverified). No
+    /// broker needed.
     Params(ParamsArgs),
 }
 
@@ -97,27 +98,32 @@ async fn get(args: GetArgs) -> Result<(), CliError> {
 
 fn params(args: ParamsArgs) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
+    // The shipped ParametersDefinitions are for 4.9.6; other releases have none of ours.
+    let ours = |p: &Param| if args.release == Release::V4_9_6 { p.shipped_scope() } else { "-" };
     let rows = args.release.params().iter().map(|p| {
         let java = format!("{:?}", p.java).trim_start_matches('J').to_lowercase();
-        let scope = if p.scope == Scope::Dyn { "dynamic" } else { "static" };
         let send = if p.sendable() { "sent live" } else { "never sent" };
-        (p, java, scope, send)
+        (p, java, ours(p), send)
     });
     if args.json {
         let list: Vec<serde_json::Value> = rows
-            .map(|(p, java, scope, send)| {
-                serde_json::json!({"name": p.name, "javaType": java, "default": p.default, "scope": scope,
-                    "effect": p.effect.label(), "reloader": send, "inAddonSchema": !p.extra, "note": p.note})
+            .map(|(p, java, kb, send)| {
+                serde_json::json!({"name": p.name, "javaType": java, "default": p.default, "kbScope": kb,
+                    "scope": p.addon_scope(), "effect": p.effect.label(), "reloader": send,
+                    "inAddonSchema": !p.extra, "note": p.note})
             })
             .collect();
         serde_json::to_writer_pretty(&mut out, &list).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(());
     }
+    // "kb" is the scope our ParametersDefinition gives it; "addon" shows the addon's only where it differs.
     let effect = format!("effect ({})", args.release);
-    writeln!(out, "{:<42} {:<5} {:<8} {:<15} {:<11} note", "name", "type", "kb", effect, "reloader")?;
-    for (p, java, scope, send) in rows {
-        writeln!(out, "{:<42} {:<5} {:<8} {:<15} {:<11} {}", p.name, java, scope, p.effect.label(), send, p.note)?;
+    writeln!(out, "{:<42} {:<5} {:<9} {:<8} {:<15} {:<11} note", "name", "type", "kb", "addon", effect, "reloader")?;
+    for (p, java, kb, send) in rows {
+        let addon = if p.extra || p.addon_scope() == kb { "" } else { p.addon_scope() };
+        let (name, effect) = (p.name, p.effect.label());
+        writeln!(out, "{name:<42} {java:<5} {kb:<9} {addon:<8} {effect:<15} {send:<11} {}", p.note)?;
     }
     Ok(())
 }

@@ -122,6 +122,32 @@ impl Param {
         }
     }
 
+    /// The list this 4.9.6 parameter is in in the shipped ParametersDefinitions
+    /// (`deploy/kubeblocks/*/parameters.yaml`; `tests/deploy.rs` keeps the files equal to it):
+    /// `dynamic` only where 4.9.6 really applies a live change and the reloader sends it,
+    /// `immutable` for the addon's static identity keys, `static` (a restart) for the rest, and
+    /// `-` for a key 4.9.6 lacks (not listed).
+    pub fn shipped_scope(&self) -> &'static str {
+        if self.effect == Effect::Absent {
+            "-"
+        } else if self.effect == Effect::Live && self.sendable() {
+            "dynamic"
+        } else if self.scope == Scope::Static && !self.extra {
+            "immutable"
+        } else {
+            "static"
+        }
+    }
+
+    /// The addon's own KubeBlocks scope for this parameter (its effect-scope list).
+    pub fn addon_scope(&self) -> &'static str {
+        if self.scope == Scope::Dyn {
+            "dynamic"
+        } else {
+            "static"
+        }
+    }
+
     /// Whether the reloader may send a changed value to a running broker: only parameters
     /// KubeBlocks calls dynamic, that 4.9.6 has, and that are safe to change live.
     pub fn sendable(&self) -> bool {
