@@ -20,7 +20,7 @@ ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
 scripts/tools.sh
 # etcd, kube-apiserver, the KubeBlocks v1.0.2 manager, kbagent and kbhelper (tests/kubeblocks.rs).
 scripts/kubeblocks.sh build
-export KUBECONFORM="$PWD/.cache/bin/kubeconform"
+export KUBECONFORM="$PWD/.cache/bin/kubeconform" PROMTOOL="$PWD/.cache/bin/promtool"
 # Every test binary runs even when an earlier one fails; a summary per binary follows.
 log=$(mktemp)
 set +e

@@ -21,7 +21,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_rocketmq-sidecar");
 const SETS: [(&str, &[&str]); 2] = [("1.0.2", &["exec", "http"]), ("1.2.0-alpha.3", &["kb-1.2/exec", "kb-1.2/http"])];
 
 /// Files applied as they are, on every version.
-const PLAIN: [&str; 2] = ["cluster-example.yaml", "podmonitor.yaml"];
+const PLAIN: [&str; 3] = ["cluster-example.yaml", "podmonitor.yaml", "prometheusrule.yaml"];
 
 fn kubeconform(kb_version: &str, paths: &[&Path]) -> Output {
     let tool =
@@ -341,5 +341,43 @@ fn the_dockerfile_builds_a_static_non_root_image_from_pinned_bases() {
                 assert_eq!(c["securityContext"]["readOnlyRootFilesystem"].as_bool(), Some(true), "{}", path.display());
             }
         }
+    }
+}
+
+/// The alerts in deploy/kubeblocks/prometheusrule.yaml parse as Prometheus rules (`promtool check
+/// rules`) and fire exactly when their unit tests say (`promtool test rules` with
+/// tests/data/prometheus/rules_test.yaml: each alert fed the series it is for, silent before its
+/// `for`, firing after, with its labels and rendered annotations).
+#[test]
+fn the_prometheus_rules_pass_promtool_check_and_their_unit_tests() {
+    let tool = std::env::var("PROMTOOL").unwrap_or_else(|_| root().join(".cache/bin/promtool").display().to_string());
+    let rule: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(root().join("deploy/kubeblocks/prometheusrule.yaml")).unwrap(),
+    )
+    .unwrap();
+    let dir = common::scratch("promtool");
+    let mut groups = serde_yaml::Mapping::new();
+    groups.insert("groups".into(), rule["spec"]["groups"].clone());
+    std::fs::write(dir.join("rules.yaml"), serde_yaml::to_string(&groups).unwrap()).unwrap();
+    std::fs::copy(root().join("tests/data/prometheus/rules_test.yaml"), dir.join("rules_test.yaml")).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(&tool)
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run promtool ({tool}): {e}; scripts/tools.sh builds it"));
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "promtool {args:?}: {text}");
+        text
+    };
+    let checked = run(&["check", "rules", "rules.yaml"]);
+    assert!(checked.contains("SUCCESS: 9 rules found"), "{checked}");
+    let tested = run(&["test", "rules", "rules_test.yaml"]);
+    assert!(tested.contains("SUCCESS"), "{tested}");
+    // Every alert has a unit test.
+    let tests = std::fs::read_to_string(dir.join("rules_test.yaml")).unwrap();
+    for r in seq(&groups["groups"]).iter().flat_map(|g| seq(&g["rules"])) {
+        let name = r["alert"].as_str().unwrap();
+        assert!(tests.contains(&format!("alertname: {name}\n")), "{name} has no unit test");
     }
 }

@@ -111,6 +111,7 @@ fn lag_and_offsets_equal_what_the_broker_reports_through_mqadmin() {
     let labels = [("group", group), ("topic", topic), ("countOfOnlineConsumers", "0"), ("msgModel", "1")];
     assert_eq!(value(&page, "rocketmq_group_diff", &labels), Some(lag));
     assert_eq!(value(&page, "rocketmq_sidecar_scale_in_backlog_messages", &[]).map(|v| v >= lag), Some(true));
+    assert_eq!(value(&page, "rocketmq_sidecar_broker_writable", &[]), Some(1.0), "brokerPermission=6");
     for name in ["rocketmq_brokeruntime_commitlog_disk_ratio", "rocketmq_brokeruntime_msg_put_total_today_now"] {
         assert!(value(&page, name, &[("brokerIP", &c.master.addr())]).is_some(), "{name} missing");
     }

@@ -34,6 +34,7 @@ pub struct AgentMetrics {
     request_duration: HistogramVec,
     request_errors: IntCounterVec,
     reload_outcomes: IntCounterVec,
+    writable: IntGaugeVec,
     restart_required: IntGauge,
     commitlog_diff: GaugeVec,
     broker_refresh_ok: Gauge,
@@ -83,6 +84,14 @@ impl AgentMetrics {
             role: reg!(IntGaugeVec::new(
                 opts("role", "1 for the broker's current role (master, slave, unknown), 0 for the others"),
                 &["role"]
+            )),
+            writable: reg!(IntGaugeVec::new(
+                opts(
+                    "broker_writable",
+                    "1 while the broker takes writes (brokerPermission has the write bit), 0 while it is \
+                     read-only (a scale-in drain or preTerminate stopped them); absent while unknown"
+                ),
+                &["broker"]
             )),
             role_changes: reg!(IntCounter::with_opts(opts("role_changes_total", "Reported role changes"))),
             checks: reg!(IntCounter::with_opts(opts("role_checks_total", "Role checks finished"))),
@@ -212,6 +221,10 @@ impl AgentMetrics {
             self.last_check_ok.set(epoch_secs(t));
         }
         let current = view.observation.as_ref().filter(|_| view.healthy);
+        self.writable.reset();
+        if let Some((obs, w)) = current.and_then(|o| o.writable.map(|w| (o, w))) {
+            self.writable.with_label_values(&[obs.broker_name.as_str()]).set(w as i64);
+        }
         let namesrv_down = current.is_some_and(|o| matches!(o.namesrv_check, NamesrvCheck::Unavailable(_)));
         let lag_down = current.is_some_and(|o| o.slave_lag_unavailable.is_some());
         self.best_effort_unavailable.with_label_values(&["namesrv_check"]).set(namesrv_down as i64);

@@ -35,6 +35,9 @@ pub struct Observation {
     /// The address the broker registers with the name servers (brokerIP1:listenPort).
     pub registered_addr: String,
     pub dledger: bool,
+    /// Whether the broker takes writes (its brokerPermission has the write bit): false while a
+    /// scale-in drains the shard or preTerminate holds it. None when it did not say.
+    pub writable: Option<bool>,
     /// The broker's release (`V4_9_6`, `V5_5_0`), from the version its answers carry.
     pub broker_version: Option<String>,
     pub namesrv_check: NamesrvCheck,
@@ -367,6 +370,13 @@ fn lag_spacing(took: Duration, last_took: Option<Duration>, ok: bool, max_age: D
 const BEST_EFFORT_SHARE: f64 = 0.5;
 
 /// The observation from the broker's config and, when asked, the name servers'.
+/// RocketMQ's PermName: 2 is the write bit of brokerPermission (6 read-write, 4 read-only).
+const PERM_WRITE: u32 = 2;
+
+fn writable(config: &BrokerConfig) -> Option<bool> {
+    config.get("brokerPermission")?.trim().parse::<u32>().ok().map(|p| p & PERM_WRITE != 0)
+}
+
 fn observe(
     config: Result<BrokerConfig, AdminError>,
     cluster_info: Option<Result<Result<crate::admin::ClusterInfo, AdminError>, String>>,
@@ -382,6 +392,7 @@ fn observe(
         cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
         registered_addr,
         dledger: config.get("enableDLegerCommitLog").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+        writable: writable(&config),
         broker_version: None,
         namesrv_check: NamesrvCheck::NotConfigured,
         master_addr: None,
@@ -525,6 +536,7 @@ mod tests {
             cluster: "c".into(),
             registered_addr: addr.into(),
             dledger: false,
+            writable: Some(true),
             broker_version: None,
             namesrv_check: NamesrvCheck::NotConfigured,
             master_addr: None,
@@ -536,6 +548,13 @@ mod tests {
             dledger_view: None,
             controller_mode: false,
         }
+    }
+
+    #[test]
+    fn writable_is_the_write_bit_of_broker_permission() {
+        let with = |p: &str| writable(&config(&[("brokerPermission", p)]));
+        assert_eq!((with("6"), with("4"), with("2"), with("x")), (Some(true), Some(false), Some(true), None));
+        assert_eq!(writable(&config(&[])), None);
     }
 
     #[test]
