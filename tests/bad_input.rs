@@ -216,7 +216,11 @@ fn old_env_names_work_with_a_deprecation_warning_and_ours_win() {
     let c = canary();
     let r = sidecar(&["cluster", "--timeout", "1s"], &[("NAMESRV_ADDR", c.addr.as_str())], T);
     assert_eq!(r.code, Some(1), "it asked the name server the old name gave: {}", r.all_output());
-    assert!(r.stderr.contains("NAMESRV_ADDR is deprecated") && r.stderr.contains("ROCKETMQ_SIDECAR_NAMESRV"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("NAMESRV_ADDR is deprecated") && r.stderr.contains("ROCKETMQ_SIDECAR_NAMESRV"),
+        "{}",
+        r.stderr
+    );
     let asked = c.connections.load(Ordering::SeqCst);
     assert!(asked >= 1);
     let r = sidecar(
@@ -228,7 +232,8 @@ fn old_env_names_work_with_a_deprecation_warning_and_ours_win() {
     assert!(!r.stderr.contains("deprecated") && !r.stderr.contains("127.0.0.1:1:"), "ours wins: {}", r.stderr);
     assert!(c.connections.load(Ordering::SeqCst) > asked, "ours was asked");
     // The addon's pod variable is read without a warning.
-    let r = sidecar(&["seed", "--from", "http://127.0.0.1:1", "--peer-timeout", "1s"], &[("DATA_DIR", "/nonexistent")], T);
+    let r =
+        sidecar(&["seed", "--from", "http://127.0.0.1:1", "--peer-timeout", "1s"], &[("DATA_DIR", "/nonexistent")], T);
     assert_eq!(r.code, Some(1), "DATA_DIR was taken as --data-dir: {}", r.all_output());
     assert!(!r.stderr.contains("deprecated"), "{}", r.stderr);
 }

@@ -351,10 +351,9 @@ fn the_dockerfile_builds_a_static_non_root_image_from_pinned_bases() {
 #[test]
 fn the_prometheus_rules_pass_promtool_check_and_their_unit_tests() {
     let tool = std::env::var("PROMTOOL").unwrap_or_else(|_| root().join(".cache/bin/promtool").display().to_string());
-    let rule: Value = serde_yaml::from_str(
-        &std::fs::read_to_string(root().join("deploy/kubeblocks/prometheusrule.yaml")).unwrap(),
-    )
-    .unwrap();
+    let rule: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(root().join("deploy/kubeblocks/prometheusrule.yaml")).unwrap())
+            .unwrap();
     let dir = common::scratch("promtool");
     let mut groups = serde_yaml::Mapping::new();
     groups.insert("groups".into(), rule["spec"]["groups"].clone());

@@ -85,7 +85,11 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     let secret_file = common::scratch("secret").join("sk");
     std::fs::write(&secret_file, format!("{sk}\n")).unwrap();
     let runs = [
-        sidecar(&["config", "get", "--broker", &addr, "--access-key", ak], &[("ROCKETMQ_SIDECAR_SECRET_KEY", sk)], LIMIT),
+        sidecar(
+            &["config", "get", "--broker", &addr, "--access-key", ak],
+            &[("ROCKETMQ_SIDECAR_SECRET_KEY", sk)],
+            LIMIT,
+        ),
         sidecar(
             &["config", "get", "--broker", &addr],
             &[("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)],
@@ -119,7 +123,11 @@ fn acl_broker_accepts_the_admin_key_in_every_way_it_can_be_given() {
     }
     // A read-only (non-admin) account may read the config too.
     let (rk, rs) = ACL_READER;
-    let run = sidecar(&["config", "get", "--broker", &addr, "--access-key", rk], &[("ROCKETMQ_SIDECAR_SECRET_KEY", rs)], LIMIT);
+    let run = sidecar(
+        &["config", "get", "--broker", &addr, "--access-key", rk],
+        &[("ROCKETMQ_SIDECAR_SECRET_KEY", rs)],
+        LIMIT,
+    );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }
 
@@ -346,7 +354,11 @@ fn role_on_the_acl_broker() {
     let c = Cluster::shared();
     let addr = c.acl.addr();
     let (ak, sk) = ACL_READER;
-    let run = sidecar(&["role", "--broker", &addr], &[("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)], LIMIT);
+    let run = sidecar(
+        &["role", "--broker", &addr],
+        &[("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)],
+        LIMIT,
+    );
     assert_eq!((run.code, run.stdout.as_str()), (Some(0), "master\n"), "{}", run.stderr);
     let run = sidecar(
         &["role", "--broker", &addr],

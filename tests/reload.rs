@@ -413,7 +413,9 @@ fn acl_broker_admin_key_applies_and_a_non_admin_key_changes_nothing() {
     let f = fixture();
     let addr = f.acl.addr();
     let t = Duration::from_secs(10);
-    let env = |(ak, sk): (&'static str, &'static str)| [("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)];
+    let env = |(ak, sk): (&'static str, &'static str)| {
+        [("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)]
+    };
     let read = || {
         let run = sidecar(&["config", "get", "--broker", &addr, "--json"], &env(ACL_ADMIN), t);
         serde_json::from_str::<serde_json::Value>(&run.stdout).unwrap()["regionId"].as_str().unwrap().to_string()

@@ -303,7 +303,9 @@ fn pop_consumers_unacked_messages_are_never_safe() {
 fn acl_refusals_are_acl_refusals_with_a_hint_that_fits_the_release() {
     let c = cluster();
     let acl = c.acl.addr();
-    let env = |(ak, sk): (&'static str, &'static str)| [("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)];
+    let env = |(ak, sk): (&'static str, &'static str)| {
+        [("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)]
+    };
     let (model, other) = if acl_2_0() { ("ACL 2.0", "plain_acl.yml") } else { ("plain_acl.yml", "ACL 2.0") };
     let run = sidecar(&["role", "--broker", &acl], &env(ACL_ADMIN), T);
     assert_eq!((run.code, run.stdout.trim()), (Some(0), "master"), "{}", run.all_output());

@@ -190,7 +190,9 @@ fn cannot_tell_is_exit_2_never_safe() {
 fn acl_any_valid_key_checks_a_wrong_key_cannot_tell_and_drain_needs_admin() {
     let f = fixture();
     let addr = f.acl.addr();
-    let env = |(ak, sk): (&'static str, &'static str)| [("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)];
+    let env = |(ak, sk): (&'static str, &'static str)| {
+        [("ROCKETMQ_SIDECAR_ACCESS_KEY", ak), ("ROCKETMQ_SIDECAR_SECRET_KEY", sk)]
+    };
     let run = sidecar(&["scale-in", "check", "--broker", &addr], &env(ACL_READER), T);
     assert_eq!(run.code, Some(0), "{}", run.all_output());
     let run = sidecar(&["scale-in", "check", "--broker", &addr], &env((ACL_READER.0, "wrong-secret-1")), T);

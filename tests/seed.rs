@@ -53,7 +53,8 @@ fn a_new_shard_starts_with_the_topics_and_groups_seeded_from_a_peer_sidecar() {
     let b_store = dir.join("b/store");
     let dead = format!("http://127.0.0.1:{}", common::free_port());
     let from = format!("{dead},http://{agent}");
-    let run = sidecar(&["seed", "--from", &from, "--data-dir", b_store.to_str().unwrap(), "--peer-timeout", "2s"], &[], T);
+    let run =
+        sidecar(&["seed", "--from", &from, "--data-dir", b_store.to_str().unwrap(), "--peer-timeout", "2s"], &[], T);
     assert_eq!(run.code, Some(0), "{}", run.all_output());
     assert!(run.stdout.contains("wrote") && run.stdout.contains("topics.json"), "{}", run.stdout);
     let again = sidecar(&["seed", "--from", &from, "--data-dir", b_store.to_str().unwrap()], &[], T);

@@ -99,10 +99,12 @@ impl ConnectArgs {
             (Some(ak), Some(sk)) => Ok(Some(Credentials::new(ak, sk))),
             (None, None) => Ok(None),
             (Some(_), None) => Err(CliError::Usage(
-                "an ACL access key was given without a secret key (--secret-key-file or ROCKETMQ_SIDECAR_SECRET_KEY)".into(),
+                "an ACL access key was given without a secret key (--secret-key-file or ROCKETMQ_SIDECAR_SECRET_KEY)"
+                    .into(),
             )),
             (None, Some(_)) => Err(CliError::Usage(
-                "an ACL secret key was given without an access key (--access-key or ROCKETMQ_SIDECAR_ACCESS_KEY)".into(),
+                "an ACL secret key was given without an access key (--access-key or ROCKETMQ_SIDECAR_ACCESS_KEY)"
+                    .into(),
             )),
         }
     }

@@ -23,13 +23,7 @@ Exit codes: 0 seeded (or already present), 1 no peer gave a valid answer, 64 bad
 #[derive(Args, Debug)]
 pub struct SeedArgs {
     /// Peer sidecar base URLs, e.g. http://broker-0-0.headless:8999 (comma-separated, tried in order)
-    #[arg(
-        long,
-        env = "ROCKETMQ_SIDECAR_FROM",
-        value_delimiter = ',',
-        required = true,
-        value_name = "URL[,URL...]"
-    )]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_FROM", value_delimiter = ',', required = true, value_name = "URL[,URL...]")]
     pub from: Vec<String>,
     /// The broker's store root (storePathRootDir); files go to DIR/config/ [fallback: the addon's
     /// DATA_DIR]
