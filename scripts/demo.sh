@@ -74,8 +74,8 @@ CONF_DIR=$(mktemp -d)
 printf 'maxMessageSize=4194304\nwaitTimeMillsInSendQueue=900\nsendMessageThreadPoolNums=8\nlistenPort=10911\nautoMessageVersionOnTopicLen=true\n' >"$CONF_DIR/broker.conf"
 echo "\$ cat broker.conf"; cat "$CONF_DIR/broker.conf"
 show rocketmq-sidecar config diff --broker "$MASTER" --file "$CONF_DIR/broker.conf"
-printf '$ rocketmq-sidecar config params | grep -E "^(name|maxMessageSize|flushDiskType|sendMessageThreadPoolNums) "\n'
-rocketmq-sidecar config params | grep -E '^(name|maxMessageSize|flushDiskType|sendMessageThreadPoolNums) '
+printf '$ rocketmq-sidecar config params | grep -E "^(name|maxMessageSize|flushDiskType|sendMessageThreadPoolNums|adminBrokerThreadPoolNums) "\n'
+rocketmq-sidecar config params | grep -E '^(name|maxMessageSize|flushDiskType|sendMessageThreadPoolNums|adminBrokerThreadPoolNums) '
 
 step "serve --config-file: the file is watched; a change is applied live and shown in /status"
 SERVE_PORT=$(free_port)
@@ -128,6 +128,8 @@ exec 7>&-; wait "${HELPER_PIDS[@]}" 2>/dev/null || true; rm -rf "$HELPERS"
 rocketmq-sidecar reconfigure --broker "$MASTER" brokerPermission 6 >/dev/null && echo "(write permission restored)"
 echo "(a broker that cannot be asked is never reported safe)"
 show rocketmq-sidecar scale-in check --broker "127.0.0.1:$(free_port)" --timeout 1s
+echo "(a mistyped flag is exit 64, so a broken manifest never reads as the guard's 'cannot tell' 2)"
+show rocketmq-sidecar scale-in check --broker "$MASTER" --quiet-windw 5s
 
 step "Metrics: GET /metrics, the agent's own and the broker's under rocketmq-exporter's names"
 scripts/rocketmq.sh client produce "$NAMESRV" DemoTopic 3 | grep -c '^ok' | xargs printf 'produced %s messages to DemoTopic (DemoGroup is now behind)\n'
@@ -150,7 +152,7 @@ SERVE_PID=$!
 until curl -sf "http://127.0.0.1:$SERVE_PORT/ready" >/dev/null; do sleep 0.1; done
 printf 'GET :%s/topicInfo -> ' "$AGENT_PORT"; curl -s "http://127.0.0.1:$AGENT_PORT/topicInfo" | head -c 300; echo " ..."
 NEW_STORE=$(mktemp -d)
-show rocketmq-sidecar seed --from "http://127.0.0.1:$(free_port),http://127.0.0.1:$AGENT_PORT" --data-dir "$NEW_STORE" --timeout 1s
+show rocketmq-sidecar seed --from "http://127.0.0.1:$(free_port),http://127.0.0.1:$AGENT_PORT" --data-dir "$NEW_STORE" --peer-timeout 1s
 kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true; rm -rf "$NEW_STORE"
 
 step "Faults: the master paused with SIGSTOP (accepts TCP, never answers): bounded, and never a lie"

@@ -155,10 +155,12 @@ fn help_lists_commands_and_env_vars_without_secret_values() {
         Duration::from_secs(15),
     );
     assert_eq!(run.code, Some(0));
-    for needle in ["--broker", "ROCKETMQ_SIDECAR_BROKER", "NAMESRV_ADDR", "--secret-key-file", "--timeout"] {
+    for needle in ["--broker", "ROCKETMQ_SIDECAR_BROKER", "ROCKETMQ_SIDECAR_NAMESRV", "--secret-key-file", "--timeout"]
+    {
         assert!(run.stdout.contains(needle), "missing {needle}");
     }
     assert!(!run.all_output().contains("hidden-secret-123"));
+    assert!(run.stderr.contains("ROCKETMQ_SECRET_KEY is deprecated"), "the old name still read: {}", run.stderr);
     let run = sidecar(&["--help"], &[], Duration::from_secs(15));
     assert!(run.stdout.contains("config") && run.stdout.contains("cluster") && run.stdout.contains("Exit codes"));
 }

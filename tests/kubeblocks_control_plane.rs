@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::kb::{config_value, remap, KbAgent, SIDECAR};
+use common::kb::{config_value, remap, rendered, yaml_documents, KbAgent, SIDECAR};
 use common::kube::ControlPlane;
 use common::{free_port, scratch, BrokerSpec, Helper, Proc, Serve};
 use serde_json::Value;
@@ -23,9 +23,12 @@ use serde_json::Value;
 struct Pod {
     name: String,
     comp: String,
+    /// The pod's own address (127.0.0.N): kbagent listens there.
+    ip: String,
     dir: PathBuf,
     broker: Proc,
-    _serve: Serve,
+    /// The sidecar container (none once rolled back to the addon's definition).
+    _serve: Option<Serve>,
     agent: KbAgent,
 }
 
@@ -52,6 +55,11 @@ fn pods(cp: &ControlPlane, selector: &str) -> Vec<Value> {
 /// The kubelet's part of a pod's status: Running and Ready, each container started with its spec
 /// image, and the pod's own address.
 fn mark_running(cp: &ControlPlane, pod: &Value, ip: &str) {
+    assert!(try_mark_running(cp, pod, ip), "cannot mark {} running", pod["metadata"]["name"]);
+}
+
+/// `mark_running`, for a pod that may be replaced meanwhile: false if the patch did not apply.
+fn try_mark_running(cp: &ControlPlane, pod: &Value, ip: &str) -> bool {
     let name = pod["metadata"]["name"].as_str().unwrap();
     let now = "2026-01-01T00:00:00Z";
     let statuses = |key: &str| -> Vec<Value> {
@@ -73,7 +81,7 @@ fn mark_running(cp: &ControlPlane, pod: &Value, ip: &str) {
         "phase": "Running", "podIP": ip, "podIPs": [{"ip": ip}], "hostIP": "127.0.0.1", "startTime": now,
         "conditions": [cond("PodScheduled"), cond("Initialized"), cond("ContainersReady"), cond("Ready")],
         "containerStatuses": statuses("containers"), "initContainerStatuses": statuses("initContainers")}});
-    cp.kubectl(&[
+    cp.kubectl_ok(&[
         "patch",
         "pod",
         name,
@@ -83,7 +91,7 @@ fn mark_running(cp: &ControlPlane, pod: &Value, ip: &str) {
         "--type=merge",
         "-p",
         &status.to_string(),
-    ]);
+    ])
 }
 
 /// The kbagent container's env from the pod spec, as the kubelet would resolve it: literal values,
@@ -152,7 +160,12 @@ fn role_label(cp: &ControlPlane, pod: &str) -> String {
 /// Restarts `pod`'s broker on its own store and port as brokerId `id` with `role` (the way a 4.9.6
 /// master/slave shard fails over by hand; tests/role_failover.rs does the same).
 fn restart_as(pod: &Pod, namesrv: &str, id: u32, role: &str) -> Proc {
-    let home = pod.dir.join("broker");
+    start_broker_on(&pod.dir, pod.broker.port, &pod.comp, namesrv, id, role)
+}
+
+/// Starts the broker kept under `dir` on its store and `port`, as brokerId `id` with `role`.
+fn start_broker_on(dir: &std::path::Path, port: u16, comp: &str, namesrv: &str, id: u32, role: &str) -> Proc {
+    let home = dir.join("broker");
     let conf = home.join("broker.conf");
     let text = std::fs::read_to_string(&conf).unwrap();
     let text: Vec<String> = text
@@ -164,7 +177,7 @@ fn restart_as(pod: &Pod, namesrv: &str, id: u32, role: &str) -> Proc {
         })
         .collect();
     std::fs::write(&conf, text.join("\n") + "\n").unwrap();
-    let spec = BrokerSpec { home, port: pod.broker.port, namesrv, name: &pod.comp, id, role, acl: false };
+    let spec = BrokerSpec { home, port, namesrv, name: comp, id, role, acl: false };
     let broker = common::start_broker(&spec);
     broker.wait_ready();
     broker
@@ -173,15 +186,48 @@ fn restart_as(pod: &Pod, namesrv: &str, id: u32, role: &str) -> Proc {
 const TOPIC: &str = "ScaleInTopic";
 const GROUP: &str = "scale-in-group";
 
-/// A fresh control plane with the addon stand-in and one shipped set applied, its definitions Available.
+/// The image README's quickstart builds and names in its kustomize overlay (`images:`).
+const IMAGE: &str = "registry.example.com/you/rocketmq-sidecar:0.1.0";
+
+/// The shell block of README.md right after the line `<!-- readme-block: NAME -->`: the commands an
+/// operator runs, which the tests run as they are.
+fn readme_block(name: &str) -> String {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let marker = format!("<!-- readme-block: {name} -->");
+    let after = readme.split_once(&marker).unwrap_or_else(|| panic!("README has no {marker}")).1;
+    let body = after.trim_start().strip_prefix("```sh\n").unwrap_or_else(|| panic!("{marker}: no ```sh block"));
+    body.split_once("```").unwrap().0.to_string()
+}
+
+/// Runs README block `name` (after `edit`) with bash, as an operator would from a checkout: from a
+/// copy of the repository's deploy/ files, with kubectl pointed at this control plane.
+fn run_readme_block(cp: &ControlPlane, name: &str, edit: impl Fn(String) -> String) {
+    let dir = scratch(&format!("cp-readme-{name}"));
+    let copied = std::process::Command::new("cp").arg("-r").arg(common::root().join("deploy")).arg(&dir).status();
+    assert!(copied.unwrap().success());
+    let script = edit(readme_block(name));
+    let out = std::process::Command::new("bash")
+        .args(["-euo", "pipefail", "-c", &script])
+        .current_dir(&dir)
+        .env("KUBECONFIG", &cp.kubeconfig)
+        .output()
+        .unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "README block {name}:\n{script}\n{text}");
+    eprintln!("README block {name}: {text}");
+}
+
+/// A fresh control plane with the addon stand-in and one shipped set installed the way README's
+/// quickstart does it (a kustomize overlay that sets the image), its definitions Available.
 fn install(variant: Variant) -> ControlPlane {
     let cp = ControlPlane::start();
     let root = common::root();
     let standin = root.join("tests/data/kubeblocks/addon-standin.yaml");
     cp.kubectl(&["apply", "--server-side", "-f", standin.to_str().unwrap()]);
-    let set = root.join("deploy/kubeblocks").join(variant.dir());
-    cp.kubectl(&["apply", "--server-side", "-k", set.to_str().unwrap()]);
     let v = variant.dir();
+    run_readme_block(&cp, "install", |block| {
+        block.replace("deploy/kubeblocks/exec", &format!("deploy/kubeblocks/{v}"))
+    });
     for (kind, name) in [
         ("componentdefinition", format!("rocketmq-sidecar-broker4-{v}-0.1.0")),
         ("shardingdefinition", format!("rocketmq-sidecar-shards-{v}")),
@@ -194,6 +240,28 @@ fn install(variant: Variant) -> ControlPlane {
         });
     }
     cp
+}
+
+/// The overlay's image reached every place the sidecar runs from: its container and, in the exec
+/// variant, the init container that installs the binary for the actions.
+fn assert_images_overridden(pods: &[Value]) {
+    for p in pods {
+        let images: Vec<(&str, &str)> = ["containers", "initContainers"]
+            .iter()
+            .flat_map(|k| p["spec"][k].as_array().into_iter().flatten())
+            .filter(|c| c["image"].as_str().is_some_and(|i| i.contains("rocketmq-sidecar")))
+            .map(|c| (c["name"].as_str().unwrap(), c["image"].as_str().unwrap()))
+            .collect();
+        assert!(!images.is_empty() && images.iter().all(|(_, i)| *i == IMAGE), "{images:?}");
+    }
+}
+
+/// The label selector of deploy/kubeblocks/podmonitor.yaml, as `kubectl get -l` takes it.
+fn podmonitor_selector() -> String {
+    let text = std::fs::read_to_string(common::root().join("deploy/kubeblocks/podmonitor.yaml")).unwrap();
+    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let labels = doc["spec"]["selector"]["matchLabels"].as_mapping().unwrap();
+    labels.iter().map(|(k, v)| format!("{}={}", k.as_str().unwrap(), v.as_str().unwrap())).collect::<Vec<_>>().join(",")
 }
 
 /// The broker shards' Components (`rocketmq-demo-broker-*`), those being deleted included.
@@ -425,40 +493,121 @@ fn start_pods(cp: &ControlPlane, ns: &str, variant: Variant, first_ip: usize) ->
         let broker = common::start_broker(&spec);
         running.push((name, comp, ip, dir, broker));
     }
-    let mut fleet = Vec::new();
-    for (name, comp, ip, dir, broker) in running {
-        broker.wait_ready();
-        let pod = cp.get(&["pod", &name, "-n", "default"]);
-        mark_running(cp, &pod, &ip);
-        let pod = cp.get(&["pod", &name, "-n", "default"]);
-        let conf = dir.join("kb-config/broker.conf");
-        let mut args = vec!["--broker".to_string(), broker.addr(), "--namesrv".into(), ns.into()];
-        args.extend(["--config-file".into(), conf.display().to_string()]);
-        let kb_config = format!("{}/", dir.join("kb-config").display());
-        let mut mounts =
-            vec![("/sidecar-bin/rocketmq-sidecar".to_string(), SIDECAR.to_string()), ("/kb-config/".into(), kb_config)];
-        let serve = match variant {
-            Variant::Exec => Serve::start(&args.iter().map(String::as_str).collect::<Vec<_>>()),
-            Variant::Http => {
-                let (main, local) = (free_port(), free_port());
-                args.extend(["--local-listen".into(), format!("127.0.0.1:{local}")]);
-                mounts.push(("\"9897\"".into(), format!("\"{main}\"")));
-                mounts.push(("\"9898\"".into(), format!("\"{local}\"")));
-                Serve::start_on(&format!("127.0.0.1:{main}"), &args.iter().map(String::as_str).collect::<Vec<_>>())
-            }
-        };
-        let mounts: Vec<(&str, &str)> = mounts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let mut env = kbagent_env(cp, &pod, &mounts);
-        assert!(env.contains_key("KB_AGENT_ACTION") && env.contains_key("KB_AGENT_PROBE"), "{env:?}");
-        // The pod's own network namespace would make these 127.0.0.1:$BROKER_PORT and the FQDNs.
-        env.insert("ROCKETMQ_SIDECAR_BROKER".into(), broker.addr());
-        env.insert("ROCKETMQ_SIDECAR_NAMESRV".into(), ns.into());
-        env.insert("KUBECONFIG".into(), cp.kubeconfig.display().to_string());
-        env.insert("PATH".into(), std::env::var("PATH").unwrap());
-        let agent = KbAgent::start(&ip, 3501, &env);
-        fleet.push(Pod { name, comp, dir, broker, _serve: serve, agent });
+    running
+        .into_iter()
+        .map(|(name, comp, ip, dir, broker)| {
+            broker.wait_ready();
+            start_pod(cp, PodParts { name, comp, ip, dir, broker }, ns, variant)
+        })
+        .collect()
+}
+
+/// What outlives a pod's processes: its name, Component, address, directory and broker process.
+struct PodParts {
+    name: String,
+    comp: String,
+    ip: String,
+    dir: PathBuf,
+    broker: Proc,
+}
+
+impl Pod {
+    /// Stops the pod's sidecar and kbagent (a pod replaced by its InstanceSet), keeping the rest.
+    fn stop(self) -> PodParts {
+        let Pod { name, comp, ip, dir, broker, _serve, agent } = self;
+        drop((_serve, agent));
+        PodParts { name, comp, ip, dir, broker }
     }
-    fleet
+}
+
+/// The kubelet's part for one running broker pod of the shipped definitions: the pod marked Running at
+/// its address, `serve` as the sidecar container, and kbagent with the env of the pod's spec.
+fn start_pod(cp: &ControlPlane, parts: PodParts, ns: &str, variant: Variant) -> Pod {
+    let PodParts { name, comp, ip, dir, broker } = parts;
+    let pod = cp.get(&["pod", &name, "-n", "default"]);
+    mark_running(cp, &pod, &ip);
+    let pod = cp.get(&["pod", &name, "-n", "default"]);
+    let conf = dir.join("kb-config/broker.conf");
+    let mut args = vec!["--broker".to_string(), broker.addr(), "--namesrv".into(), ns.into()];
+    args.extend(["--config-file".into(), conf.display().to_string()]);
+    let kb_config = format!("{}/", dir.join("kb-config").display());
+    let mut mounts =
+        vec![("/sidecar-bin/rocketmq-sidecar".to_string(), SIDECAR.to_string()), ("/kb-config/".into(), kb_config)];
+    let serve = match variant {
+        Variant::Exec => Serve::start(&args.iter().map(String::as_str).collect::<Vec<_>>()),
+        Variant::Http => {
+            let (main, local) = (free_port(), free_port());
+            args.extend(["--local-listen".into(), format!("127.0.0.1:{local}")]);
+            mounts.push(("\"9897\"".into(), format!("\"{main}\"")));
+            mounts.push(("\"9898\"".into(), format!("\"{local}\"")));
+            Serve::start_on(&format!("127.0.0.1:{main}"), &args.iter().map(String::as_str).collect::<Vec<_>>())
+        }
+    };
+    let mounts: Vec<(&str, &str)> = mounts.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let mut env = kbagent_env(cp, &pod, &mounts);
+    assert!(env.contains_key("KB_AGENT_ACTION") && env.contains_key("KB_AGENT_PROBE"), "{env:?}");
+    // The pod's own network namespace would make these 127.0.0.1:$BROKER_PORT and the FQDNs.
+    env.insert("ROCKETMQ_SIDECAR_BROKER".into(), broker.addr());
+    env.insert("ROCKETMQ_SIDECAR_NAMESRV".into(), ns.into());
+    env.insert("KUBECONFIG".into(), cp.kubeconfig.display().to_string());
+    env.insert("PATH".into(), std::env::var("PATH").unwrap());
+    let agent = KbAgent::start(&ip, 3501, &env);
+    Pod { name, comp, ip, dir, broker, _serve: Some(serve), agent }
+}
+
+/// The broker of `parts` as a replaced pod's broker container starts it: on its own store, with the
+/// brokerId and role its config holds (a failover may have changed them); stopped first if running.
+fn restart_broker(parts: PodParts, ns: &str) -> PodParts {
+    let conf = std::fs::read_to_string(parts.dir.join("broker/broker.conf")).unwrap();
+    let value = |key: &str| {
+        conf.lines().find_map(|l| l.split_once('=').filter(|(k, _)| k.trim() == key).map(|(_, v)| v.trim().to_string()))
+    };
+    let id: u32 = value("brokerId").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let role = value("brokerRole").unwrap_or_else(|| "ASYNC_MASTER".into());
+    if parts.broker.alive() {
+        parts.broker.stop();
+    }
+    let broker = start_broker_on(&parts.dir, parts.broker.port, &parts.comp, ns, id, &role);
+    PodParts { broker, ..parts }
+}
+
+/// The kubelet's part in a rolling update of `fleet`: the InstanceSet replaces the pods one at a time
+/// and waits for each new one to run (and to carry a role) before the next. Each new pod (a new UID
+/// whose spec passes `rolled`) gets its processes from `start` as soon as it appears.
+fn follow_roll(
+    cp: &ControlPlane,
+    fleet: Vec<Pod>,
+    rolled: impl Fn(&Value) -> bool,
+    mut start: impl FnMut(Pod, &Value) -> Pod,
+) -> Vec<Pod> {
+    let find = |name: &str| {
+        let found = cp.get(&["pods", "-n", "default", "--field-selector", &format!("metadata.name={name}")]);
+        found["items"].as_array().and_then(|i| i.first()).cloned()
+    };
+    let mut waiting: Vec<(Pod, Value)> = fleet
+        .into_iter()
+        .map(|p| {
+            let uid = find(&p.name).map(|pod| pod["metadata"]["uid"].clone()).unwrap_or_default();
+            (p, uid)
+        })
+        .collect();
+    let mut done = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while !waiting.is_empty() {
+        assert!(Instant::now() < deadline, "pods not replaced: {}{}", describe(cp), cp.manager_tail());
+        let next = waiting
+            .iter()
+            .position(|(p, old)| find(&p.name).is_some_and(|pod| pod["metadata"]["uid"] != *old && rolled(&pod)));
+        let Some(i) = next else {
+            std::thread::sleep(Duration::from_millis(500));
+            continue;
+        };
+        let (old, _) = waiting.remove(i);
+        let pod = find(&old.name).unwrap();
+        eprintln!("{} replaced: starting its processes", old.name);
+        done.push(start(old, &pod));
+    }
+    done
 }
 
 /// Role labels from kbagent's roleProbe events, set by the instanceset controller: ordinal 0 master.
@@ -479,13 +628,7 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
 fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hooks_fire() {
     let _turn = turn();
     let cp = install(Variant::Exec);
-    let root = common::root();
-    cp.kubectl(&[
-        "apply",
-        "--server-side",
-        "-f",
-        root.join("deploy/kubeblocks/cluster-example.yaml").to_str().unwrap(),
-    ]);
+    run_readme_block(&cp, "cluster", |block| block);
     let broker_pods = |cp: &ControlPlane| pods(cp, "apps.kubeblocks.io/sharding-name=broker");
     cp.wait("4 broker pods", Duration::from_secs(90), |cp| broker_pods(cp).len() == 4);
     for p in &broker_pods(&cp) {
@@ -493,6 +636,9 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
             p["spec"]["containers"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
         assert!(containers.contains(&"rocketmq-sidecar") && containers.contains(&"kbagent"), "{containers:?}");
     }
+    assert_images_overridden(&broker_pods(&cp));
+    // The PodMonitor picks exactly these pods, by labels KubeBlocks and the definition put on them.
+    assert_eq!(pods(&cp, &podmonitor_selector()).len(), 4, "the PodMonitor's selector: {}", podmonitor_selector());
     let namesrv = start_namesrv_pod(&cp, "127.0.0.10");
     let ns = namesrv.addr();
     let mut fleet = start_pods(&cp, &ns, Variant::Exec, 2);
@@ -584,34 +730,167 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
     assert_eq!(role_label(&cp, &slave.name), "slave");
 
     // A static key (4.9.6 reads it only at startup): KubeBlocks' policy is a restart. The file gets the
-    // value and the InstanceSet rolls the pods (new pod UIDs).
-    // A pod being replaced is gone for a moment: its UID reads as empty then.
-    let uids = |cp: &ControlPlane| -> Vec<String> {
-        let now = pods(cp, "apps.kubeblocks.io/sharding-name=broker");
-        let uid =
-            |name: &str| now.iter().find(|p| p["metadata"]["name"] == name).map(|p| p["metadata"]["uid"].to_string());
-        live.iter().map(|p| uid(&p.name).unwrap_or_default()).collect()
-    };
-    let before = uids(&cp);
+    // value and the InstanceSet rolls the pods (new pod UIDs); the kubelet stand-in starts each new
+    // pod's containers (the killed master's broker comes back too) with the file as it now is.
+    let slave_name = slave.name.clone();
+    drop(live);
     std::fs::write(&file, ops("static", "adminBrokerThreadPoolNums", "17")).unwrap();
     cp.kubectl(&["apply", "-f", file.to_str().unwrap()]);
-    cp.wait("pods restarted for a static key", Duration::from_secs(90), |cp| {
-        let now = uids(cp);
-        now.iter().zip(&before).any(|(a, b)| a != b)
-    });
-    for p in &live {
-        sync_config(&cp, &p.comp, &p.dir);
-    }
+    let fleet = follow_roll(
+        &cp,
+        fleet,
+        |_| true,
+        |old, _| {
+            sync_config(&cp, &old.comp, &old.dir);
+            start_pod(&cp, restart_broker(old.stop(), &ns), &ns, Variant::Exec)
+        },
+    );
+    let slave = fleet.iter().find(|p| p.name == slave_name).unwrap();
     let conf = std::fs::read_to_string(slave.dir.join("kb-config/broker.conf")).unwrap();
     // KubeBlocks' props-plus writer puts spaces around `=`, as Java properties allow.
     assert!(conf.replace(' ', "").contains("adminBrokerThreadPoolNums=17"), "{conf}");
-    // The sidecar still persists it in the broker's own config (persisted-only keys are sent: 4.9.6
-    // writes them to its file), so the restarted broker starts with it.
+    // The restarted broker runs it (the sidecar also sends persisted-only keys: 4.9.6 writes them to its
+    // own config file).
     let deadline = Instant::now() + Duration::from_secs(30);
     while config_value(&slave.broker.addr(), "adminBrokerThreadPoolNums") != "17" {
         assert!(Instant::now() < deadline, "not persisted");
         std::thread::sleep(Duration::from_millis(500));
     }
+    wait_labels_match_brokers(&cp, &fleet);
+    roll_back_to_the_shell_actions(&cp, fleet, &ns);
+}
+
+/// Each pod labelled with its broker's role as the broker's own config says it (brokerId 0: master).
+fn wait_labels_match_brokers(cp: &ControlPlane, fleet: &[Pod]) {
+    let expected = |p: &Pod| {
+        let conf = std::fs::read_to_string(p.dir.join("broker/broker.conf")).unwrap();
+        if conf.lines().any(|l| l.replace(' ', "") == "brokerId=0") {
+            "master"
+        } else {
+            "slave"
+        }
+    };
+    cp.wait("role labels of the brokers' own roles", Duration::from_secs(90), |cp| {
+        fleet.iter().all(|p| role_label(cp, &p.name) == expected(p))
+    });
+    eprintln!("role labels: {:?}", fleet.iter().map(|p| (p.name.clone(), role_label(cp, &p.name))).collect::<Vec<_>>());
+}
+
+/// Every broker pod: name, UID, phase, containers and role label (for a failure message).
+fn describe(cp: &ControlPlane) -> String {
+    let all = pods(cp, "apps.kubeblocks.io/sharding-name=broker");
+    let rows: Vec<String> = all
+        .iter()
+        .map(|p| {
+            let containers: Vec<&str> =
+                p["spec"]["containers"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
+            format!(
+                "{} uid={} phase={} role={} containers={containers:?}",
+                p["metadata"]["name"],
+                p["metadata"]["uid"],
+                p["status"]["phase"],
+                p["metadata"]["labels"]["kubeblocks.io/role"]
+            )
+        })
+        .collect();
+    format!("{rows:#?}\ninstancesets: {}", cp.kubectl(&["get", "instancesets", "-n", "default", "-o", "wide"]))
+}
+
+/// The rocketmq addon's own broker definitions, stood in for (its Helm chart is not rendered here):
+/// the shipped exec ComponentDefinition without anything of the sidecar (its container, the init
+/// container and volume that install the binary, the exporter, the label) and with the addon's one
+/// shell action, the roleProbe `/scripts/get-role.sh` every 5 s with a 3 s timeout; named the way the
+/// addon names it (`rocketmq-broker-4-<chart version>`), with parameters objects bound to it. The
+/// kubelet stand-in runs tests/data/kubeblocks/get-role-standin.sh for that script.
+fn apply_addon_broker_standin(cp: &ControlPlane) -> &'static str {
+    const NAME: &str = "rocketmq-broker-4-1.0.0-standin";
+    let mut docs = yaml_documents(&rendered("exec"));
+    let mut out = Vec::new();
+    for doc in docs.iter_mut() {
+        let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+        match kind.as_str() {
+            "ComponentDefinition" => {
+                doc["metadata"]["name"] = NAME.into();
+                let spec = doc["spec"].as_mapping_mut().unwrap();
+                spec.remove("exporter");
+                spec.remove("labels");
+                spec.insert("description".into(), "stand-in for the rocketmq addon's broker (shell actions)".into());
+                let probe: serde_yaml::Value = serde_yaml::from_str(
+                    "roleProbe: {initialDelaySeconds: 10, periodSeconds: 5, timeoutSeconds: 3, exec: {container: rocketmq-broker, image: docker.io/apecloud/rocketmq:4.9.6-r1, command: [/scripts/get-role.sh]}}",
+                )
+                .unwrap();
+                spec.insert("lifecycleActions".into(), probe);
+                let runtime = spec.get_mut("runtime").unwrap();
+                let not_ours = |v: &serde_yaml::Value| {
+                    !v["name"].as_str().is_some_and(|n| n.contains("rocketmq-sidecar") || n == "sidecar-bin")
+                };
+                for key in ["containers", "initContainers", "volumes"] {
+                    if let Some(list) = runtime[key].as_sequence_mut() {
+                        list.retain(not_ours);
+                    }
+                }
+                for c in runtime["containers"].as_sequence_mut().unwrap() {
+                    if let Some(mounts) = c["volumeMounts"].as_sequence_mut() {
+                        mounts.retain(not_ours);
+                    }
+                }
+            }
+            "ParamConfigRenderer" => {
+                doc["metadata"]["name"] = "rocketmq-broker-4-render-standin".into();
+                doc["spec"]["componentDef"] = NAME.into();
+                doc["spec"]["parametersDefs"] = serde_yaml::from_str("[rocketmq-broker-4-params-standin]").unwrap();
+            }
+            "ParametersDefinition" => doc["metadata"]["name"] = "rocketmq-broker-4-params-standin".into(),
+            _ => continue,
+        }
+        out.push(serde_yaml::to_string(doc).unwrap());
+    }
+    let file = scratch("cp-addon-broker").join("addon-broker.yaml");
+    std::fs::write(&file, out.join("---\n")).unwrap();
+    cp.kubectl(&["apply", "--server-side", "-f", file.to_str().unwrap()]);
+    cp.wait("the addon's broker definition Available", Duration::from_secs(60), |cp| {
+        cp.get(&["componentdefinition", NAME])["status"]["phase"] == "Available"
+    });
+    NAME
+}
+
+/// README's rollback, in place, on a running shard: the Cluster's shards switch to the addon's broker
+/// ComponentDefinition (the one field of an existing shard that can change: 1.0.2 keeps its
+/// ShardingDefinition from the Component's label and refuses changes to an Available definition).
+/// KubeBlocks rolls the pods onto the addon's spec: no sidecar, the shell roleProbe. The kubelet
+/// stand-in starts each new pod's processes (the broker on its own store, kbagent); the role labels
+/// come back from the shell probe, and messages still go through.
+fn roll_back_to_the_shell_actions(cp: &ControlPlane, fleet: Vec<Pod>, ns: &str) {
+    apply_addon_broker_standin(cp);
+    let scripts = scratch("cp-addon-scripts");
+    std::fs::copy(common::root().join("tests/data/kubeblocks/get-role-standin.sh"), scripts.join("get-role.sh"))
+        .unwrap();
+    let scripts = format!("{}/", scripts.display());
+    run_readme_block(cp, "rollback", |block| block);
+    let no_sidecar =
+        |pod: &Value| pod["spec"]["containers"].as_array().unwrap().iter().all(|c| c["name"] != "rocketmq-sidecar");
+    let fleet = follow_roll(cp, fleet, no_sidecar, |old, _| {
+        let PodParts { name, comp, ip, dir, broker } = restart_broker(old.stop(), ns);
+        mark_running(cp, &cp.get(&["pod", &name, "-n", "default"]), &ip);
+        let pod = cp.get(&["pod", &name, "-n", "default"]);
+        let mut env = kbagent_env(cp, &pod, &[("/scripts/", scripts.as_str())]);
+        assert!(env["KB_AGENT_ACTION"].contains("get-role.sh"), "the addon's probe: {env:?}");
+        env.insert("BROKER_PORT".into(), broker.port.to_string());
+        env.insert("KUBECONFIG".into(), cp.kubeconfig.display().to_string());
+        env.insert("PATH".into(), std::env::var("PATH").unwrap());
+        let agent = KbAgent::start(&ip, 3501, &env);
+        Pod { name, comp, ip, dir, broker, _serve: None, agent }
+    });
+    wait_labels_match_brokers(cp, &fleet);
+    // The broker still works: a topic on the master, ten messages sent and consumed through the name server.
+    let master = fleet.iter().find(|p| role_label(cp, &p.name) == "master").unwrap();
+    common::create_topic(&master.broker.addr(), "RolledBackTopic", 4);
+    common::wait_route(ns, "RolledBackTopic");
+    let sent = common::client(&["produce", ns, "RolledBackTopic", "10", "0"]);
+    assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 10, "{sent:?}");
+    let got = common::client(&["consume", ns, "RolledBackTopic", "rolled-back-group", "10", "60"]);
+    assert!(got.iter().any(|l| l.starts_with("consumed ") && l != "consumed 0"), "{got:?}");
+    eprintln!("rolled back to the shell actions; labels from get-role.sh, 10 messages sent and consumed");
 }
 
 /// The HTTP variant on its own control plane: three one-broker shards. A shard whose master is down is
@@ -635,6 +914,7 @@ fn kubeblocks_1_0_2_holds_a_shard_removal_through_the_http_variant_until_nothing
     cp.wait("3 broker pods", Duration::from_secs(90), |cp| {
         pods(cp, "apps.kubeblocks.io/sharding-name=broker").len() == 3
     });
+    assert_images_overridden(&pods(&cp, "apps.kubeblocks.io/sharding-name=broker"));
     let namesrv = start_namesrv_pod(&cp, "127.0.0.20");
     let ns = namesrv.addr();
     let mut fleet = start_pods(&cp, &ns, Variant::Http, 12);
