@@ -333,19 +333,30 @@ fn configmap_symlink_swap_applies_within_2s_and_a_burst_applies_once() {
 
     // A burst of 10 writes within 100 ms (editor-style rename-writes): one apply, of the last value.
     let target = version_dir(2).join("broker.conf");
-    let burst = Instant::now();
+    // The debounce (200 ms, serve's default) restarts at every write: writes closer together than
+    // that are one apply. A loaded machine may stretch a gap past it; then the burst is several
+    // bursts, and the test counts them instead of failing on a clock.
+    const DEBOUNCE: Duration = Duration::from_millis(200);
+    let (mut last_write, mut bursts) = (Instant::now(), 1u64);
     for i in 2..12 {
         write_file(&target, &[kv("waitTimeMillsInPullQueue", base + i)]);
+        if i > 2 && last_write.elapsed() >= DEBOUNCE {
+            bursts += 1;
+        }
+        last_write = Instant::now();
         std::thread::sleep(Duration::from_millis(8));
     }
-    assert!(burst.elapsed() < Duration::from_millis(150), "burst took {:?}", burst.elapsed());
     let last = (base + 11).to_string();
     let r = wait_reload(&serve, Duration::from_secs(3), "burst applied", |r| r["updatesSent"].as_u64() > Some(sent));
     // Checking that something does NOT happen needs an observation window (no condition to wait
-    // on): a second apply would come within one debounce (200 ms) of the last write.
+    // on): a second apply would come within one debounce of the last write.
     std::thread::sleep(Duration::from_millis(800));
     let r2 = status_reload(&serve);
-    assert_eq!(r2["updatesSent"].as_u64(), Some(sent + 1), "one apply for the burst: {r:#} {r2:#}");
+    let applies = r2["updatesSent"].as_u64().unwrap() - sent;
+    assert!(applies >= 1 && applies <= bursts, "{applies} applies for {bursts} burst(s) of writes: {r:#} {r2:#}");
+    if bursts == 1 {
+        assert_eq!(applies, 1, "one apply for the burst: {r:#} {r2:#}");
+    }
     assert_eq!(config(&addr).0["waitTimeMillsInPullQueue"], last);
 
     // Delete and re-create the file: still watched.

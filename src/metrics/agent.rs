@@ -1,6 +1,6 @@
 //! The agent's own metrics (`rocketmq_sidecar_*`). Request and check timings are observed as they
-//! happen; everything else is copied from the shared states at scrape time, so it is never
-//! older than the state it describes.
+//! happen; everything else is built for each scrape from the states' snapshots, so it is never
+//! older than the state it describes and concurrent scrapes share nothing they write.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,26 +13,36 @@ use prometheus::{
 use crate::reload::ReloadState;
 use crate::remoting::RequestObserver;
 use crate::role::poller::CheckObserver;
-use crate::role::{NamesrvCheck, ProbeState, Role};
+use crate::role::{Counters, NamesrvCheck, ProbeState, Role, View};
 
-use super::cache::BrokerMetrics;
+use super::cache::{BrokerMetrics, CacheView};
 
 /// Request latency buckets: loopback answers take well under a millisecond; the top buckets
 /// catch timeouts (the default request limit is 2 s).
 const BUCKETS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
+/// The metrics that events update as they happen (request and check timings, failures by kind),
+/// shared by every listener. Everything else is built afresh for each scrape from the states'
+/// snapshots ([`Scrape`]), so two scrapes at once (an HA Prometheus pair, the main and the agent
+/// listener) never write the same series: no counter raised twice, no gauge vector cleared under
+/// another scrape's feet.
 pub struct AgentMetrics {
+    registry: Registry,
+    check_duration: HistogramVec,
+    check_errors: IntCounterVec,
+    request_duration: HistogramVec,
+    request_errors: IntCounterVec,
+}
+
+/// The state-derived metrics of one scrape, in a registry of their own.
+struct Scrape {
     registry: Registry,
     broker_up: IntGauge,
     role: IntGaugeVec,
     role_changes: IntCounter,
     checks: IntCounter,
     check_failures: IntCounter,
-    check_duration: HistogramVec,
-    check_errors: IntCounterVec,
     last_check_ok: Gauge,
-    request_duration: HistogramVec,
-    request_errors: IntCounterVec,
     reload_outcomes: IntCounterVec,
     writable: IntGaugeVec,
     restart_required: IntGauge,
@@ -53,132 +63,49 @@ fn name(n: &str) -> String {
     format!("rocketmq_sidecar_{n}")
 }
 
+fn opts(n: &str, help: &str) -> Opts {
+    Opts::new(name(n), help)
+}
+
 fn epoch_secs(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// Brings a counter up to a total kept elsewhere (the states count; Prometheus wants counters).
-fn sync(counter: &IntCounter, total: u64) {
-    counter.inc_by(total.saturating_sub(counter.get()));
+/// Registers a new metric in `registry` and hands it back. The definitions are constants, so a
+/// failure is a bug.
+fn register<M: prometheus::core::Collector + Clone + 'static>(registry: &Registry, metric: prometheus::Result<M>) -> M {
+    let metric = metric.expect("valid metric definition");
+    registry.register(Box::new(metric.clone())).expect("metric registered once");
+    metric
 }
 
 impl AgentMetrics {
     pub fn new() -> AgentMetrics {
         let registry = Registry::new();
-        macro_rules! reg {
-            ($m:expr) => {{
-                let m = $m.expect("valid metric definition");
-                registry.register(Box::new(m.clone())).expect("metric registered once");
-                m
-            }};
-        }
-        let opts = |n: &str, help: &str| Opts::new(name(n), help);
         let hist = |n: &str, help: &str| HistogramOpts::new(name(n), help).buckets(BUCKETS.to_vec());
-        let build = reg!(IntGaugeVec::new(opts("build_info", "Agent version (always 1)"), &["version"]));
-        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         AgentMetrics {
-            broker_up: reg!(IntGauge::with_opts(opts(
-                "broker_up",
-                "1 while the broker answers the role check (fresh), else 0"
-            ))),
-            role: reg!(IntGaugeVec::new(
-                opts("role", "1 for the broker's current role (master, slave, unknown), 0 for the others"),
-                &["role"]
-            )),
-            writable: reg!(IntGaugeVec::new(
-                opts(
-                    "broker_writable",
-                    "1 while the broker takes writes (brokerPermission has the write bit), 0 while it is \
-                     read-only (a scale-in drain or preTerminate stopped them); absent while unknown"
+            check_duration: register(
+                &registry,
+                HistogramVec::new(hist("probe_duration_seconds", "Role check duration"), &["probe"]),
+            ),
+            check_errors: register(
+                &registry,
+                IntCounterVec::new(opts("probe_errors_total", "Failed role checks by error kind"), &["probe", "kind"]),
+            ),
+            request_duration: register(
+                &registry,
+                HistogramVec::new(
+                    hist("request_duration_seconds", "Duration of requests to the broker and name servers"),
+                    &["request"],
                 ),
-                &["broker"]
-            )),
-            role_changes: reg!(IntCounter::with_opts(opts("role_changes_total", "Reported role changes"))),
-            checks: reg!(IntCounter::with_opts(opts("role_checks_total", "Role checks finished"))),
-            check_failures: reg!(IntCounter::with_opts(opts("role_check_failures_total", "Role checks that failed"))),
-            check_duration: reg!(HistogramVec::new(hist("probe_duration_seconds", "Role check duration"), &["probe"])),
-            check_errors: reg!(IntCounterVec::new(
-                opts("probe_errors_total", "Failed role checks by error kind"),
-                &["probe", "kind"]
-            )),
-            last_check_ok: reg!(Gauge::with_opts(opts(
-                "last_successful_check_timestamp_seconds",
-                "When the broker last answered the role check (Unix time)"
-            ))),
-            request_duration: reg!(HistogramVec::new(
-                hist("request_duration_seconds", "Duration of requests to the broker and name servers"),
-                &["request"]
-            )),
-            request_errors: reg!(IntCounterVec::new(
-                opts("request_errors_total", "Requests that got no answer, by request and error kind"),
-                &["request", "kind"]
-            )),
-            reload_outcomes: reg!(IntCounterVec::new(
-                opts("reload_outcomes_total", "Config reloader checks by outcome"),
-                &["result"]
-            )),
-            dledger_term: reg!(IntGauge::with_opts(opts(
-                "dledger_term",
-                "DLedger mode: the current term as the broker's own DLedger member sees it (-1 otherwise, or unknown)"
-            ))),
-            dledger_leader: reg!(IntGaugeVec::new(
-                opts(
-                    "dledger_leader",
-                    "DLedger mode: 1 for the group's leader, by member id (as the broker's member sees it)"
+            ),
+            request_errors: register(
+                &registry,
+                IntCounterVec::new(
+                    opts("request_errors_total", "Requests that got no answer, by request and error kind"),
+                    &["request", "kind"],
                 ),
-                &["leader"]
-            )),
-            restart_required: reg!(IntGauge::with_opts(opts(
-                "reload_restart_required_params",
-                "Parameters in the config file that need a broker restart to take effect"
-            ))),
-            commitlog_diff: reg!(GaugeVec::new(
-                Opts::new(
-                    "rocketmq_broker_commitlog_diff",
-                    "Bytes a slave is behind its master (master commitLogMaxOffset - slave's), as rocketmq-exporter"
-                ),
-                &["cluster", "brokerIP", "broker"]
-            )),
-            broker_refresh_ok: reg!(Gauge::with_opts(opts(
-                "broker_metrics_last_success_timestamp_seconds",
-                "When the broker metrics were last refreshed successfully (Unix time)"
-            ))),
-            broker_refresh_seconds: reg!(Gauge::with_opts(opts(
-                "broker_metrics_refresh_seconds",
-                "How long the last broker metrics refresh took"
-            ))),
-            broker_refresh_errors: reg!(IntCounterVec::new(
-                opts("broker_metrics_refresh_errors_total", "Failed broker metrics refreshes by error kind"),
-                &["kind"]
-            )),
-            broker_series: reg!(IntGauge::with_opts(opts(
-                "broker_metrics_series",
-                "Broker series in the last refresh"
-            ))),
-            broker_dropped: reg!(IntGauge::with_opts(opts(
-                "broker_metrics_dropped",
-                "Topics and group/topic pairs left out by --metrics-max-series in the last refresh"
-            ))),
-            backlog: reg!(IntGaugeVec::new(
-                opts(
-                    "scale_in_backlog_messages",
-                    "Messages that would block a scale-in of this shard, as `scale-in check` counts them \
-                     (masters only; absent while unknown)"
-                ),
-                &["broker"]
-            )),
-            reload_set_aside: reg!(IntCounter::with_opts(opts(
-                "reload_set_aside_total",
-                "Values of the config file the broker did not take, set aside until the file changes"
-            ))),
-            best_effort_unavailable: reg!(IntGaugeVec::new(
-                opts(
-                    "best_effort_unavailable",
-                    "1 when the latest role check could not get a best-effort part in its budget \
-                     (namesrv_check: the name-server cross-check; slave_lag: the master's offset)"
-                ),
-                &["part"]
-            )),
+            ),
             registry,
         }
     }
@@ -207,21 +134,184 @@ impl AgentMetrics {
 
     /// The whole `/metrics` page: the agent's metrics, then the broker's from the cache.
     pub fn render(&self, probe: &ProbeState, reload: Option<&ReloadState>, broker: Option<&BrokerMetrics>) -> String {
+        let scrape = Scrape::new();
+        // One view of the role state for the whole page.
         let view = probe.view();
+        scrape.fill_role(&view, probe.counters());
+        if let Some(reload) = reload {
+            scrape.fill_reload(reload);
+        }
+        let cache = broker.map(BrokerMetrics::view).unwrap_or_default();
+        scrape.fill_cache(&cache, view.observation.as_ref().map(|o| o.broker_name.as_str()));
+        let mut families = self.registry.gather();
+        families.extend(scrape.registry.gather());
+        families.sort_by(|a, b| a.get_name().cmp(b.get_name()));
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&families, &mut buf);
+        let mut page = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(s) = cache.snapshot.as_deref() {
+            page.push_str(&s.text);
+        }
+        page
+    }
+}
+
+impl Scrape {
+    fn new() -> Scrape {
+        let registry = Registry::new();
+        let build = register(&registry, IntGaugeVec::new(opts("build_info", "Agent version (always 1)"), &["version"]));
+        build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let r = &registry;
+        Scrape {
+            broker_up: register(
+                r,
+                IntGauge::with_opts(opts("broker_up", "1 while the broker answers the role check (fresh), else 0")),
+            ),
+            role: register(
+                r,
+                IntGaugeVec::new(
+                    opts("role", "1 for the broker's current role (master, slave, unknown), 0 for the others"),
+                    &["role"],
+                ),
+            ),
+            writable: register(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "broker_writable",
+                        "1 while the broker takes writes (brokerPermission has the write bit), 0 while it is \
+                         read-only (a scale-in drain or preTerminate stopped them); absent while unknown",
+                    ),
+                    &["broker"],
+                ),
+            ),
+            role_changes: register(r, IntCounter::with_opts(opts("role_changes_total", "Reported role changes"))),
+            checks: register(r, IntCounter::with_opts(opts("role_checks_total", "Role checks finished"))),
+            check_failures: register(
+                r,
+                IntCounter::with_opts(opts("role_check_failures_total", "Role checks that failed")),
+            ),
+            last_check_ok: register(
+                r,
+                Gauge::with_opts(opts(
+                    "last_successful_check_timestamp_seconds",
+                    "When the broker last answered the role check (Unix time)",
+                )),
+            ),
+            reload_outcomes: register(
+                r,
+                IntCounterVec::new(opts("reload_outcomes_total", "Config reloader checks by outcome"), &["result"]),
+            ),
+            dledger_term: register(
+                r,
+                IntGauge::with_opts(opts(
+                    "dledger_term",
+                    "DLedger mode: the current term as the broker's own DLedger member sees it (-1 otherwise, or unknown)",
+                )),
+            ),
+            dledger_leader: register(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "dledger_leader",
+                        "DLedger mode: 1 for the group's leader, by member id (as the broker's member sees it)",
+                    ),
+                    &["leader"],
+                ),
+            ),
+            restart_required: register(
+                r,
+                IntGauge::with_opts(opts(
+                    "reload_restart_required_params",
+                    "Parameters in the config file that need a broker restart to take effect",
+                )),
+            ),
+            commitlog_diff: register(
+                r,
+                GaugeVec::new(
+                    Opts::new(
+                        "rocketmq_broker_commitlog_diff",
+                        "Bytes a slave is behind its master (master commitLogMaxOffset - slave's), as rocketmq-exporter",
+                    ),
+                    &["cluster", "brokerIP", "broker"],
+                ),
+            ),
+            broker_refresh_ok: register(
+                r,
+                Gauge::with_opts(opts(
+                    "broker_metrics_last_success_timestamp_seconds",
+                    "When the broker metrics were last refreshed successfully (Unix time)",
+                )),
+            ),
+            broker_refresh_seconds: register(
+                r,
+                Gauge::with_opts(opts("broker_metrics_refresh_seconds", "How long the last broker metrics refresh took")),
+            ),
+            broker_refresh_errors: register(
+                r,
+                IntCounterVec::new(
+                    opts("broker_metrics_refresh_errors_total", "Failed broker metrics refreshes by error kind"),
+                    &["kind"],
+                ),
+            ),
+            broker_series: register(
+                r,
+                IntGauge::with_opts(opts("broker_metrics_series", "Broker series in the last refresh")),
+            ),
+            broker_dropped: register(
+                r,
+                IntGauge::with_opts(opts(
+                    "broker_metrics_dropped",
+                    "Topics and group/topic pairs left out by --metrics-max-series in the last refresh",
+                )),
+            ),
+            backlog: register(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "scale_in_backlog_messages",
+                        "Messages that would block a scale-in of this shard, as `scale-in check` counts them \
+                         (masters only; absent while unknown)",
+                    ),
+                    &["broker"],
+                ),
+            ),
+            reload_set_aside: register(
+                r,
+                IntCounter::with_opts(opts(
+                    "reload_set_aside_total",
+                    "Values of the config file the broker did not take, set aside until the file changes",
+                )),
+            ),
+            best_effort_unavailable: register(
+                r,
+                IntGaugeVec::new(
+                    opts(
+                        "best_effort_unavailable",
+                        "1 when the latest role check could not get a best-effort part in its budget \
+                         (namesrv_check: the name-server cross-check; slave_lag: the master's offset)",
+                    ),
+                    &["part"],
+                ),
+            ),
+            registry,
+        }
+    }
+
+    /// The role poller's snapshot: up, role, counters, best-effort parts, DLedger, a slave's lag.
+    fn fill_role(&self, view: &View, counters: Counters) {
         self.broker_up.set(view.healthy as i64);
         let current = view.role.map(Role::as_str).unwrap_or("unknown");
         for r in ["master", "slave", "unknown"] {
             self.role.with_label_values(&[r]).set((r == current) as i64);
         }
-        let counters = probe.counters();
-        sync(&self.role_changes, counters.role_changes);
-        sync(&self.checks, counters.checks);
-        sync(&self.check_failures, counters.failures);
+        self.role_changes.inc_by(counters.role_changes);
+        self.checks.inc_by(counters.checks);
+        self.check_failures.inc_by(counters.failures);
         if let Some(t) = counters.last_ok {
             self.last_check_ok.set(epoch_secs(t));
         }
         let current = view.observation.as_ref().filter(|_| view.healthy);
-        self.writable.reset();
         if let Some((obs, w)) = current.and_then(|o| o.writable.map(|w| (o, w))) {
             self.writable.with_label_values(&[obs.broker_name.as_str()]).set(w as i64);
         }
@@ -229,7 +319,6 @@ impl AgentMetrics {
         let lag_down = current.is_some_and(|o| o.slave_lag_unavailable.is_some());
         self.best_effort_unavailable.with_label_values(&["namesrv_check"]).set(namesrv_down as i64);
         self.best_effort_unavailable.with_label_values(&["slave_lag"]).set(lag_down as i64);
-        self.dledger_leader.reset();
         match current.and_then(|o| o.dledger_view.as_ref()) {
             Some(view) => {
                 self.dledger_term.set(view.term.unwrap_or(-1));
@@ -240,7 +329,6 @@ impl AgentMetrics {
             None => self.dledger_term.set(-1),
         }
         // Only a slave that knows its lag exports it; a former slave's series goes away.
-        self.commitlog_diff.reset();
         if let Some(obs) = view.observation.as_ref().filter(|o| view.role == Some(Role::Slave) && o.role == Role::Slave)
         {
             if let Some(lag) = obs.slave_lag_bytes {
@@ -248,14 +336,19 @@ impl AgentMetrics {
                 self.commitlog_diff.with_label_values(&labels).set(lag as f64);
             }
         }
-        if let Some(reload) = reload {
-            for (outcome, total) in reload.outcome_counts() {
-                sync(&self.reload_outcomes.with_label_values(&[outcome.label()]), total);
-            }
-            self.restart_required.set(reload.restart_required_params() as i64);
-            sync(&self.reload_set_aside, reload.set_aside_total());
+    }
+
+    /// The reloader's counters and pending restarts.
+    fn fill_reload(&self, reload: &ReloadState) {
+        for (outcome, total) in reload.outcome_counts() {
+            self.reload_outcomes.with_label_values(&[outcome.label()]).inc_by(total);
         }
-        let cache = broker.map(BrokerMetrics::view).unwrap_or_default();
+        self.restart_required.set(reload.restart_required_params() as i64);
+        self.reload_set_aside.inc_by(reload.set_aside_total());
+    }
+
+    /// The broker metrics cache: its health, size and the scale-in backlog.
+    fn fill_cache(&self, cache: &CacheView, broker_name: Option<&str>) {
         if let Some(t) = cache.last_ok {
             self.broker_refresh_ok.set(epoch_secs(t));
         }
@@ -263,28 +356,72 @@ impl AgentMetrics {
             self.broker_refresh_seconds.set(d.as_secs_f64());
         }
         for (kind, total) in &cache.errors {
-            sync(&self.broker_refresh_errors.with_label_values(&[kind]), *total);
+            self.broker_refresh_errors.with_label_values(&[kind]).inc_by(*total);
         }
         let snapshot = cache.snapshot.as_deref();
         self.broker_series.set(snapshot.map_or(0, |s| s.series) as i64);
         self.broker_dropped.set(snapshot.map_or(0, |s| s.dropped) as i64);
-        self.backlog.reset();
-        if let (Some(b), Some(obs)) = (cache.backlog, view.observation.as_ref()) {
-            self.backlog.with_label_values(&[obs.broker_name.as_str()]).set(b as i64);
+        if let (Some(b), Some(name)) = (cache.backlog, broker_name) {
+            self.backlog.with_label_values(&[name]).set(b as i64);
         }
-
-        let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        let mut page = String::from_utf8_lossy(&buf).into_owned();
-        if let Some(s) = snapshot {
-            page.push_str(&s.text);
-        }
-        page
     }
 }
 
 impl Default for AgentMetrics {
     fn default() -> Self {
         AgentMetrics::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::role::RoleError;
+
+    fn value(page: &str, series: &str) -> Option<f64> {
+        page.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// Scrapes from many threads at once (an HA Prometheus pair, both listeners) while checks are
+    /// recorded: every page has all three role series and counters that equal the state's totals at
+    /// some moment, never above what was recorded, and never lower than an earlier page's.
+    #[test]
+    fn concurrent_scrapes_neither_lose_series_nor_push_counters_past_the_truth() {
+        let metrics = Arc::new(AgentMetrics::new());
+        let probe = Arc::new(ProbeState::new(Duration::from_secs(1), "127.0.0.1:10911"));
+        let failed =
+            || -> Result<crate::role::Observation, RoleError> { Err(RoleError::Conflict("a test failure".into())) };
+        const CHECKS: u64 = 400;
+        std::thread::scope(|s| {
+            let recorder = s.spawn(|| {
+                for _ in 0..CHECKS {
+                    probe.record(&failed());
+                }
+            });
+            let scrapers: Vec<_> = (0..6)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut last = 0.0;
+                        for _ in 0..150 {
+                            let page = metrics.render(&probe, None, None);
+                            for role in ["master", "slave", "unknown"] {
+                                let series = format!("rocketmq_sidecar_role{{role=\"{role}\"}}");
+                                assert!(value(&page, &series).is_some(), "{series} missing:\n{page}");
+                            }
+                            let checks = value(&page, "rocketmq_sidecar_role_checks_total").unwrap();
+                            assert!(checks >= last && checks <= CHECKS as f64, "{checks} after {last}");
+                            last = checks;
+                        }
+                    })
+                })
+                .collect();
+            recorder.join().unwrap();
+            for t in scrapers {
+                t.join().unwrap();
+            }
+        });
+        let page = metrics.render(&probe, None, None);
+        assert_eq!(value(&page, "rocketmq_sidecar_role_checks_total"), Some(CHECKS as f64));
+        assert_eq!(value(&page, "rocketmq_sidecar_role_check_failures_total"), Some(CHECKS as f64));
     }
 }
