@@ -33,6 +33,15 @@ pub fn is_master(config: &BrokerConfig) -> bool {
     broker_id(config) == Some(0)
 }
 
+/// RocketMQ's PermName: 2 is the write bit of brokerPermission (6 read-write, 4 read-only).
+const PERM_WRITE: u32 = 2;
+
+/// Whether the broker takes writes: the write bit of its live `brokerPermission`; None when the
+/// key is absent or not a number.
+pub fn write_permission(config: &BrokerConfig) -> Option<bool> {
+    config.get("brokerPermission")?.trim().parse::<u32>().ok().map(|p| p & PERM_WRITE != 0)
+}
+
 /// GET_BROKER_RUNTIME_INFO's key/value table (all values are strings on the wire).
 pub type RuntimeInfo = BTreeMap<String, String>;
 
@@ -116,5 +125,17 @@ impl RawClusterInfo {
             brokers.insert(name, BrokerData { cluster: raw.cluster, broker_name, addrs });
         }
         Ok(ClusterInfo { brokers, clusters: self.cluster_addr_table })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_permission_is_the_write_bit_of_broker_permission() {
+        let with = |p: &str| write_permission(&[("brokerPermission".to_string(), p.to_string())].into());
+        assert_eq!((with("6"), with("4"), with("2"), with("x")), (Some(true), Some(false), Some(true), None));
+        assert_eq!(write_permission(&BrokerConfig::new()), None);
     }
 }

@@ -48,9 +48,10 @@ pub struct TimerWheel {
     pub total: i64,
 }
 
-/// The broker's write permission (`brokerPermission` bit 2); 4.9.6's default is 6.
+/// The broker's write permission ([`crate::admin::write_permission`]); 4.9.6's default, 6, when
+/// it does not say.
 pub(super) fn permits_writes(config: &BrokerConfig) -> bool {
-    config.get("brokerPermission").and_then(|p| p.trim().parse::<u32>().ok()).unwrap_or(6) & 2 != 0
+    crate::admin::write_permission(config).unwrap_or(true)
 }
 
 impl BrokerOffsets {

@@ -370,13 +370,6 @@ fn lag_spacing(took: Duration, last_took: Option<Duration>, ok: bool, max_age: D
 const BEST_EFFORT_SHARE: f64 = 0.5;
 
 /// The observation from the broker's config and, when asked, the name servers'.
-/// RocketMQ's PermName: 2 is the write bit of brokerPermission (6 read-write, 4 read-only).
-const PERM_WRITE: u32 = 2;
-
-fn writable(config: &BrokerConfig) -> Option<bool> {
-    config.get("brokerPermission")?.trim().parse::<u32>().ok().map(|p| p & PERM_WRITE != 0)
-}
-
 fn observe(
     config: Result<BrokerConfig, AdminError>,
     cluster_info: Option<Result<Result<crate::admin::ClusterInfo, AdminError>, String>>,
@@ -392,7 +385,7 @@ fn observe(
         cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
         registered_addr,
         dledger: config.get("enableDLegerCommitLog").is_some_and(|v| v.eq_ignore_ascii_case("true")),
-        writable: writable(&config),
+        writable: crate::admin::write_permission(&config),
         broker_version: None,
         namesrv_check: NamesrvCheck::NotConfigured,
         master_addr: None,
@@ -548,13 +541,6 @@ mod tests {
             dledger_view: None,
             controller_mode: false,
         }
-    }
-
-    #[test]
-    fn writable_is_the_write_bit_of_broker_permission() {
-        let with = |p: &str| writable(&config(&[("brokerPermission", p)]));
-        assert_eq!((with("6"), with("4"), with("2"), with("x")), (Some(true), Some(false), Some(true), None));
-        assert_eq!(writable(&config(&[])), None);
     }
 
     #[test]
