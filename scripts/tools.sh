@@ -11,21 +11,20 @@ KUBECONFORM_VERSION=v0.6.7
 # Prometheus v3.16's Go module (its Go module versions are v0.3xx for release 3.x).
 PROMTOOL_VERSION=v0.316.0
 mkdir -p .cache/bin
-# `go install` builds report version "development", so a stamp file records which one was built.
-if [ ! -x .cache/bin/kubeconform ] || [ "$(cat .cache/bin/kubeconform.version 2>/dev/null)" != "$KUBECONFORM_VERSION" ]; then
-  echo "tools.sh: building kubeconform $KUBECONFORM_VERSION" >&2
-  # GOTOOLCHAIN=auto lets an older distribution Go fetch the toolchain kubeconform needs.
-  GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod \
-    go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
-  echo "$KUBECONFORM_VERSION" > .cache/bin/kubeconform.version
-fi
+# go_tool NAME VERSION PACKAGE [GO INSTALL FLAGS...]: builds .cache/bin/NAME once per VERSION.
+# `go install` builds report version "development", so a stamp file records which one was built;
+# GOTOOLCHAIN=auto lets an older distribution Go fetch the toolchain the module needs.
+go_tool() {
+  local name=$1 version=$2 package=$3
+  shift 3
+  [ -x ".cache/bin/$name" ] && [ "$(cat ".cache/bin/$name.version" 2>/dev/null)" = "$version" ] && return 0
+  echo "tools.sh: building $name $version" >&2
+  GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod go install "$@" "$package@$version"
+  echo "$version" > ".cache/bin/$name.version"
+}
+go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
 [ "${1:-}" = kubeconform ] && exit 0
-if [ ! -x .cache/bin/promtool ] || [ "$(cat .cache/bin/promtool.version 2>/dev/null)" != "$PROMTOOL_VERSION" ]; then
-  echo "tools.sh: building promtool $PROMTOOL_VERSION" >&2
-  GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod \
-    go install -tags remove_all_sd "github.com/prometheus/prometheus/cmd/promtool@$PROMTOOL_VERSION"
-  echo "$PROMTOOL_VERSION" > .cache/bin/promtool.version
-fi
+go_tool promtool "$PROMTOOL_VERSION" github.com/prometheus/prometheus/cmd/promtool -tags remove_all_sd
 if command -v rustup >/dev/null; then
   rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl >&2
 else

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use args::{parse_duration, ConnectArgs};
+pub use env_names::FALLBACKS as ENV_FALLBACKS;
 pub use error::{CliError, EXIT_USAGE};
 pub use reference::reference_markdown;
 

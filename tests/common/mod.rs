@@ -320,17 +320,15 @@ pub fn sidecar(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"));
     cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // A clean environment for the variables the CLI reads, so the developer's shell can't leak in:
-    // every ROCKETMQ_SIDECAR_* and every other name it falls back to.
+    // every ROCKETMQ_SIDECAR_*, every other name read in its place, and the addon's variables that
+    // defaults are built from.
     for (var, _) in std::env::vars().filter(|(k, _)| k.starts_with("ROCKETMQ_SIDECAR_")) {
         cmd.env_remove(var);
     }
+    for (_, other, _) in rocketmq_sidecar::cli::ENV_FALLBACKS {
+        cmd.env_remove(other);
+    }
     for var in [
-        "NAMESRV_ADDR",
-        "ROCKETMQ_ACCESS_KEY",
-        "ROCKETMQ_SECRET_KEY",
-        "ROCKETMQ_SECRET_KEY_FILE",
-        "DATA_DIR",
-        "KB_CLUSTER_COMPONENT_IS_SCALING_IN",
         "MY_CLUSTER_COMP_NAME",
         "ENABLE_ACL",
         "ROCKETMQ_USER",
