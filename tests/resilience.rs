@@ -195,8 +195,11 @@ fn a_live_connection_that_goes_silent_is_replaced_for_the_broker_the_name_server
         "1s",
         "--no-broker-metrics",
     ]);
-    back_within(&serve, "/status", "\"confirmed\"", Duration::from_secs(10));
+    // The turn first: a test that pauses the shared master meanwhile has the sidecar replacing
+    // connections, and silencing them mid-replacement would silence the ones already given up.
     let _turn = turn();
+    back_within(&serve, "/status", "\"confirmed\"", Duration::from_secs(10));
+    back_within(&serve, "/role", "master", Duration::from_secs(10));
     // Every open connection (the poller's, the reloader's, the name server's) goes silent; new
     // connections work. Back within 2 intervals + --timeout (+ scheduling slack).
     let (since, before) = (Instant::now(), replacements(&serve));
