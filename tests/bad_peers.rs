@@ -232,7 +232,11 @@ fn logs_off_a_terminal_are_one_json_object_per_line_with_the_checks_span() {
     let dead =
         format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
     let mut serve = common::Serve::start(&["--broker", &dead, "--interval", "200ms", "--timeout", "500ms"]);
-    std::thread::sleep(Duration::from_millis(800));
+    // Wait for the event the test reads: a request logged inside a role check (a few checks in).
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !serve.log().contains("\"role_check\"") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let _ = serve.terminate(Duration::from_secs(3));
     let log = serve.log();
     let lines: Vec<serde_json::Value> =
@@ -260,18 +264,52 @@ fn connections_over_the_cap_are_closed_at_once_and_serving_goes_on() {
     let serve = common::Serve::start(&["--broker", &dead, "--no-broker-metrics"]);
     // 512 connections are served (each waits for its request head); 8 more are over the cap.
     let held: Vec<TcpStream> = (0..520).map(|_| TcpStream::connect(("127.0.0.1", serve.port)).unwrap()).collect();
-    std::thread::sleep(Duration::from_secs(1)); // the server closes the extra ones
-    let closed = held
-        .iter()
-        .filter(|s| {
-            s.set_nonblocking(true).unwrap();
-            let mut buf = [0u8; 1];
-            // Ok(0): closed by the server; WouldBlock: open and waiting.
-            let mut stream: &TcpStream = s;
-            !matches!(stream.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
-        })
-        .count();
-    assert!((8..=16).contains(&closed), "connections over the cap of 512 are closed: {closed} of 520");
+    // The server closes exactly the 8 over the cap as it accepts them; wait for that to happen.
+    let closed = |held: &[TcpStream]| {
+        held.iter()
+            .filter(|s| {
+                s.set_nonblocking(true).unwrap();
+                let mut buf = [0u8; 1];
+                // Ok(0): closed by the server; WouldBlock: open and waiting.
+                let mut stream: &TcpStream = s;
+                !matches!(stream.read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while closed(&held) < 8 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(closed(&held), 8, "the 8 connections over the cap of 512 are closed, and only those");
     drop(held);
     serve.wait_for("/live", Duration::from_secs(5), |c, _| c == 200);
+}
+
+#[test]
+fn broker_asking_requests_over_the_cap_are_refused_busy_at_once_while_probes_answer() {
+    let hung = peer(|mut s| {
+        read_request(&mut s);
+        thread::sleep(Duration::from_secs(60));
+    });
+    let serve = common::Serve::start(&["--broker", &hung, "--timeout", "3s", "--no-broker-metrics"]);
+    // Four seed reads fill the cap: the silent broker holds each until its 3 s request timeout.
+    let port = serve.port;
+    let held: Vec<_> = (0..4).map(|_| thread::spawn(move || common::http_get(port, "/topicInfo"))).collect();
+    // A fifth broker-asking request is refused at once instead of queueing (/config/applied
+    // answers at once when it gets through, so polling it never adds a request to the four).
+    let (code, body) = serve.wait_for("/config/applied", Duration::from_secs(10), |_, b| b.contains("busy"));
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("4 broker requests already in flight"), "{body}");
+    for path in ["/live", "/status", "/metrics"] {
+        assert_eq!(serve.get(path).0, 200, "{path} is not behind the cap");
+    }
+    // The held four end with the broker's timeout, and the cap frees up.
+    for h in held {
+        let (code, body, _) = h.join().unwrap();
+        assert_eq!(code, 503, "{body}");
+        assert!(body.contains("cannot read topics.json") && body.contains("within 3s"), "{body}");
+    }
+    let (code, body) = serve.wait_for("/config/applied", Duration::from_secs(10), |_, b| !b.contains("busy"));
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("no --config-file"), "{body}");
 }

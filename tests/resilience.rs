@@ -211,8 +211,8 @@ fn a_live_connection_that_goes_silent_is_replaced_for_the_broker_the_name_server
     let took = noticed_and_recovered(&serve, before + 1, "/status", "\"confirmed\"", since);
     assert!(took < Duration::from_millis(2 * 500 + 1000 + 1000), "name-server check back in {took:?}");
     assert_eq!(serve.get("/role").0, 200, "the role never depended on the name server");
-    broker.silence_open_connections(); // the reloader's connection too
-                                       // The reloader's connection was silenced too: a new file value still gets applied.
+    // The reloader's connection goes silent too: a new file value still gets applied.
+    broker.silence_open_connections();
     std::fs::write(&conf, "maxMessageSize=4194305\n").unwrap();
     let deadline = Instant::now() + Duration::from_secs(8);
     loop {
@@ -307,6 +307,30 @@ fn many_scale_in_callers_and_idle_connections_do_not_slow_role_or_multiply_scans
     let scans_done = requests(&serve, "GET_ALL_TOPIC_CONFIG") - before;
     assert!(scans_done <= 5, "50 callers shared {scans_done} scan(s), one at a time");
     drop(idle);
+}
+
+#[test]
+fn a_scale_in_caller_that_hangs_up_mid_scan_does_not_restart_the_scan_for_the_next() {
+    use std::io::Write;
+    let f = fixture();
+    // Every answer the scan waits for is held 400 ms, so one scan takes seconds.
+    let broker = FaultProxy::start(f.master.addr());
+    let via = broker.addr();
+    let serve = Serve::start(&["--broker", &via, "--no-namesrv-check", "--no-broker-metrics", "--timeout", "5s"]);
+    serve.wait_for("/role", Duration::from_secs(10), |c, _| c == 200);
+    let before = requests(&serve, "GET_ALL_TOPIC_CONFIG");
+    broker.set(common::proxy::Mode::Delay(Duration::from_millis(400)));
+    // The first caller asks and hangs up before the scan can finish (kbagent's timeout).
+    let mut first = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    first.write_all(b"GET /scale-in HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    drop(first);
+    // The next caller gets the scan that was under way.
+    let (code, body, _) = serve.get("/scale-in");
+    broker.set(common::proxy::Mode::Pass);
+    assert!([200, 409].contains(&code), "{code}: {body}");
+    let scans = requests(&serve, "GET_ALL_TOPIC_CONFIG") - before;
+    assert_eq!(scans, 1, "the scan the first caller left was finished and shared, not started again");
 }
 
 /// `serve` keeping the broker at `addr` equal to `conf`, re-checked every 300 ms.

@@ -39,24 +39,6 @@ impl NamesrvAdmin {
         route_from_body(&resp.body).map_err(|reason| AdminError::Decode { what: "topic route", addr, reason })
     }
 
-    /// The topic's queue data as each name server sees it (they are independent; after a
-    /// permission change every one must agree).
-    pub async fn route_everywhere(&self, topic: &str) -> Vec<(String, Result<Vec<QueueData>, AdminError>)> {
-        let mut out = Vec::new();
-        for client in &self.clients {
-            let res = match client.invoke_ok(Command::request(GET_ROUTEINFO_BY_TOPIC).with_ext("topic", topic)).await {
-                Ok(resp) => route_from_body(&resp.body).map_err(|reason| AdminError::Decode {
-                    what: "topic route",
-                    addr: client.addr().into(),
-                    reason,
-                }),
-                Err(e) => Err(e.into()),
-            };
-            out.push((client.addr().to_string(), res));
-        }
-        out
-    }
-
     async fn first_ok(&self, make: impl Fn() -> Command) -> Result<(String, Command), AdminError> {
         first_answer(&self.clients, make).await.map_err(|e| match e {
             Unanswered::Refused(e) => e.into(),

@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
+use crate::guard::Scanner;
 use crate::http::{
-    local_router, router, serve, AppState, LocalState, ServerLimits, ENDPOINTS, EXPENSIVE_IN_FLIGHT, LOCAL_ENDPOINTS,
+    local_router, router, serve, serve_apart, AppState, LocalState, ServerLimits, ENDPOINTS, EXPENSIVE_IN_FLIGHT,
+    LOCAL_ENDPOINTS,
 };
 use crate::metrics::{self, AgentMetrics, BrokerMetrics, Limits};
 use crate::reload::{self, ReloadSettings, ReloadState};
@@ -171,18 +173,20 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     tasks.spawn("role poller", |stopped| poller::run(probe, state.clone(), limit, observer, stopped));
     let reload = start_reloader(&args, &broker, &opts, &mut tasks);
     let broker_metrics = start_broker_metrics(&args, &broker, &opts, &mut tasks);
+    let (admin, limit) = (Arc::new(BrokerAdmin::new(broker.clone(), opts.clone())), args.connect.timeout * 5);
     let app = AppState {
         probe: state,
         reload,
-        broker: Some((Arc::new(BrokerAdmin::new(broker.clone(), opts.clone())), args.connect.timeout * 5)),
+        scale_in: Some(Scanner::for_broker(admin.clone(), limit)),
+        broker: Some((admin, limit)),
         metrics: Some((metrics, broker_metrics)),
-        scale_in: Arc::default(),
         expensive: Arc::new(tokio::sync::Semaphore::new(EXPENSIVE_IN_FLIGHT)),
+        workers: tokio::runtime::Handle::current(),
     };
+    let mut servers = vec![(listener, router(app.clone()))];
     if let Some(agent) = agent_listener {
         tracing::info!(listen = ?agent.local_addr().ok(), "also serving on the agent port");
-        let (app, stop) = (router(app.clone()), stop_rx.clone());
-        tasks.spawn("agent port", move |_| serve(agent, app, ServerLimits::default(), stop));
+        servers.push((agent, router(app)));
     }
     if let Some(local) = local_listener {
         tracing::info!(listen = ?local.local_addr().ok(), "serving POST /pre-terminate on loopback");
@@ -195,8 +199,12 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         tracing::info!("shutting down");
         let _ = stop_tx.send(true);
     });
-    serve(listener, router(app), ServerLimits::default(), stop_rx).await;
+    let http = serve_apart(servers, ServerLimits::default(), stop_rx.clone())
+        .map_err(|e| CliError::Runtime(format!("cannot start the HTTP runtime: {e}")))?;
+    let _ = tasks.stop.clone().wait_for(|s| *s).await;
     tasks.join().await;
+    // The HTTP thread lets requests in flight finish within ServerLimits::drain.
+    let _ = tokio::task::spawn_blocking(move || http.join()).await;
     Ok(())
 }
 

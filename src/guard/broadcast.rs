@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::admin::{bounded, AdminError, BrokerAdmin, ClientProgress, TopicOffsets};
 
-use super::backlog::{behind, push_row, Kind, Row};
 use super::read::BrokerOffsets;
+use super::rows::{behind, push_row, Kind, Row};
 
 /// One client to ask: (group, client id).
 type Client = (String, String);

@@ -8,6 +8,8 @@ mod drain;
 mod error;
 mod read;
 mod removal;
+mod rows;
+mod scanner;
 mod writes;
 
 pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
@@ -17,4 +19,5 @@ pub use read::{read, read_with_runtime, BrokerOffsets};
 pub use removal::{
     blocking_rows, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, SKIP_ANNOTATION,
 };
+pub use scanner::{Scan, Scanner, SHARED_FOR as SCAN_SHARED_FOR};
 pub use writes::{format_ms, Writes, DEFAULT_QUIET_WINDOW};

@@ -6,9 +6,10 @@
 //! three ways: a time limit, one `/scale-in` scan at a time whose answer is shared for a moment by
 //! every caller, and a small cap on the others in flight (503 "busy" beyond it).
 
+mod layers;
 mod server;
 
-pub use server::{serve, ServerLimits};
+pub use server::{serve, serve_apart, ServerLimits};
 
 use std::sync::Arc;
 
@@ -21,7 +22,8 @@ use serde::Deserialize;
 
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
 use crate::guard::{
-    compute, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, GuardError, Policy, Verdict,
+    failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, GuardError, Policy, Scan, Scanner,
+    Verdict,
 };
 use crate::metrics::{AgentMetrics, BrokerMetrics};
 use crate::reload::{Applied, ReloadState};
@@ -38,50 +40,18 @@ pub struct AppState {
     pub broker: Option<(Arc<BrokerAdmin>, std::time::Duration)>,
     /// The agent's metrics and, unless turned off, the broker metrics cache.
     pub metrics: Option<(Arc<AgentMetrics>, Option<Arc<BrokerMetrics>>)>,
-    /// `/scale-in`: one scan at a time, its answer shared for [`SCAN_SHARED_FOR`].
-    pub scale_in: Arc<SingleScan>,
+    /// `/scale-in`: the scanning task (one scan at a time, its answer shared for
+    /// [`crate::guard::SCAN_SHARED_FOR`]); None without a broker.
+    pub scale_in: Option<Scanner>,
     /// The other broker-asking endpoints in flight at once.
     pub expensive: Arc<tokio::sync::Semaphore>,
+    /// The runtime that does the work: broker requests, scans, metrics pages. The HTTP server may
+    /// run on a runtime of its own; the endpoints with work hand it here.
+    pub workers: tokio::runtime::Handle,
 }
 
-/// How long one `/scale-in` answer serves every caller.
-pub const SCAN_SHARED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
 /// Broker-asking requests (other than `/scale-in`) in flight at once.
 pub const EXPENSIVE_IN_FLIGHT: usize = 4;
-
-/// The last `/scale-in` scan, behind a lock held while scanning: callers that arrive during a
-/// scan wait for it and share its answer instead of starting their own.
-#[derive(Default)]
-pub struct SingleScan {
-    last: tokio::sync::Mutex<Option<(tokio::time::Instant, Scan)>>,
-}
-
-#[derive(Clone)]
-enum Scan {
-    Done(crate::guard::Backlog),
-    NotMaster { broker: String, id: String },
-    Failed { error: String, kind: &'static str },
-}
-
-impl SingleScan {
-    async fn get(&self, admin: Arc<BrokerAdmin>, limit: std::time::Duration) -> Scan {
-        let mut last = self.last.lock().await;
-        if let Some((_, scan)) = last.as_ref().filter(|(at, _)| at.elapsed() < SCAN_SHARED_FOR) {
-            return scan.clone();
-        }
-        let result = match tokio::time::timeout(limit, compute(admin, &Policy::default())).await {
-            Ok(r) => r,
-            Err(_) => Err(GuardError::Timeout(limit)),
-        };
-        let scan = match result {
-            Ok(b) => Scan::Done(b),
-            Err(GuardError::NotMaster { broker, id }) => Scan::NotMaster { broker, id },
-            Err(e) => Scan::Failed { error: e.to_string(), kind: e.kind() },
-        };
-        *last = Some((tokio::time::Instant::now(), scan.clone()));
-        scan
-    }
-}
 
 impl FromRef<AppState> for Arc<ProbeState> {
     fn from_ref(app: &AppState) -> Arc<ProbeState> {
@@ -180,7 +150,25 @@ async fn pre_terminate(State(local): State<LocalState>, body: axum::body::Bytes)
 }
 
 pub fn router(state: AppState) -> Router {
+    let limit = state.broker.as_ref().map_or(std::time::Duration::from_secs(25), |(_, limit)| *limit);
+    // The seed documents are one read each: bounded by one broker answer's limit.
+    let seeds = Router::new()
+        .route("/topicInfo", get(|app, q| seed_file(app, q, SeedFile::Topics)))
+        .route("/subscriptionGroupInfo", get(|app, q| seed_file(app, q, SeedFile::Groups)))
+        .route_layer(layers::timeout(limit));
+    // Requests that ask the broker on the caller's behalf: a few at once, the rest shed at once.
+    let broker_asking = Router::new()
+        .route("/config/applied", get(config_applied))
+        .merge(seeds)
+        .route_layer(layers::few_at_once(state.expensive.clone()));
+    let work = Router::new()
+        .merge(broker_asking)
+        .route("/scale-in", get(scale_in))
+        .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn_with_state(state.workers.clone(), layers::on_workers));
+    // The probes answer from memory, on whichever runtime serves the connection.
     Router::new()
+        .merge(work)
         .route("/role", get(role))
         .route("/status", get(status))
         .route("/primary", get(primary))
@@ -188,11 +176,6 @@ pub fn router(state: AppState) -> Router {
         .route("/replica", get(replica))
         .route("/slave", get(replica))
         .route("/health", get(health))
-        .route("/scale-in", get(scale_in))
-        .route("/config/applied", get(config_applied))
-        .route("/topicInfo", get(|app, q| seed_file(app, q, SeedFile::Topics)))
-        .route("/subscriptionGroupInfo", get(|app, q| seed_file(app, q, SeedFile::Groups)))
-        .route("/metrics", get(metrics))
         .route("/live", get(|| async { "ok\n" }))
         .route("/ready", get(ready))
         .fallback(|| async { (StatusCode::NOT_FOUND, format!("not found; endpoints:\n{ENDPOINTS}\n")) })
@@ -231,9 +214,7 @@ async fn role(State(state): State<Arc<ProbeState>>, Query(q): Query<RoleQuery>) 
 
 async fn status(State(app): State<AppState>) -> Response {
     let mut status = app.probe.status();
-    if let Some(reload) = &app.reload {
-        status["reload"] = reload.status();
-    }
+    status.reload = app.reload.as_ref().map(|r| r.status());
     axum::Json(status).into_response()
 }
 
@@ -244,10 +225,16 @@ struct ScaleInQuery {
 }
 
 async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) -> Response {
-    let Some((admin, limit)) = app.broker.clone() else {
+    let (Some((_, limit)), Some(scanner)) = (&app.broker, &app.scale_in) else {
         return unavailable("scale-in check not configured".into());
     };
-    match app.scale_in.get(admin, limit).await {
+    // Waits at most one scan's bound: the scan under way, or the one this call starts.
+    let Some(scan) = scanner.get(*limit).await else {
+        let e = GuardError::Timeout(*limit);
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(cannot_tell_body(e.to_string(), e.kind())))
+            .into_response();
+    };
+    match scan {
         Scan::Done(b) => (verdict_status(b.verdict), axum::Json(b)).into_response(),
         Scan::NotMaster { broker, id } if q.allow_slave.unwrap_or(false) => {
             let reason = format!("{broker} is a slave (brokerId={id}); its messages are copies of its master's");
@@ -282,29 +269,18 @@ fn cannot_tell_body(error: String, kind: &str) -> serde_json::Value {
     serde_json::json!({"schemaVersion": version, "verdict": "cannot_tell", "safe": false, "error": error, "kind": kind})
 }
 
-/// A permit for a broker-asking request; None when too many are in flight (answer [`busy`]).
-fn expensive_permit(app: &AppState) -> Option<tokio::sync::OwnedSemaphorePermit> {
-    app.expensive.clone().try_acquire_owned().ok()
-}
-
-fn busy() -> Response {
-    unavailable(format!("busy: {EXPENSIVE_IN_FLIGHT} broker requests already in flight; retry"))
-}
-
 #[derive(Deserialize)]
 struct SeedQuery {
     all: Option<bool>,
 }
 
 async fn seed_file(State(app): State<AppState>, Query(q): Query<SeedQuery>, file: SeedFile) -> Response {
-    let Some((admin, limit)) = app.broker.clone() else {
+    let Some((admin, _)) = app.broker.clone() else {
         return unavailable("broker not configured".into());
     };
-    let Some(_permit) = expensive_permit(&app) else { return busy() };
-    match tokio::time::timeout(limit, snapshot(&admin, file, q.all.unwrap_or(false))).await {
-        Ok(Ok(doc)) => axum::Json(doc).into_response(),
-        Ok(Err(e)) => unavailable(format!("cannot read {} from the broker: {e}", file.file_name())),
-        Err(_) => unavailable(format!("the broker did not answer within {limit:?}")),
+    match snapshot(&admin, file, q.all.unwrap_or(false)).await {
+        Ok(doc) => axum::Json(doc).into_response(),
+        Err(e) => unavailable(format!("cannot read {} from the broker: {e}", file.file_name())),
     }
 }
 
@@ -329,7 +305,6 @@ async fn config_applied(State(app): State<AppState>, Query(q): Query<AppliedQuer
     let (Some((admin, limit)), Some(reload)) = (app.broker.clone(), app.reload.clone()) else {
         return unavailable("no --config-file: nothing is applied by this sidecar".into());
     };
-    let Some(_permit) = expensive_permit(&app) else { return busy() };
     let wait = std::time::Duration::from_secs(q.wait.unwrap_or(0).min(25));
     let file = std::path::PathBuf::from(reload.file());
     match crate::reload::wait_applied(&admin, &file, wait, limit).await {

@@ -1,5 +1,6 @@
 //! The HTTP server loop: hyper's HTTP/1.1 connections with the limits axum's `serve` does not
-//! expose. A connection cap (a connection over it is closed at once, so a flood cannot exhaust
+//! expose, on a runtime of its own ([`serve_apart`]) so that the probes answered from memory never
+//! wait for a worker busy decoding a broker's answer. A connection cap (a connection over it is closed at once, so a flood cannot exhaust
 //! file descriptors or memory), a header-read timeout (a slow or idle client that never finishes
 //! its request head is dropped), and a graceful stop: idle connections close, requests in flight
 //! finish within a bound.
@@ -86,4 +87,34 @@ async fn connection(stream: tokio::net::TcpStream, app: Router, limits: ServerLi
             let _ = conn.await;
         }
     }
+}
+
+/// Serves each (listener, app) pair on a single-threaded runtime in a thread of its own until
+/// `stop` turns true; the thread ends when every server has stopped. The kubelet's and
+/// KubeBlocks' probes then never queue behind the worker runtime's work (16 MiB broker bodies
+/// decoded by a metrics refresh or a scan): the routes with work hand it to the workers
+/// (`layers::on_workers`), the rest answer here.
+pub fn serve_apart(
+    servers: Vec<(TcpListener, Router)>,
+    limits: ServerLimits,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    // A tokio listener belongs to the runtime that made it: move it over as a std one.
+    let servers = servers
+        .into_iter()
+        .map(|(listener, app)| Ok((listener.into_std()?, app)))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    std::thread::Builder::new().name("http".into()).spawn(move || {
+        runtime.block_on(async move {
+            let mut running = JoinSet::new();
+            for (listener, app) in servers {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => drop(running.spawn(serve(listener, app, limits, stop.clone()))),
+                    Err(e) => tracing::error!(error = %e, "cannot serve a listener on the HTTP runtime"),
+                }
+            }
+            while running.join_next().await.is_some() {}
+        })
+    })
 }

@@ -16,5 +16,5 @@ pub use desired::{read_pairs, Desired, GUARD_OWNED};
 pub use error::ReloadError;
 pub use plan::{Change, Plan};
 pub use reconciler::{cycle, run, ReloadSettings};
-pub use status::{Outcome, ReloadState};
+pub use status::{Ignored, Outcome, ReloadState, ReloadStatus};
 pub use watch::{watch, FileWatch};

@@ -66,13 +66,7 @@ pub async fn run(
             }
         };
         failures = if outcome == Outcome::Error { failures + 1 } else { 0 };
-        let wait = if failures == 0 {
-            settings.interval
-        } else {
-            (Duration::from_secs(1) * 2u32.saturating_pow(failures - 1))
-                .min(settings.max_backoff)
-                .min(settings.interval)
-        };
+        let wait = next_pass_after(failures, &settings);
         let file_changed = async {
             match watch.as_mut() {
                 Some(w) => {
@@ -90,6 +84,18 @@ pub async fn run(
             _ = file_changed => tracing::debug!("config file changed"),
             _ = tokio::time::sleep(wait) => {}
         }
+    }
+}
+
+/// How long to wait before the next pass, after `failures` broker errors in a row: the interval
+/// when the last pass reached the broker; else 1 s doubling, at most `max_backoff`, and never
+/// longer than the interval (a file change ends any wait at once).
+pub fn next_pass_after(failures: u32, settings: &ReloadSettings) -> Duration {
+    match failures {
+        0 => settings.interval,
+        n => (Duration::from_secs(1).saturating_mul(2u32.saturating_pow(n - 1)))
+            .min(settings.max_backoff)
+            .min(settings.interval),
     }
 }
 
@@ -118,5 +124,25 @@ pub async fn cycle(admin: &BrokerAdmin, settings: &ReloadSettings, state: &Reloa
             }
             state.record_error(&e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_errors_back_off_doubling_within_the_bounds_and_a_success_resets_it() {
+        let settings = ReloadSettings {
+            file: PathBuf::from("broker.conf"),
+            interval: Duration::from_secs(10),
+            debounce: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(30),
+        };
+        let waits: Vec<u64> = (0..7).map(|n| next_pass_after(n, &settings).as_secs()).collect();
+        assert_eq!(waits, [10, 1, 2, 4, 8, 10, 10], "capped by the interval");
+        let long = ReloadSettings { interval: Duration::from_secs(600), ..settings };
+        assert_eq!(next_pass_after(7, &long), Duration::from_secs(30), "capped by max_backoff");
+        assert_eq!(next_pass_after(u32::MAX, &long), Duration::from_secs(30), "no overflow");
     }
 }

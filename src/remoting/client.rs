@@ -96,12 +96,8 @@ struct Job {
     reply: Reply,
 }
 
-enum Reply {
-    /// A request: the answer, or why there is none.
-    Answer(oneshot::Sender<Answer>),
-    /// A one-way request: whether it was written.
-    Sent(oneshot::Sender<Result<(), RemotingError>>),
-}
+/// Where a request's answer, or why there is none, goes.
+type Reply = oneshot::Sender<Answer>;
 
 pub struct Client {
     addr: String,
@@ -145,23 +141,12 @@ impl Client {
         result
     }
 
+    /// Hands `cmd` to the connection task and waits, within `limit`, for the answer it reports back.
     async fn exchange(&self, cmd: Command, limit: Duration) -> Result<Command, RemotingError> {
-        self.through_task(cmd, false, limit, Reply::Answer).await
-    }
-
-    /// Hands `cmd` to the connection task and waits, within `limit`, for what it reports back:
-    /// the answer, or (one-way) that the frame was written.
-    async fn through_task<T>(
-        &self,
-        cmd: Command,
-        oneway: bool,
-        limit: Duration,
-        reply: impl FnOnce(oneshot::Sender<Result<T, RemotingError>>) -> Reply,
-    ) -> Result<T, RemotingError> {
         let deadline = Instant::now() + limit;
         let request = request_name(cmd.code);
         let (tx, rx) = oneshot::channel();
-        let sent = self.submit(cmd, oneway, (deadline, limit), reply(tx));
+        let sent = self.submit(cmd, (deadline, limit), tx);
         let reported = async {
             sent.await?;
             rx.await.unwrap_or_else(|_| Err(self.closed(request)))
@@ -184,24 +169,15 @@ impl Client {
         })
     }
 
-    /// Sends a one-way request (the peer sends no answer).
-    pub async fn oneway(&self, cmd: Command) -> Result<(), RemotingError> {
-        self.through_task(cmd, true, self.opts.request_timeout, Reply::Sent).await
-    }
-
     /// Encodes and signs `cmd` and queues it for the connection task.
     fn submit(
         &self,
         mut cmd: Command,
-        oneway: bool,
         (deadline, limit): (Instant, Duration),
         reply: Reply,
     ) -> impl std::future::Future<Output = Result<(), RemotingError>> + '_ {
         let request = request_name(cmd.code);
         cmd.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        if oneway {
-            cmd.mark_oneway();
-        }
         cmd.serialize_type = self.opts.serialize_type;
         if let Some(creds) = &self.opts.credentials {
             sign(&mut cmd, creds);
@@ -338,25 +314,22 @@ impl ConnectionTask {
         let Some(conn) = self.conn.as_mut() else { return };
         let written = timeout_at(job.deadline, conn.writer.write_all(&job.frame)).await;
         let Job { opaque, request, deadline, limit, reply, .. } = job;
-        match (written, reply) {
-            (Ok(Ok(())), Reply::Sent(tx)) => {
-                let _ = tx.send(Ok(()));
-            }
-            (Ok(Ok(())), Reply::Answer(reply)) => {
+        match written {
+            Ok(Ok(())) => {
                 self.pending.insert(opaque, Pending { reply, request, written: Instant::now(), deadline, limit });
             }
-            (Ok(Err(source)), reply) => {
+            Ok(Err(source)) => {
                 let why = format!("writing {request} failed: {source}");
-                reply.fail(RemotingError::Write { addr: self.addr.clone(), request, source });
+                let _ = reply.send(Err(RemotingError::Write { addr: self.addr.clone(), request, source }));
                 self.replace(&why);
             }
             // Part of the frame may be on the wire: the connection cannot be used again.
-            (Err(_), reply) => {
-                reply.fail(RemotingError::Timeout {
+            Err(_) => {
+                let _ = reply.send(Err(RemotingError::Timeout {
                     addr: self.addr.clone(),
                     request,
                     after: self.opts.request_timeout,
-                });
+                }));
                 self.replace(&format!("writing {request} did not finish in time"));
             }
         }
@@ -377,10 +350,9 @@ impl ConnectionTask {
             _ => RemotingError::Closed { addr: self.addr.clone(), request },
         };
         while let Ok(queued) = jobs.try_recv() {
-            let failure = again(queued.request);
-            queued.reply.fail(failure);
+            let _ = queued.reply.send(Err(again(queued.request)));
         }
-        job.reply.fail(e);
+        let _ = job.reply.send(Err(e));
     }
 
     async fn connect(&self, deadline: Instant) -> Result<Connection, RemotingError> {
@@ -461,26 +433,6 @@ impl ConnectionTask {
         }
         for (_, p) in self.pending.drain() {
             let _ = p.reply.send(Err(error(self.addr.clone(), p.request, p.limit)));
-        }
-    }
-}
-
-impl Reply {
-    fn is_closed(&self) -> bool {
-        match self {
-            Reply::Answer(tx) => tx.is_closed(),
-            Reply::Sent(tx) => tx.is_closed(),
-        }
-    }
-
-    fn fail(self, e: RemotingError) {
-        match self {
-            Reply::Answer(tx) => {
-                let _ = tx.send(Err(e));
-            }
-            Reply::Sent(tx) => {
-                let _ = tx.send(Err(e));
-            }
         }
     }
 }

@@ -46,9 +46,9 @@ impl LanguageCode {
     }
 }
 
-/// Flag bit 0: this is a response. Flag bit 1: one-way request (no response expected).
+/// Flag bit 0: this is a response. (Bit 1 marks a one-way request, which the sidecar never sends:
+/// every request it makes needs its answer.)
 const FLAG_RESPONSE: i32 = 1;
-const FLAG_ONEWAY: i32 = 2;
 
 /// One remoting command (request or response): a header plus an opaque body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,9 +95,5 @@ impl Command {
 
     pub fn is_response(&self) -> bool {
         self.flag & FLAG_RESPONSE != 0
-    }
-
-    pub fn mark_oneway(&mut self) {
-        self.flag |= FLAG_ONEWAY;
     }
 }

@@ -13,7 +13,9 @@ mod probe;
 mod state;
 
 pub use probe::{NamesrvCheck, Observation, RoleError, RoleProbe};
-pub use state::{Counters, ProbeState, RoleEvent, View, STALE_AFTER_INTERVALS};
+pub use state::{
+    Counters, Identity, LastError, LastGood, ProbeState, RoleEvent, Snapshot, Status, View, STALE_AFTER_INTERVALS,
+};
 
 use serde::Serialize;
 

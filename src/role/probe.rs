@@ -485,6 +485,32 @@ fn cross_check(
 }
 
 #[cfg(test)]
+impl Observation {
+    /// A plain (non-DLedger, non-controller) broker's observation, for unit tests.
+    pub(crate) fn for_test(role: Role, id: u64, addr: &str) -> Observation {
+        Observation {
+            role,
+            broker_name: "b".into(),
+            broker_id: id,
+            cluster: "c".into(),
+            registered_addr: addr.into(),
+            dledger: false,
+            writable: Some(true),
+            broker_version: None,
+            namesrv_check: NamesrvCheck::NotConfigured,
+            master_addr: None,
+            commit_log_max_offset: None,
+            slave_lag_bytes: None,
+            slave_lag_unavailable: None,
+            slave_lag_age_ms: None,
+            controller: None,
+            dledger_view: None,
+            controller_mode: false,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -522,25 +548,7 @@ mod tests {
     }
 
     fn obs(role: Role, id: u64, addr: &str) -> Observation {
-        Observation {
-            role,
-            broker_name: "b".into(),
-            broker_id: id,
-            cluster: "c".into(),
-            registered_addr: addr.into(),
-            dledger: false,
-            writable: Some(true),
-            broker_version: None,
-            namesrv_check: NamesrvCheck::NotConfigured,
-            master_addr: None,
-            commit_log_max_offset: None,
-            slave_lag_bytes: None,
-            slave_lag_unavailable: None,
-            slave_lag_age_ms: None,
-            controller: None,
-            dledger_view: None,
-            controller_mode: false,
-        }
+        Observation::for_test(role, id, addr)
     }
 
     #[test]

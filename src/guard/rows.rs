@@ -1,0 +1,91 @@
+//! The rows of a scale-in verdict and the arithmetic that fills them: what kind of backlog a row
+//! counts, and a queue's lag from a position. Shared by the committed-offset evaluation
+//! ([`super::backlog`]) and the broadcast clients' ([`super::broadcast`]), neither of which
+//! imports the other.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::admin::TopicOffsets;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Kind {
+    /// A group behind on a topic, from its committed offsets.
+    Consumer,
+    /// An online CLUSTERING group subscribed to a topic with no committed offset here yet:
+    /// counted from each queue's minimum until its client first saves offsets.
+    NoOffsetYet,
+    /// A BROADCASTING client behind, from the offsets the client itself reports.
+    Broadcast,
+    /// Messages waiting for redelivery in `%RETRY%<group>`.
+    Retry,
+    /// Delayed messages the schedule service has not delivered yet.
+    Delayed,
+    /// 5.x: messages with a delivery time still in the timer wheel (not in any queue yet). The
+    /// row is per topic; `queuesBehind` is 1. Topic `rmq_sys_wheel_timer`: waiting messages the
+    /// broker has not attributed to a topic yet.
+    TimerWheel,
+    /// Transaction half messages not yet committed or rolled back.
+    HalfTransaction,
+    /// Messages in `%DLQ%<group>` nobody consumes.
+    DeadLetter,
+    /// A topic with messages that no known group consumes.
+    Unconsumed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    pub group: Option<String>,
+    /// The consumer client, for BROADCASTING rows (each client has its own progress).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    pub topic: String,
+    pub kind: Kind,
+    pub queues_behind: u32,
+    pub messages: u64,
+    /// Whether this row makes the shard unsafe under the policy.
+    pub blocks: bool,
+}
+
+/// Per-queue lag: max − the consumer's position, where a position below the queue's minimum
+/// (retention already deleted those messages) or missing counts from the minimum: unknown
+/// progress is not progress. A max below the position (a corrupt offset) is 0 here; the
+/// subtraction cannot wrap.
+pub fn behind(queues: &TopicOffsets, position: &BTreeMap<u32, i64>) -> Vec<u64> {
+    queues
+        .iter()
+        .map(|(q, (min, max))| {
+            let from = position.get(q).copied().unwrap_or(*min).max(*min);
+            u64::try_from(max.saturating_sub(from)).unwrap_or(0)
+        })
+        .collect()
+}
+
+pub fn push(rows: &mut Vec<Row>, group: Option<&str>, topic: &str, kind: Kind, blocks: bool, lags: Vec<u64>) {
+    push_row(
+        rows,
+        Row {
+            group: group.map(str::to_string),
+            client: None,
+            topic: topic.to_string(),
+            kind,
+            queues_behind: 0,
+            messages: 0,
+            blocks,
+        },
+        lags,
+    )
+}
+
+/// Adds `row` with its totals from `lags`, unless nothing is behind.
+pub fn push_row(rows: &mut Vec<Row>, mut row: Row, lags: Vec<u64>) {
+    row.messages = lags.iter().copied().fold(0u64, u64::saturating_add);
+    if row.messages == 0 {
+        return;
+    }
+    row.queues_behind = u32::try_from(lags.iter().filter(|l| **l > 0).count()).unwrap_or(u32::MAX);
+    rows.push(row);
+}
