@@ -18,13 +18,21 @@ pub struct ClusterArgs {
     pub json: bool,
 }
 
+/// `cluster --json` (docs/json.md): the name servers' cluster info as they send it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ClusterReport<'a> {
+    #[serde(flatten)]
+    info: &'a crate::admin::ClusterInfo,
+    schema_version: u32,
+}
+
 pub async fn run(args: ClusterArgs) -> Result<(), CliError> {
     let admin = NamesrvAdmin::new(&args.connect.namesrv_addrs()?, args.connect.client_options()?)?;
     let info = admin.cluster_info().await?;
     let mut out = std::io::stdout().lock();
     if args.json {
-        let mut doc = serde_json::to_value(&info).map_err(std::io::Error::from)?;
-        doc["schemaVersion"] = crate::JSON_SCHEMA_VERSION.into();
+        let doc = ClusterReport { schema_version: crate::JSON_SCHEMA_VERSION, info: &info };
         serde_json::to_writer_pretty(&mut out, &doc).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(());

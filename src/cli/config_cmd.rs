@@ -96,6 +96,21 @@ async fn get(args: GetArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// One row of `config params --json` (docs/json.md).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ParamRow {
+    name: &'static str,
+    java_type: String,
+    default: &'static str,
+    kb_scope: &'static str,
+    scope: &'static str,
+    effect: &'static str,
+    reloader: &'static str,
+    in_addon_schema: bool,
+    note: &'static str,
+}
+
 fn params(args: ParamsArgs) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     // The shipped ParametersDefinitions are for 4.9.6; other releases have none of ours.
@@ -106,11 +121,17 @@ fn params(args: ParamsArgs) -> Result<(), CliError> {
         (p, java, ours(p), send)
     });
     if args.json {
-        let list: Vec<serde_json::Value> = rows
-            .map(|(p, java, kb, send)| {
-                serde_json::json!({"name": p.name, "javaType": java, "default": p.default, "kbScope": kb,
-                    "scope": p.addon_scope(), "effect": p.effect.label(), "reloader": send,
-                    "inAddonSchema": !p.extra, "note": p.note})
+        let list: Vec<ParamRow> = rows
+            .map(|(p, java_type, kb_scope, reloader)| ParamRow {
+                name: p.name,
+                java_type,
+                default: p.default,
+                kb_scope,
+                scope: p.addon_scope(),
+                effect: p.effect.label(),
+                reloader,
+                in_addon_schema: !p.extra,
+                note: p.note,
             })
             .collect();
         serde_json::to_writer_pretty(&mut out, &list).map_err(std::io::Error::from)?;

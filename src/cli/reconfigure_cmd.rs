@@ -112,17 +112,32 @@ pub enum Verb {
     Diff,
 }
 
+/// `reconfigure --json` and `config diff --json` (docs/json.md): the plan and what was done with it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PlanReport<'a> {
+    #[serde(flatten)]
+    plan: &'a Plan,
+    broker: &'a str,
+    applied: bool,
+    duplicates: &'a [String],
+    release: Option<&'static str>,
+    schema_version: u32,
+}
+
 /// The human (or JSON) report shared by `reconfigure` and `config diff`.
 pub fn print_plan(plan: &Plan, desired: &Desired, verb: Verb, broker: &str, json: bool) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     if json {
-        let mut v = serde_json::to_value(plan).map_err(std::io::Error::from)?;
-        v["broker"] = broker.into();
-        v["applied"] = (verb == Verb::Sent && !plan.send.is_empty()).into();
-        v["duplicates"] = serde_json::json!(desired.duplicates);
-        v["release"] = serde_json::json!(desired.release.map(|r| r.name()));
-        v["schemaVersion"] = crate::JSON_SCHEMA_VERSION.into();
-        serde_json::to_writer_pretty(&mut out, &v).map_err(std::io::Error::from)?;
+        let report = PlanReport {
+            plan,
+            broker,
+            applied: verb == Verb::Sent && !plan.send.is_empty(),
+            duplicates: &desired.duplicates,
+            release: desired.release.map(|r| r.name()),
+            schema_version: crate::JSON_SCHEMA_VERSION,
+        };
+        serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(());
     }

@@ -238,8 +238,8 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
         Scan::Done(b) => (verdict_status(b.verdict), axum::Json(b)).into_response(),
         Scan::NotMaster { broker, id } if q.allow_slave.unwrap_or(false) => {
             let reason = format!("{broker} is a slave (brokerId={id}); its messages are copies of its master's");
-            let version = crate::JSON_SCHEMA_VERSION;
-            let body = serde_json::json!({"schemaVersion": version, "verdict": "safe", "safe": true, "reason": reason});
+            let body =
+                SlaveVerdict { schema_version: crate::JSON_SCHEMA_VERSION, verdict: Verdict::Safe, safe: true, reason };
             (StatusCode::OK, axum::Json(body)).into_response()
         }
         Scan::NotMaster { broker, id } => {
@@ -263,10 +263,29 @@ fn verdict_status(verdict: Verdict) -> StatusCode {
     }
 }
 
-/// `/scale-in`'s answer when the scan itself failed.
-fn cannot_tell_body(error: String, kind: &str) -> serde_json::Value {
-    let version = crate::JSON_SCHEMA_VERSION;
-    serde_json::json!({"schemaVersion": version, "verdict": "cannot_tell", "safe": false, "error": error, "kind": kind})
+/// `/scale-in?allowSlave=true` on a slave (docs/json.md).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SlaveVerdict {
+    schema_version: u32,
+    verdict: Verdict,
+    safe: bool,
+    reason: String,
+}
+
+/// `/scale-in`'s answer when the scan itself failed (docs/json.md).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ScanFailed<'a> {
+    schema_version: u32,
+    verdict: Verdict,
+    safe: bool,
+    error: String,
+    kind: &'a str,
+}
+
+fn cannot_tell_body(error: String, kind: &str) -> ScanFailed<'_> {
+    ScanFailed { schema_version: crate::JSON_SCHEMA_VERSION, verdict: Verdict::CannotTell, safe: false, error, kind }
 }
 
 #[derive(Deserialize)]
