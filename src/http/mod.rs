@@ -1,10 +1,11 @@
 //! The sidecar's HTTP endpoints. Those on the main and agent listeners are read-only; the one that
 //! changes the broker (`POST /pre-terminate`) is served only on a loopback listener of its own, so
 //! only what runs inside the pod (kbagent) can reach it. The probe endpoints (`/role`, `/live`, `/ready`,
-//! `/status`, ...) answer from memory (the poller's last state, never a broker round trip), so they
-//! stay fast whatever the broker or other callers do. The endpoints that ask the broker are bounded
-//! three ways: a time limit, one `/scale-in` scan at a time whose answer is shared for a moment by
-//! every caller, and a small cap on the others in flight (503 "busy" beyond it).
+//! `/status`, ...) answer from the jobs' snapshots (never a broker round trip) on the HTTP runtime's
+//! own thread, so they stay fast whatever the broker, the workers or other callers do. The routes
+//! with work run on the workers ([`layers::on_workers`]): `/scale-in` asks the scanner task and waits
+//! for its shared answer; the other broker-asking endpoints are bounded by tower layers (a time
+//! limit, and a small cap on those in flight: 503 "busy" beyond it).
 
 mod layers;
 mod server;

@@ -6,13 +6,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
-
 use crate::admin::{
     bounded, is_master, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
 };
 use crate::guard::{self, Backlog, BrokerOffsets, GuardError, Policy};
 
+use super::quiet::Quiet;
 use super::runtime;
 
 #[derive(Debug, Clone)]
@@ -39,33 +38,69 @@ pub struct Snapshot {
     pub dropped: usize,
 }
 
-/// Gauge families filled during one pass, rendered once at the end.
+/// Gauge families filled during one pass, written straight as Prometheus text (format 0.0.4).
+/// A pass at 10,000 groups fills ~25,000 series once and never changes them, so a Registry of
+/// GaugeVecs (a hashed child, label strings and a protobuf-like copy per series at gather time)
+/// would only cost memory and time: the text itself is all a scrape needs.
+#[derive(Default)]
 struct Families {
-    registry: Registry,
-    vecs: HashMap<String, GaugeVec>,
+    /// Family name -> its HELP line and its sample lines, in the order they were set.
+    text: std::collections::BTreeMap<String, (String, String)>,
     series: usize,
 }
 
 impl Families {
     fn new() -> Families {
-        Families { registry: Registry::new(), vecs: HashMap::new(), series: 0 }
+        Families::default()
     }
 
     fn set(&mut self, name: &str, help: &str, labels: &[&str], values: &[&str], v: f64) {
-        let vec = self.vecs.entry(name.to_string()).or_insert_with(|| {
-            let vec = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric name and labels");
-            self.registry.register(Box::new(vec.clone())).expect("each family is registered once");
-            vec
-        });
-        vec.with_label_values(values).set(v);
+        use std::fmt::Write;
+        let (_, lines) = self.text.entry(name.to_string()).or_insert_with(|| (help.to_string(), String::new()));
+        lines.push_str(name);
+        for (i, (label, value)) in labels.iter().zip(values).enumerate() {
+            lines.push(if i == 0 { '{' } else { ',' });
+            let _ = write!(lines, "{label}=\"{}\"", escape_label(value));
+        }
+        if !labels.is_empty() {
+            lines.push('}');
+        }
+        let _ = writeln!(lines, " {}", sample_value(v));
         self.series += 1;
     }
 
     fn render(self, dropped: usize) -> Snapshot {
-        let mut buf = Vec::new();
-        // Encoding our own well-formed families into memory cannot fail.
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        Snapshot { text: String::from_utf8_lossy(&buf).into_owned(), series: self.series, dropped }
+        let size: usize = self.text.iter().map(|(n, (h, l))| 2 * n.len() + h.len() + l.len() + 32).sum();
+        let mut text = String::with_capacity(size);
+        for (name, (help, lines)) in &self.text {
+            text.push_str(&format!("# HELP {name} {}\n# TYPE {name} gauge\n", escape_help(help)));
+            text.push_str(lines);
+        }
+        Snapshot { text, series: self.series, dropped }
+    }
+}
+
+/// A label value in the text format: backslash, double quote and newline escaped.
+fn escape_label(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.contains(['\\', '"', '\n']) {
+        return v.into();
+    }
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n").into()
+}
+
+/// A HELP text: backslash and newline escaped.
+fn escape_help(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('\n', "\\n")
+}
+
+/// A sample value as Prometheus writes it (integers without a fraction, `+Inf`, `NaN`).
+fn sample_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
     }
 }
 
@@ -74,6 +109,8 @@ impl Families {
 pub struct Collected {
     pub snapshot: Snapshot,
     pub backlog: Option<Result<Backlog, GuardError>>,
+    /// The quiet tracker for the next refresh (None on a slave: nothing to track).
+    pub quiet: Option<Quiet>,
 }
 
 /// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
@@ -82,6 +119,7 @@ pub async fn collect(
     admin: Arc<BrokerAdmin>,
     limits: &Limits,
     sampler: &runtime::RuntimeSampler,
+    quiet: &Quiet,
 ) -> Result<Collected, GuardError> {
     let err = |source: AdminError| GuardError::Broker { broker: admin.addr().to_string(), source };
     let (info, config) = tokio::join!(sampler.get(&admin), admin.config());
@@ -104,18 +142,18 @@ pub async fn collect(
         );
     }
     if !is_master(&config) {
-        return Ok(Collected { snapshot: f.render(0), backlog: None });
+        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None });
     }
     // One read of topics, offsets and queue stats serves both the metrics and the backlog (its
     // timer-wheel totals from the same runtime sample).
     let read = guard::read_with_runtime(&admin, limits.concurrency, Some(&info)).await?;
     let policy = Policy { concurrency: limits.concurrency, ..Policy::default() };
-    let (dropped, backlog) = tokio::join!(
-        master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr], &read),
+    let (done, backlog) = tokio::join!(
+        master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr], &read, quiet),
         guard::evaluate(admin.clone(), &read, &policy)
     );
-    let dropped = dropped.map_err(err)?;
-    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog) })
+    let (dropped, quiet) = done.map_err(err)?;
+    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet) })
 }
 
 /// One group's progress on one topic, summed over the topic's queues as the broker's own
@@ -134,16 +172,35 @@ async fn master_metrics(
     f: &mut Families,
     labels: [&str; 3],
     read: &BrokerOffsets,
-) -> Result<usize, AdminError> {
+    quiet: &Quiet,
+) -> Result<(usize, Quiet), AdminError> {
     let (topics, dropped_topics) = largest_topics(read, limits.max_series);
     let (pairs, dropped_pairs) = largest_lags(read, limits.max_series);
-    let minute = minute_stats(admin, labels[0], &topics, &pairs, limits.concurrency).await?;
+    // Only the statistics that can be other than 0 are asked for (see `quiet`).
+    let now = tokio::time::Instant::now();
+    let (seen_topics, ask_topics) = quiet.topics(&topics, now);
+    let online_with_backlog =
+        |p: &Pair| p.lag > 0 && read.consumers.get(&p.group).is_some_and(|c| !c.clients.is_empty());
+    let marks =
+        pairs.iter().map(|p| ((p.topic.clone(), p.group.clone()), (p.committed, p.lag, online_with_backlog(p))));
+    let (seen_pairs, ask_pairs) = quiet.pairs(marks, now);
+    let asked_topics: Vec<&(&String, i64)> =
+        topics.iter().zip(&ask_topics).filter(|(_, a)| **a).map(|(t, _)| t).collect();
+    let asked_pairs: Vec<&Pair> = pairs.iter().zip(&ask_pairs).filter(|(_, a)| **a).map(|(p, _)| p).collect();
+    tracing::debug!(
+        topics = asked_topics.len(),
+        of_topics = topics.len(),
+        pairs = asked_pairs.len(),
+        of_pairs = pairs.len(),
+        "minute statistics asked for"
+    );
+    let minute = minute_stats(admin, labels[0], &asked_topics, &asked_pairs, limits.concurrency).await?;
     broker_families(f, labels, &minute);
     topic_families(f, labels, &topics, &minute);
     // Online consumers (read once, shared with the guard) give the exporter's
     // countOfOnlineConsumers and msgModel labels.
     pair_families(f, labels, &pairs, &read.consumers, &minute);
-    Ok(dropped_topics + dropped_pairs)
+    Ok((dropped_topics + dropped_pairs, Quiet::from_parts(seen_topics, seen_pairs)))
 }
 
 /// One-minute broker statistics by (stats name, key).
@@ -193,8 +250,8 @@ fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair>, usize) {
 async fn minute_stats(
     admin: &Arc<BrokerAdmin>,
     cluster: &str,
-    topics: &[(&String, i64)],
-    pairs: &[Pair],
+    topics: &[&(&String, i64)],
+    pairs: &[&Pair],
     concurrency: usize,
 ) -> Result<Minute, AdminError> {
     let mut wanted: Vec<(&'static str, String)> =
@@ -284,5 +341,24 @@ fn pair_families(
             ("rocketmq_group_diff", "Unconsumed messages: sum over queues of max offset - committed offset")
         };
         f.set(name, help, &diff_labels, &labels, p.lag as f64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_render_as_prometheus_text_with_escaped_labels() {
+        let mut f = Families::new();
+        f.set("rocketmq_b", "B's help", &["topic"], &["a\"b\\c\nd"], 2.0);
+        f.set("rocketmq_a", "A", &["x", "y"], &["1", "2"], 0.5);
+        f.set("rocketmq_a", "A", &["x", "y"], &["3", "4"], f64::INFINITY);
+        let snap = f.render(7);
+        assert_eq!((snap.series, snap.dropped), (3, 7));
+        let want = "# HELP rocketmq_a A\n# TYPE rocketmq_a gauge\nrocketmq_a{x=\"1\",y=\"2\"} 0.5\n\
+                    rocketmq_a{x=\"3\",y=\"4\"} +Inf\n# HELP rocketmq_b B's help\n# TYPE rocketmq_b gauge\n\
+                    rocketmq_b{topic=\"a\\\"b\\\\c\\nd\"} 2\n";
+        assert_eq!(snap.text, want);
     }
 }

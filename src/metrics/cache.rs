@@ -41,11 +41,19 @@ pub struct BrokerMetrics {
     limits: Limits,
     state: RwLock<State>,
     runtime: super::runtime::RuntimeSampler,
+    /// Which minute statistics are known to be 0 (only the refresh loop uses it).
+    quiet: std::sync::Mutex<super::quiet::Quiet>,
 }
 
 impl BrokerMetrics {
     pub fn new(interval: Duration, limits: Limits) -> BrokerMetrics {
-        BrokerMetrics { interval, limits, state: RwLock::new(State::default()), runtime: Default::default() }
+        BrokerMetrics {
+            interval,
+            limits,
+            state: RwLock::new(State::default()),
+            runtime: Default::default(),
+            quiet: Default::default(),
+        }
     }
 
     pub fn view(&self) -> CacheView {
@@ -69,16 +77,20 @@ impl BrokerMetrics {
         let started = Instant::now();
         let limit = self.interval.max(MIN_REFRESH_LIMIT);
         let span = tracing::info_span!("metrics_refresh", broker = %admin.addr());
+        // Taken out for the refresh (only this loop uses it) and put back, or replaced by the next.
+        let previous = std::mem::take(&mut *self.quiet.lock().unwrap_or_else(|p| p.into_inner()));
         let outcome = tokio::time::timeout(
             limit,
-            tracing::Instrument::instrument(collect(admin.clone(), &self.limits, &self.runtime), span),
+            tracing::Instrument::instrument(collect(admin.clone(), &self.limits, &self.runtime, &previous), span),
         )
         .await
         .unwrap_or(Err(GuardError::Timeout(limit)));
         let mut s = self.write();
         s.last_duration = Some(started.elapsed());
         match outcome {
-            Ok(Collected { snapshot, backlog }) => {
+            Ok(Collected { snapshot, backlog, quiet }) => {
+                *self.quiet.lock().unwrap_or_else(|p| p.into_inner()) = quiet.unwrap_or_default();
+                drop(previous);
                 s.snapshot = Some(Arc::new(snapshot));
                 s.last_ok = Some(SystemTime::now());
                 s.backlog = match backlog {
@@ -91,6 +103,7 @@ impl BrokerMetrics {
                 };
             }
             Err(e) => {
+                *self.quiet.lock().unwrap_or_else(|p| p.into_inner()) = previous;
                 if s.snapshot.take().is_some() {
                     tracing::warn!(error = %e, "broker metrics unavailable");
                 }

@@ -8,6 +8,7 @@
 mod agent;
 mod broker;
 mod cache;
+mod quiet;
 mod runtime;
 
 pub use agent::AgentMetrics;
