@@ -178,15 +178,13 @@ async fn master_metrics(
     let (pairs, dropped_pairs) = largest_lags(read, limits.max_series);
     // Only the statistics that can be other than 0 are asked for (see `quiet`).
     let now = tokio::time::Instant::now();
-    let (seen_topics, ask_topics) = quiet.topics(&topics, now);
     let online_with_backlog =
         |p: &Pair| p.lag > 0 && read.consumers.get(&p.group).is_some_and(|c| !c.clients.is_empty());
     let marks =
         pairs.iter().map(|p| ((p.topic.clone(), p.group.clone()), (p.committed, p.lag, online_with_backlog(p))));
-    let (seen_pairs, ask_pairs) = quiet.pairs(marks, now);
-    let asked_topics: Vec<&(&String, i64)> =
-        topics.iter().zip(&ask_topics).filter(|(_, a)| **a).map(|(t, _)| t).collect();
-    let asked_pairs: Vec<&Pair> = pairs.iter().zip(&ask_pairs).filter(|(_, a)| **a).map(|(p, _)| p).collect();
+    let seen = quiet.observe(&topics, marks, now);
+    let asked_topics: Vec<_> = topics.iter().zip(&seen.ask_topics).filter(|(_, a)| **a).map(|(t, _)| t).collect();
+    let asked_pairs: Vec<_> = pairs.iter().zip(&seen.ask_pairs).filter(|(_, a)| **a).map(|(p, _)| p).collect();
     tracing::debug!(
         topics = asked_topics.len(),
         of_topics = topics.len(),
@@ -200,7 +198,7 @@ async fn master_metrics(
     // Online consumers (read once, shared with the guard) give the exporter's
     // countOfOnlineConsumers and msgModel labels.
     pair_families(f, labels, &pairs, &read.consumers, &minute);
-    Ok((dropped_topics + dropped_pairs, Quiet::from_parts(seen_topics, seen_pairs)))
+    Ok((dropped_topics + dropped_pairs, seen.next))
 }
 
 /// One-minute broker statistics by (stats name, key).

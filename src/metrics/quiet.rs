@@ -33,50 +33,44 @@ pub struct Quiet {
     pairs: HashMap<(String, String), (PairMark, Instant)>,
 }
 
+/// One refresh's view: the tracker for the next refresh, and which statistics to ask for.
+pub struct Observed {
+    pub next: Quiet,
+    /// Per topic given, whether its statistics must be asked.
+    pub ask_topics: Vec<bool>,
+    /// Per pair given, the same.
+    pub ask_pairs: Vec<bool>,
+}
+
 impl Quiet {
-    /// Records `topics` (name, size) as seen at `now`; returns the next tracker and, per topic,
-    /// whether its statistics must be asked.
-    pub fn topics(&self, topics: &[(&String, i64)], now: Instant) -> (HashMap<String, (i64, Instant)>, Vec<bool>) {
-        let mut next = HashMap::with_capacity(topics.len());
-        let ask = topics
+    /// Records `topics` (name, size) and `pairs` ((topic, group), mark) as seen at `now`.
+    pub fn observe(
+        &self,
+        topics: &[(&String, i64)],
+        pairs: impl Iterator<Item = ((String, String), PairMark)>,
+        now: Instant,
+    ) -> Observed {
+        let mut next = Quiet { topics: HashMap::with_capacity(topics.len()), pairs: HashMap::new() };
+        let still_since = |seen: Option<Instant>| seen.unwrap_or(now);
+        let ask_topics = topics
             .iter()
             .map(|(topic, size)| {
-                let since = match self.topics.get(topic.as_str()) {
-                    Some((seen, since)) if seen == size => *since,
-                    _ => now,
-                };
-                next.insert(topic.to_string(), (*size, since));
+                let seen = self.topics.get(topic.as_str()).filter(|(s, _)| s == size).map(|(_, since)| *since);
+                let since = still_since(seen);
+                next.topics.insert(topic.to_string(), (*size, since));
                 now.saturating_duration_since(since) < QUIET_FOR
             })
             .collect();
-        (next, ask)
-    }
-
-    /// The same for pairs ((topic, group), mark).
-    pub fn pairs(
-        &self,
-        pairs: impl Iterator<Item = ((String, String), PairMark)>,
-        now: Instant,
-    ) -> (HashMap<(String, String), (PairMark, Instant)>, Vec<bool>) {
-        let mut next = HashMap::new();
-        let mut ask = Vec::new();
-        for (key, mark) in pairs {
-            let since = match self.pairs.get(&key) {
-                Some((seen, since)) if *seen == mark => *since,
-                _ => now,
-            };
-            let busy = mark.2; // online with a backlog: never quiet
-            ask.push(busy || now.saturating_duration_since(since) < QUIET_FOR);
-            next.insert(key, (mark, since));
-        }
-        (next, ask)
-    }
-
-    pub fn from_parts(
-        topics: HashMap<String, (i64, Instant)>,
-        pairs: HashMap<(String, String), (PairMark, Instant)>,
-    ) -> Quiet {
-        Quiet { topics, pairs }
+        let ask_pairs = pairs
+            .map(|(key, mark)| {
+                let seen = self.pairs.get(&key).filter(|(m, _)| *m == mark).map(|(_, since)| *since);
+                let since = still_since(seen);
+                next.pairs.insert(key, (mark, since));
+                let online_with_backlog = mark.2; // never quiet: a stuck consumer pulls without committing
+                online_with_backlog || now.saturating_duration_since(since) < QUIET_FOR
+            })
+            .collect();
+        Observed { next, ask_topics, ask_pairs }
     }
 }
 
@@ -89,11 +83,9 @@ mod tests {
         let t = "T".to_string();
         let mut quiet = Quiet::default();
         let mut step = |size: i64, pair: PairMark| {
-            let now = Instant::now();
-            let (topics, ask_topic) = quiet.topics(&[(&t, size)], now);
-            let (pairs, ask_pair) = quiet.pairs(std::iter::once((("T".into(), "G".into()), pair)), now);
-            quiet = Quiet::from_parts(topics, pairs);
-            (ask_topic[0], ask_pair[0])
+            let seen = quiet.observe(&[(&t, size)], std::iter::once((("T".into(), "G".into()), pair)), Instant::now());
+            quiet = seen.next;
+            (seen.ask_topics[0], seen.ask_pairs[0])
         };
         assert_eq!(step(10, (5, 5, false)), (true, true), "first seen: asked");
         tokio::time::advance(QUIET_FOR - Duration::from_secs(1)).await;
