@@ -1,5 +1,6 @@
-//! The broker metrics cache: refreshed by its own loop every interval, read by scrapes. A scrape
-//! only copies the last rendered text, so it never waits on the broker; a failed refresh drops
+//! The broker metrics cache: refreshed by its own loop every interval (its only writer, which
+//! publishes an immutable [`CacheView`] after each refresh), read by scrapes. A scrape only takes
+//! the last view, so it never waits on the broker; a failed refresh drops
 //! the broker series (a stale lag is a lie) and is counted by kind.
 
 use std::collections::BTreeMap;
@@ -16,30 +17,22 @@ use super::broker::{collect, Collected, Limits, Snapshot};
 /// turn that into a permanent timeout.
 pub const MIN_REFRESH_LIMIT: Duration = Duration::from_secs(10);
 
-#[derive(Default)]
-struct State {
-    snapshot: Option<Arc<Snapshot>>,
-    last_ok: Option<SystemTime>,
-    last_duration: Option<Duration>,
-    errors: BTreeMap<&'static str, u64>,
-    /// Messages that would block a scale-in (masters only).
-    backlog: Option<u64>,
-}
-
-/// What the agent metrics read about the cache at scrape time.
+/// What the agent metrics read about the cache at scrape time: an immutable snapshot that the
+/// refresh loop (the only writer) replaces whole after each refresh.
 #[derive(Debug, Clone, Default)]
 pub struct CacheView {
     pub snapshot: Option<Arc<Snapshot>>,
     pub last_ok: Option<SystemTime>,
     pub last_duration: Option<Duration>,
     pub errors: BTreeMap<&'static str, u64>,
+    /// Messages that would block a scale-in (masters only).
     pub backlog: Option<u64>,
 }
 
 pub struct BrokerMetrics {
     interval: Duration,
     limits: Limits,
-    state: RwLock<State>,
+    current: RwLock<Arc<CacheView>>,
     runtime: super::runtime::RuntimeSampler,
     /// Which minute statistics are known to be 0 (only the refresh loop uses it).
     quiet: std::sync::Mutex<super::quiet::Quiet>,
@@ -50,25 +43,18 @@ impl BrokerMetrics {
         BrokerMetrics {
             interval,
             limits,
-            state: RwLock::new(State::default()),
+            current: RwLock::default(),
             runtime: Default::default(),
             quiet: Default::default(),
         }
     }
 
-    pub fn view(&self) -> CacheView {
-        let s = self.state.read().unwrap_or_else(|p| p.into_inner());
-        CacheView {
-            snapshot: s.snapshot.clone(),
-            last_ok: s.last_ok,
-            last_duration: s.last_duration,
-            errors: s.errors.clone(),
-            backlog: s.backlog,
-        }
+    pub fn view(&self) -> Arc<CacheView> {
+        self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+    fn publish(&self, next: CacheView) {
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
     }
 
     /// One refresh, bounded by the interval but at least [`MIN_REFRESH_LIMIT`] (refreshes never
@@ -85,7 +71,7 @@ impl BrokerMetrics {
         )
         .await
         .unwrap_or(Err(GuardError::Timeout(limit)));
-        let mut s = self.write();
+        let mut s = CacheView::clone(&self.view());
         s.last_duration = Some(started.elapsed());
         match outcome {
             Ok(Collected { snapshot, backlog, quiet }) => {
@@ -111,6 +97,7 @@ impl BrokerMetrics {
                 *s.errors.entry(e.kind()).or_default() += 1;
             }
         }
+        self.publish(s);
     }
 }
 
