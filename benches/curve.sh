@@ -2,9 +2,11 @@
 # How the sidecar's cost grows with the broker: one real RocketMQ 4.9.6 broker grown to 1,000, 2,000,
 # 5,000 and 10,000 consumer groups (1 topic x 8 queues, every group behind), and at each size:
 #  - `scale-in check`: median wall time of 3, and the broker CPU (its JVM's utime + stime) one scan costs;
-#  - `serve`'s metrics refresh: its duration (rocketmq_sidecar_broker_metrics_refresh_seconds), the
-#    series it renders, and serve's peak RSS (VmHWM) over two refreshes.
-# Usage: [SIZES="1000 2000 5000 10000"] benches/curve.sh
+#  - `serve`'s metrics refresh: its duration (rocketmq_sidecar_broker_metrics_refresh_seconds) just
+#    after start (every minute statistic asked for) and, unless STEADY=0, once the offsets have been
+#    still for more than 2 minutes (statistics known to be 0 are not asked: src/metrics/quiet.rs); the
+#    series it renders, and serve's peak RSS (VmHWM) over the whole run.
+# Usage: [SIZES="1000 2000 5000 10000"] [STEADY=1] benches/curve.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -19,8 +21,9 @@ target/release/examples/guard_bench setup "$MASTER" 1 >/dev/null
 scripts/rocketmq.sh client produce "$NAMESRV" BenchGuard8 16 | grep -c '^ok' | xargs echo "messages produced:" >&2
 ticks() { awk '{print $14 + $15}' "/proc/$BROKER_PID/stat"; }
 
-echo "| groups | scale-in check (median of 3) | broker CPU per scan | metrics refresh | series | serve peak RSS |"
-echo "|---|---|---|---|---|---|"
+STEADY=${STEADY:-1}
+echo "| groups | scale-in check (median of 3) | broker CPU per scan | metrics refresh: first | steady | series | serve peak RSS |"
+echo "|---|---|---|---|---|---|---|"
 have=1
 for n in $SIZES; do
   target/release/examples/guard_bench setup "$MASTER" "$n" "$have" >&2; have=$n
@@ -38,9 +41,11 @@ for n in $SIZES; do
   metric() { curl -s "127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
   for _ in $(seq 1 600); do [ "$(metric rocketmq_sidecar_broker_metrics_series)" ] && break; sleep 0.2; done
   sleep 11 # two more refreshes
-  refresh=$(metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{printf "%.0f", $1 * 1000}')
+  ms() { metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{printf "%.0f", $1 * 1000}'; }
+  refresh=$(ms); steady=-
+  if [ "$STEADY" = 1 ]; then sleep 130; steady="$(ms) ms"; fi
   series=$(metric rocketmq_sidecar_broker_metrics_series)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo "| $n | $scan ms | $scan_cpu ms | $refresh ms | $series | $rss MiB |"
+  echo "| $n | $scan ms | $scan_cpu ms | $refresh ms | $steady | $series | $rss MiB |"
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# /role's latency while the agent works hardest. One real RocketMQ 4.9.6 broker with GROUPS consumer
+# /role's latency while the agent works hardest. One real RocketMQ 4.9.6 broker with N_GROUPS consumer
 # groups (default 10,000; 1 topic x 8 queues, every group behind); `serve` refreshes its broker
 # metrics every 10 s (a refresh at 10,000 groups decodes the broker's largest answers) while a caller
 # asks /scale-in back to back (a scan about every second), and a second process sends GET /role at
@@ -8,12 +8,12 @@
 #
 # Prints p50 / p99 / max for /role on an idle `serve` and under that load; with OLD=/path/to/an/older
 # rocketmq-sidecar the same for that build, against the same broker in the same run.
-# Usage: [GROUPS=10000] [RATE=200] [SECS=40] [OLD=binary] benches/probes.sh
+# Usage: [N_GROUPS=10000] [RATE=200] [SECS=40] [OLD=binary] benches/probes.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
-GROUPS_N=${GROUPS:-10000}
+GROUPS_N=${N_GROUPS:-10000} # not GROUPS: bash sets that to the user's group ids
 RATE=${RATE:-200}
 SECS=${SECS:-40}
 cargo build --release --locked -q --examples --bins

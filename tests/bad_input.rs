@@ -162,7 +162,10 @@ fn slow_clients_do_not_starve_the_probe_endpoints() {
         assert_eq!(code, 503, "unknown: the broker is down");
         worst = worst.max(took);
     }
-    assert!(worst < Duration::from_millis(200), "probe endpoints starved: worst {worst:?}");
+    // Structural, not a latency goal (that is benches/probes.sh): no answer waited for a slow
+    // client's 10 s header timeout, nor for a check's 500 ms one.
+    eprintln!("probe endpoints beside 400 slow clients: worst {worst:?}");
+    assert!(worst < Duration::from_millis(500), "probe endpoints waited on something: worst {worst:?}");
     drop(idle);
 }
 

@@ -187,9 +187,11 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
     });
     let mut serve = common::Serve::start(&["--broker", &addr, "--interval", "500ms", "--timeout", "1s"]);
     // Before the first check finishes: not ready, role unknown; the endpoints answer at once.
+    // "At once" structurally: sooner than the hanging check's 1 s timeout, so no endpoint waited
+    // for it (their latency is a benchmark: benches/probes.sh).
     for path in ["/role", "/primary", "/replica", "/health", "/status", "/live", "/ready"] {
         let (_, _, elapsed) = serve.get(path);
-        assert!(elapsed < Duration::from_millis(50), "{path} took {elapsed:?}");
+        assert!(elapsed < Duration::from_secs(1), "{path} took {elapsed:?}");
     }
     serve.wait_for("/ready", Duration::from_secs(5), |c, _| c == 200);
     // Checks keep hanging until their timeout, the endpoints never wait for them.
@@ -197,7 +199,7 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
         for path in ["/role", "/primary", "/replica", "/health"] {
             let (code, body, elapsed) = serve.get(path);
             assert_eq!(code, 503, "{path}: {body}");
-            assert!(elapsed < Duration::from_millis(50), "{path} took {elapsed:?}");
+            assert!(elapsed < Duration::from_secs(1), "{path} took {elapsed:?}");
         }
         assert_eq!(serve.get("/live").0, 200);
         thread::sleep(Duration::from_millis(50));

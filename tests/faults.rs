@@ -95,9 +95,11 @@ fn within(r: &Run, limit: Duration, what: &str) {
     assert!(r.elapsed <= limit, "{what} took {:?} (limit {limit:?}): {}", r.elapsed, r.all_output());
 }
 
+/// An endpoint answered from memory: sooner than any check's timeout here (1 s at least), so it
+/// waited for no broker. Its latency is a benchmark (benches/probes.sh), not asserted.
 fn fast(s: &Serve, path: &str) -> u16 {
     let (code, _, took) = s.get(path);
-    assert!(took < Duration::from_millis(200), "{path} took {took:?} while the broker misbehaves");
+    assert!(took < Duration::from_secs(1), "{path} took {took:?} while the broker misbehaves");
     code
 }
 

@@ -433,6 +433,65 @@ mod tests {
         assert!(impossible("T", "G", &queues, &[(0, 50)].into()).is_none());
     }
 
+    /// A master with topic T (the given queues), group G (its committed offsets, if any), and
+    /// its newest message stored at `last_store_ms`.
+    fn master_with(queues: TopicOffsets, committed: Option<BTreeMap<u32, i64>>, last_store_ms: i64) -> BrokerOffsets {
+        let config =
+            [("brokerId", "0"), ("brokerRole", "ASYNC_MASTER"), ("brokerName", "b"), ("brokerPermission", "6")];
+        BrokerOffsets {
+            topics: [("T".to_string(), crate::admin::TopicConfig::default())].into(),
+            groups: [("G".to_string(), crate::admin::GroupConfig::default())].into(),
+            offsets: committed.map(|c| (("T".to_string(), "G".to_string()), c)).into_iter().collect(),
+            delay: BTreeMap::new(),
+            config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            config_version: None,
+            stats: [("T".to_string(), queues)].into(),
+            last_store_ms,
+            consumers: BTreeMap::new(),
+            timer: None,
+            revive_last_store_ms: 0,
+        }
+    }
+
+    async fn verdict(read: &BrokerOffsets) -> Verdict {
+        let admin = Arc::new(BrokerAdmin::new("127.0.0.1:1", crate::remoting::ClientOptions::default()));
+        evaluate(admin, read, &Policy::default()).await.expect("nothing to ask the broker").verdict
+    }
+
+    /// Extreme numbers from a broker (corrupt, hostile or just huge) never make a shard "safe"
+    /// while a message may be unconsumed, and never panic or wrap.
+    #[tokio::test]
+    async fn extreme_offsets_are_never_safe_while_a_message_may_be_unconsumed() {
+        const V: [i64; 8] = [i64::MIN, -1, 0, 1, 1 << 40, i64::MAX - 1, i64::MAX, 7];
+        for min in V {
+            for max in V.into_iter().filter(|m| *m >= min) {
+                for committed in V.map(Some).into_iter().chain([None]) {
+                    let c = committed.map(|c| [(0, c)].into());
+                    let got = verdict(&master_with([(0, (min, max))].into(), c, 0)).await;
+                    let impossible = committed.is_some_and(|c| c < 0 || c > max);
+                    let from = committed.unwrap_or(min).max(min);
+                    let lag = max.saturating_sub(from) > 0;
+                    if lag || impossible {
+                        assert_ne!(got, Verdict::Safe, "min {min} max {max} committed {committed:?}");
+                    }
+                }
+            }
+        }
+        // Lags that sum past i64/u64 saturate: unsafe, not wrapped to a small or zero count.
+        let queues: TopicOffsets = (0..4).map(|q| (q, (0, i64::MAX))).collect();
+        let read = master_with(queues, Some((0..4).map(|q| (q, 0)).collect()), 0);
+        let admin = Arc::new(BrokerAdmin::new("127.0.0.1:1", crate::remoting::ClientOptions::default()));
+        let b = evaluate(admin, &read, &Policy::default()).await.unwrap();
+        assert_eq!((b.verdict, b.blocking_messages), (Verdict::Unsafe, u64::MAX));
+        // A newest-message time from any clock, even the far future, neither panics nor reads as quiet.
+        let consumed = || master_with([(0, (0, 5))].into(), Some([(0, 5)].into()), 0);
+        for t in [i64::MIN, -1, i64::MAX] {
+            let read = BrokerOffsets { last_store_ms: t, ..consumed() };
+            let got = verdict(&read).await;
+            assert!(t != i64::MAX || got != Verdict::Safe, "a write stamped in the future is not quiet");
+        }
+    }
+
     #[test]
     fn long_lists_are_cut() {
         let names: Vec<String> = (0..25).map(|i| format!("g{i}")).collect();

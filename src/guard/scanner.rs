@@ -83,7 +83,13 @@ impl Scanner {
         tokio::spawn(async move {
             let mut seq = 0;
             while requests.recv().await.is_some() {
-                let result = scan().await;
+                // A scan that panics (a bug) is that scan's "cannot tell"; the scanner goes on.
+                let result = tokio::spawn(scan()).await.unwrap_or_else(|e| Scan::Failed {
+                    error: format!(
+                        "the scale-in scan failed inside the sidecar ({e}); this is a bug, please report it"
+                    ),
+                    kind: "internal",
+                });
                 seq += 1;
                 publish.send_replace(Some(Arc::new(Finished { seq, at: Instant::now(), scan: result })));
                 // A request made during that scan came from a caller it has just answered.
@@ -149,6 +155,23 @@ mod tests {
         assert_eq!(label(scanner.get(Duration::from_secs(10)).await), "scan 1");
         assert_eq!(started.elapsed(), Duration::from_secs(2));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scan_that_panics_is_cannot_tell_and_the_next_scan_still_runs() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counted = runs.clone();
+        let scanner = Scanner::start(move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                assert!(n > 0, "the first scan panics");
+                Scan::Failed { error: "scan 2".into(), kind: "test" }
+            })
+        });
+        let first = scanner.get(Duration::from_secs(5)).await;
+        assert!(matches!(first, Some(Scan::Failed { kind: "internal", .. })), "{first:?}");
+        tokio::time::sleep(SHARED_FOR * 2).await;
+        assert_eq!(label(scanner.get(Duration::from_secs(5)).await), "scan 2");
     }
 
     #[tokio::test(start_paused = true)]

@@ -40,7 +40,13 @@ pub fn now_ms() -> i64 {
 
 /// A broker timestamp as RFC 3339 UTC with milliseconds.
 pub fn format_ms(ms: i64) -> String {
-    let t = UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    // RFC 3339 has four-digit years: a broker time past 9999-12-31 (a corrupt or hostile stamp)
+    // is shown as the number it is rather than failing the formatter.
+    const LAST_MS: i64 = 253_402_300_799_999;
+    if !(0..=LAST_MS).contains(&ms) {
+        return format!("{ms} ms after the epoch");
+    }
+    let t = UNIX_EPOCH + Duration::from_millis(ms.unsigned_abs());
     humantime::format_rfc3339_millis(t).to_string()
 }
 
@@ -50,9 +56,10 @@ pub fn assess(read: &BrokerOffsets, quiet_window: Duration, now_ms: i64) -> Writ
     let writable = read.writable();
     let last_write_ms = (read.last_store_ms > 0).then_some(read.last_store_ms);
     let read_only_since_ms = if writable { None } else { read.config_version.map(|v| v.timestamp_ms) };
-    let window_ms = quiet_window.as_millis() as i64;
-    let ago = |t: i64| format!("{:.1} s ago ({})", (now_ms - t) as f64 / 1000.0, format_ms(t));
-    let recent = |t: &i64| window_ms > 0 && now_ms - *t < window_ms;
+    let window_ms = i64::try_from(quiet_window.as_millis()).unwrap_or(i64::MAX);
+    // The broker's clock is the broker's: a time from the future counts as recent (still writing).
+    let ago = |t: i64| format!("{:.1} s ago ({})", now_ms.saturating_sub(t) as f64 / 1000.0, format_ms(t));
+    let recent = |t: &i64| window_ms > 0 && now_ms.saturating_sub(*t) < window_ms;
     let window = format!("{:.0} s", quiet_window.as_secs_f64());
     let still_writing = if window_ms == 0 {
         None

@@ -64,6 +64,29 @@ pub struct Observation {
 }
 
 impl Observation {
+    /// The identity from the broker's config, with nothing else learned yet.
+    fn bare(role: Role, broker_name: String, broker_id: u64, cluster: String, registered_addr: String) -> Observation {
+        Observation {
+            role,
+            broker_name,
+            broker_id,
+            cluster,
+            registered_addr,
+            dledger: false,
+            writable: None,
+            broker_version: None,
+            namesrv_check: NamesrvCheck::NotConfigured,
+            master_addr: None,
+            commit_log_max_offset: None,
+            slave_lag_bytes: None,
+            slave_lag_unavailable: None,
+            slave_lag_age_ms: None,
+            controller: None,
+            dledger_view: None,
+            controller_mode: false,
+        }
+    }
+
     /// The number KubeBlocks >= 1.2 orders role events by, printed after the role (`<role> <version>`,
     /// `controllers/workloads/role_event_handler.go` `parseRoleProbeOutput`): per pod it takes a
     /// versioned answer only when the version is greater than the last one it took, and a peer's
@@ -378,24 +401,12 @@ fn observe(
     let id = parse_id(&config)?;
     let role = role_of(&config, id)?;
     let registered_addr = registered_addr(&config);
+    let broker_name = config.get("brokerName").cloned().unwrap_or_default();
+    let cluster = config.get("brokerClusterName").cloned().unwrap_or_default();
     let mut obs = Observation {
-        role,
-        broker_name: config.get("brokerName").cloned().unwrap_or_default(),
-        broker_id: id,
-        cluster: config.get("brokerClusterName").cloned().unwrap_or_default(),
-        registered_addr,
         dledger: config.get("enableDLegerCommitLog").is_some_and(|v| v.eq_ignore_ascii_case("true")),
         writable: crate::admin::write_permission(&config),
-        broker_version: None,
-        namesrv_check: NamesrvCheck::NotConfigured,
-        master_addr: None,
-        commit_log_max_offset: None,
-        slave_lag_bytes: None,
-        slave_lag_unavailable: None,
-        slave_lag_age_ms: None,
-        controller: None,
-        dledger_view: None,
-        controller_mode: false,
+        ..Observation::bare(role, broker_name, id, cluster, registered_addr)
     };
     match cluster_info {
         None => {}
@@ -486,27 +497,9 @@ fn cross_check(
 
 #[cfg(test)]
 impl Observation {
-    /// A plain (non-DLedger, non-controller) broker's observation, for unit tests.
+    /// A plain (non-DLedger, non-controller) writable broker's observation, for unit tests.
     pub(crate) fn for_test(role: Role, id: u64, addr: &str) -> Observation {
-        Observation {
-            role,
-            broker_name: "b".into(),
-            broker_id: id,
-            cluster: "c".into(),
-            registered_addr: addr.into(),
-            dledger: false,
-            writable: Some(true),
-            broker_version: None,
-            namesrv_check: NamesrvCheck::NotConfigured,
-            master_addr: None,
-            commit_log_max_offset: None,
-            slave_lag_bytes: None,
-            slave_lag_unavailable: None,
-            slave_lag_age_ms: None,
-            controller: None,
-            dledger_view: None,
-            controller_mode: false,
-        }
+        Observation { writable: Some(true), ..Observation::bare(role, "b".into(), id, "c".into(), addr.into()) }
     }
 }
 
