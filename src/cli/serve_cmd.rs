@@ -194,17 +194,34 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         let stop = stop_rx.clone();
         tasks.spawn("local port", move |_| serve(local, app, ServerLimits::default(), stop));
     }
+    let stop_tx = Arc::new(stop_tx);
+    let signalled = stop_tx.clone();
     tokio::spawn(async move {
         shutdown_signal().await;
         tracing::info!("shutting down");
-        let _ = stop_tx.send(true);
+        let _ = signalled.send(true);
     });
     let http = serve_apart(servers, ServerLimits::default(), stop_rx.clone())
         .map_err(|e| CliError::Runtime(format!("cannot start the HTTP runtime: {e}")))?;
-    let _ = tasks.stop.clone().wait_for(|s| *s).await;
+    // The HTTP thread lets requests in flight finish within ServerLimits::drain once stopped.
+    let http_ended = tokio::task::spawn_blocking(move || http.join());
+    tokio::pin!(http_ended);
+    let mut stop = stop_rx.clone();
+    // Without its endpoints the sidecar answers no probe: a thread that ends on its own (a bug)
+    // stops everything, so the kubelet restarts the container instead of probing a mute one.
+    let http_died = tokio::select! {
+        _ = stop.wait_for(|s| *s) => false,
+        _ = &mut http_ended => true,
+    };
+    if http_died {
+        tracing::error!("the HTTP server stopped on its own; stopping the sidecar");
+        let _ = stop_tx.send(true);
+    }
     tasks.join().await;
-    // The HTTP thread lets requests in flight finish within ServerLimits::drain.
-    let _ = tokio::task::spawn_blocking(move || http.join()).await;
+    if http_died {
+        return Err(CliError::Runtime("the HTTP server stopped on its own".into()));
+    }
+    let _ = http_ended.await;
     Ok(())
 }
 

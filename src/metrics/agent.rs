@@ -1,10 +1,13 @@
 //! The agent's own metrics (`rocketmq_sidecar_*`). Request and check timings are observed as they
-//! happen; everything else is built for each scrape from the states' snapshots, so it is never
-//! older than the state it describes and concurrent scrapes share nothing they write.
+//! happen; everything else comes from a [`StateCollector`] that builds its families for each scrape
+//! from the jobs' snapshots, so it is never older than the state it describes and concurrent
+//! scrapes share nothing they write.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
 use prometheus::{
     Encoder, Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
     Registry, TextEncoder,
@@ -37,6 +40,7 @@ pub struct AgentMetrics {
 /// The state-derived metrics of one scrape, in a registry of their own.
 struct Scrape {
     registry: Registry,
+    build: IntGaugeVec,
     broker_up: IntGauge,
     role: IntGaugeVec,
     role_changes: IntCounter,
@@ -134,21 +138,15 @@ impl AgentMetrics {
 
     /// The whole `/metrics` page: the agent's metrics, then the broker's from the cache.
     pub fn render(&self, probe: &ProbeState, reload: Option<&ReloadState>, broker: Option<&BrokerMetrics>) -> String {
-        let scrape = Scrape::new();
-        // One view of the role state for the whole page.
-        let view = probe.view();
-        scrape.fill_role(&view, probe.counters());
-        if let Some(reload) = reload {
-            scrape.fill_reload(reload);
-        }
         let cache = broker.map(BrokerMetrics::view).unwrap_or_default();
-        scrape.fill_cache(&cache, view.observation.as_ref().map(|o| o.broker_name.as_str()));
+        let states = StateCollector { probe, reload, cache: &cache };
         let mut families = self.registry.gather();
-        families.extend(scrape.registry.gather());
+        families.extend(states.collect());
         families.sort_by(|a, b| a.get_name().cmp(b.get_name()));
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&families, &mut buf);
         let mut page = String::from_utf8_lossy(&buf).into_owned();
+        // The broker's series: the same cache snapshot the collector read.
         if let Some(s) = cache.snapshot.as_deref() {
             page.push_str(&s.text);
         }
@@ -156,13 +154,75 @@ impl AgentMetrics {
     }
 }
 
+/// The families built from the jobs' snapshots, as a prometheus [`Collector`]: each collect takes
+/// one snapshot of each state and builds the families afresh ([`Scrape`]). It writes nothing that
+/// another collect reads, so scrapes at once are consistent by construction: no counter raised
+/// twice, no series cleared under another scrape's feet.
+pub struct StateCollector<'a> {
+    pub probe: &'a ProbeState,
+    pub reload: Option<&'a ReloadState>,
+    pub cache: &'a CacheView,
+}
+
+impl Collector for StateCollector<'_> {
+    fn desc(&self) -> Vec<&Desc> {
+        static DESCS: std::sync::OnceLock<Vec<Desc>> = std::sync::OnceLock::new();
+        let descs = DESCS.get_or_init(|| {
+            let template = Scrape::new();
+            template.collectors().iter().flat_map(|c| c.desc().into_iter().cloned().collect::<Vec<_>>()).collect()
+        });
+        descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let scrape = Scrape::new();
+        // One view of the role state for the whole page.
+        let probe = self.probe.snapshot();
+        let view = probe.view(self.probe.interval(), tokio::time::Instant::now());
+        scrape.fill_role(&view, probe.counters());
+        if let Some(reload) = self.reload {
+            scrape.fill_reload(reload);
+        }
+        scrape.fill_cache(self.cache, view.observation.as_ref().map(|o| o.broker_name.as_str()));
+        scrape.registry.gather()
+    }
+}
+
 impl Scrape {
+    /// Every metric of a scrape (for the collector's descriptions).
+    fn collectors(&self) -> [&dyn Collector; 21] {
+        [
+            &self.build,
+            &self.broker_up,
+            &self.role,
+            &self.role_changes,
+            &self.checks,
+            &self.check_failures,
+            &self.last_check_ok,
+            &self.reload_outcomes,
+            &self.writable,
+            &self.restart_required,
+            &self.commitlog_diff,
+            &self.broker_refresh_ok,
+            &self.broker_refresh_seconds,
+            &self.broker_refresh_errors,
+            &self.broker_series,
+            &self.broker_dropped,
+            &self.backlog,
+            &self.best_effort_unavailable,
+            &self.reload_set_aside,
+            &self.dledger_term,
+            &self.dledger_leader,
+        ]
+    }
+
     fn new() -> Scrape {
         let registry = Registry::new();
         let build = register(&registry, IntGaugeVec::new(opts("build_info", "Agent version (always 1)"), &["version"]));
         build.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         let r = &registry;
         Scrape {
+            build,
             broker_up: register(
                 r,
                 IntGauge::with_opts(opts("broker_up", "1 while the broker answers the role check (fresh), else 0")),
@@ -377,6 +437,18 @@ impl Default for AgentMetrics {
 mod tests {
     use super::*;
     use crate::role::RoleError;
+
+    #[test]
+    fn the_state_collector_describes_every_family_it_collects() {
+        let probe = ProbeState::new(Duration::from_secs(1), "127.0.0.1:10911");
+        let cache = CacheView::default();
+        let states = StateCollector { probe: &probe, reload: None, cache: &cache };
+        let described: std::collections::BTreeSet<&str> = states.desc().iter().map(|d| d.fq_name.as_str()).collect();
+        assert_eq!(described.len(), states.desc().len(), "each family described once");
+        for family in states.collect() {
+            assert!(described.contains(family.get_name()), "{} collected but not described", family.get_name());
+        }
+    }
 
     fn value(page: &str, series: &str) -> Option<f64> {
         page.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
