@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::remoting::codes::response::TOPIC_NOT_EXIST;
@@ -14,7 +13,8 @@ use crate::remoting::{Client, ClientOptions, Command, RemotingError};
 use super::{AdminError, BrokerAdmin, TopicStats};
 
 /// Runs `f` on every item, `concurrency` at a time (requests share the one pipelined
-/// connection); stops at the first error.
+/// connection); stops at the first error. Only `concurrency` tasks exist at once: a task per item
+/// up front would hold thousands of request futures (kilobytes each) at a 10,000-group refresh.
 pub async fn bounded<T, R, F, Fut>(
     admin: &Arc<BrokerAdmin>,
     items: Vec<T>,
@@ -27,18 +27,19 @@ where
     F: Fn(Arc<BrokerAdmin>, &T) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = Result<Option<R>, AdminError>> + Send,
 {
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let mut waiting = items.into_iter();
     let mut tasks = JoinSet::new();
-    for item in items {
-        let (admin, permits, f) = (admin.clone(), permits.clone(), f.clone());
-        tasks.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let r = f(admin, &item).await;
-            (item, r)
-        });
-    }
     let mut out = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
+    loop {
+        while tasks.len() < concurrency.max(1) {
+            let Some(item) = waiting.next() else { break };
+            let (admin, f) = (admin.clone(), f.clone());
+            tasks.spawn(async move {
+                let r = f(admin, &item).await;
+                (item, r)
+            });
+        }
+        let Some(joined) = tasks.join_next().await else { return Ok(out) };
         let (item, r) = joined.expect("broker request task panicked");
         match r {
             Ok(Some(r)) => out.push((item, r)),
@@ -49,7 +50,6 @@ where
             }
         }
     }
-    Ok(out)
 }
 
 /// Offsets of every (write) queue of every topic, one GET_TOPIC_STATS_INFO per topic.
