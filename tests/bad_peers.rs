@@ -214,6 +214,21 @@ fn serve_against_a_black_hole_reports_unknown_and_answers_fast() {
     assert!(serve.log().contains("shutting down"));
 }
 
+/// A SIGTERM also ends the HTTP thread, which can finish before serve's main task sees the stop;
+/// that must still be a clean shutdown (exit 0), never "the HTTP server stopped on its own".
+#[test]
+fn sigterm_is_a_clean_stop_however_the_http_thread_and_the_signal_race() {
+    let dead =
+        format!("127.0.0.1:{}", std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
+    for _ in 0..12 {
+        let mut serve = common::Serve::start(&["--broker", &dead, "--no-namesrv-check", "--no-broker-metrics"]);
+        serve.wait_for("/live", Duration::from_secs(5), |c, _| c == 200);
+        let (code, _) = serve.terminate(Duration::from_secs(3));
+        assert_eq!(code, Some(0), "{}", serve.log());
+        assert!(!serve.log().contains("stopped on its own"), "{}", serve.log());
+    }
+}
+
 #[test]
 fn serve_help_explains_every_endpoint() {
     let run = sidecar(&["serve", "--help"], &[], Duration::from_secs(15));

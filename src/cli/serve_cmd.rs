@@ -209,9 +209,11 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     let mut stop = stop_rx.clone();
     // Without its endpoints the sidecar answers no probe: a thread that ends on its own (a bug)
     // stops everything, so the kubelet restarts the container instead of probing a mute one.
-    let http_died = tokio::select! {
-        _ = stop.wait_for(|s| *s) => false,
-        _ = &mut http_ended => true,
+    // A stop asked for (a signal) also ends the thread, maybe before this task sees the stop:
+    // only an end with no stop asked is a death.
+    let (http_died, http_done) = tokio::select! {
+        _ = stop.wait_for(|s| *s) => (false, false),
+        _ = &mut http_ended => (!*stop_rx.borrow(), true),
     };
     if http_died {
         tracing::error!("the HTTP server stopped on its own; stopping the sidecar");
@@ -221,7 +223,9 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
     if http_died {
         return Err(CliError::Runtime("the HTTP server stopped on its own".into()));
     }
-    let _ = http_ended.await;
+    if !http_done {
+        let _ = http_ended.await;
+    }
     Ok(())
 }
 
