@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
 # How the sidecar's cost grows with the broker: one real RocketMQ 4.9.6 broker grown to 1,000, 2,000,
-# 5,000 and 10,000 consumer groups (1 topic x 8 queues, every group behind), and at each size:
+# 5,000 and 10,000 consumer groups (1 topic x 8 queues, every group behind), or with AXIS=topics to as
+# many topics (one queue each, one group at offset 0 on every one of them, beside 1 group behind on the
+# 8-queue topic), and at each size:
 #  - `scale-in check`: median wall time of 3, and the broker CPU (its JVM's utime + stime) one scan costs;
 #  - `serve`'s metrics refresh: its duration (rocketmq_sidecar_broker_metrics_refresh_seconds) just
 #    after start (every minute statistic asked for) and, unless STEADY=0, once the offsets have been
 #    still for more than 2 minutes (statistics known to be 0 are not asked: src/metrics/quiet.rs); the
-#    series it renders, and serve's peak RSS (VmHWM) over the whole run.
-# Usage: [SIZES="1000 2000 5000 10000"] [STEADY=1] benches/curve.sh
+#    series it renders, and serve's peak RSS (VmHWM) over the whole run;
+#  - with STEADY=1, the broker CPU one steady refresh costs (watched rate less unwatched rate).
+# Usage: [AXIS=groups|topics] [SIZES="1000 2000 5000 10000"] [STEADY=1] [GLIBC=0] benches/curve.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 SIZES=${SIZES:-1000 2000 5000 10000}
+AXIS=${AXIS:-groups}
+case "$AXIS" in groups) grow=setup ;; topics) grow=setup-topics ;; *) echo "AXIS is groups or topics" >&2; exit 64 ;; esac
 cargo build --release --locked -q --examples --bins
 SIDECAR=$ROOT/target/release/rocketmq-sidecar
+# The image's binary (static musl: deploy/Dockerfile) when that target is installed: its allocator
+# is the one whose peak RSS a pod shows. GLIBC=1 keeps the glibc build (its arenas hold more).
+if [ "${GLIBC:-0}" != 1 ] && rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  cargo build --release --locked -q --target x86_64-unknown-linux-musl --bin rocketmq-sidecar
+  SIDECAR=$ROOT/target/x86_64-unknown-linux-musl/release/rocketmq-sidecar
+fi
+echo "measuring $SIDECAR" >&2
 WORK=$(mktemp -d)
 cluster_up "$WORK/cluster" --no-acl
 BROKER_PID=${CLUSTER_PIDS[1]}
@@ -22,11 +34,12 @@ scripts/rocketmq.sh client produce "$NAMESRV" BenchGuard8 16 | grep -c '^ok' | x
 ticks() { awk '{print $14 + $15}' "/proc/$BROKER_PID/stat"; }
 
 STEADY=${STEADY:-1}
-echo "| groups | scale-in check (median of 3) | broker CPU per scan | metrics refresh: first | steady | series | serve peak RSS |"
-echo "|---|---|---|---|---|---|---|"
-have=1
+echo "| $AXIS | scale-in check (median of 3) | broker CPU per scan | metrics refresh: first | steady | broker CPU per steady refresh | series | serve peak RSS |"
+echo "|---|---|---|---|---|---|---|---|"
+have=1 # groups (or topics) below this number exist already
+[ "$AXIS" = topics ] && have=0
 for n in $SIZES; do
-  target/release/examples/guard_bench setup "$MASTER" "$n" "$have" >&2; have=$n
+  target/release/examples/guard_bench "$grow" "$MASTER" "$n" "$have" >&2; have=$n
   times=(); cpu=()
   for _ in 1 2 3; do
     a=$(ticks); s=$(date +%s%N)
@@ -42,10 +55,17 @@ for n in $SIZES; do
   for _ in $(seq 1 600); do [ "$(metric rocketmq_sidecar_broker_metrics_series)" ] && break; sleep 0.2; done
   sleep 11 # two more refreshes
   ms() { metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{printf "%.0f", $1 * 1000}'; }
-  refresh=$(ms); steady=-
-  if [ "$STEADY" = 1 ]; then sleep 130; steady="$(ms) ms"; fi
+  refresh=$(ms); steady=-; per_refresh=-
+  [ "$STEADY" = 1 ] && { w0=$(ticks); sleep 130; w1=$(ticks); steady="$(ms) ms"; }
   series=$(metric rocketmq_sidecar_broker_metrics_series)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo "| $n | $scan ms | $scan_cpu ms | $refresh ms | $steady | $series | $rss MiB |"
+  if [ "$STEADY" = 1 ]; then
+    # The broker's CPU per steady refresh: its rate while watched (refreshes every 5 s plus the
+    # role poll) less its rate over 20 s unwatched, times the interval.
+    i0=$(ticks); sleep 20; i1=$(ticks)
+    per_refresh=$(awk -v w=$((w1 - w0)) -v i=$((i1 - i0)) -v hz="$(getconf CLK_TCK)" \
+      'BEGIN { printf "%.0f ms", (w / 130 - i / 20) * 5 * 1000 / hz }')
+  fi
+  echo "| $n | $scan ms | $scan_cpu ms | $refresh ms | $steady | $per_refresh | $series | $rss MiB |"
 done

@@ -7,7 +7,7 @@
 //! verdict's row count as JSON.
 //!
 //! Usage: guard_bench setup BROKER GROUPS [FROM] (FROM: groups below it exist already) |
-//! guard_bench setup-topics BROKER TOPICS |
+//! guard_bench setup-topics BROKER TOPICS [FROM] |
 //! guard_bench time BROKER RUNS SIDECAR_BIN
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +21,9 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     match args[1].as_str() {
         "setup" => setup(&args[2], args[3].parse().unwrap(), args.get(4).map_or(0, |f| f.parse().unwrap())).await,
-        "setup-topics" => setup_topics(&args[2], args[3].parse().unwrap()).await,
+        "setup-topics" => {
+            setup_topics(&args[2], args[3].parse().unwrap(), args.get(4).map_or(0, |f| f.parse().unwrap())).await
+        }
         "time" => time(&args[2], args[3].parse().unwrap(), &args[4]),
         other => panic!("unknown mode {other}"),
     }
@@ -93,9 +95,9 @@ async fn setup(broker: &str, groups: usize, from: usize) {
     println!("created {TOPIC} (8 queues) and {groups} groups with offsets");
 }
 
-async fn setup_topics(broker: &str, topics: usize) {
+async fn setup_topics(broker: &str, topics: usize, from: usize) {
     let client = client(broker);
-    each(0..topics, |t| {
+    each(from..topics, |t| {
         let client = client.clone();
         async move {
             let topic = format!("BenchTopic{t:05}");

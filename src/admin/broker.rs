@@ -17,8 +17,8 @@ use super::error::{AdminError, DecodeError};
 use super::paged;
 use super::stats::{
     client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, delay_offsets_from_body,
-    groups_from_json, stats_minute_from_body, timer_counts_from_body, topic_configs_from_json, topic_offsets_from_body,
-    ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute, TopicConfig, TopicStats,
+    stats_minute_from_body, timer_counts_from_body, topic_offsets_from_body, ClientProgress, ConsumerOffsets,
+    GroupConfig, OnlineConsumers, StatsMinute, TopicConfig, TopicStats,
 };
 use super::types::{runtime_info_from_body, BrokerConfig, DataVersion, RuntimeInfo};
 use super::version::BrokerVersion;
@@ -84,26 +84,24 @@ impl BrokerAdmin {
 
     /// Every topic this broker holds (GET_ALL_TOPIC_CONFIG, in pages where the broker pages it).
     pub async fn topic_configs(&self) -> Result<BTreeMap<String, TopicConfig>, AdminError> {
-        let doc = self.topic_configs_json().await?;
-        topic_configs_from_json(&doc).map_err(|e| self.decode_err("topic configs", e))
+        paged::read_rows(self, &paged::TOPICS).await
     }
 
     /// GET_ALL_TOPIC_CONFIG's body as JSON: `{"dataVersion":..,"topicConfigTable":..}`, the same
     /// shape the broker persists as `config/topics.json` (all pages in one document).
     pub async fn topic_configs_json(&self) -> Result<serde_json::Value, AdminError> {
-        paged::read(self, &paged::TOPICS).await
+        paged::read_document(self, &paged::TOPICS).await
     }
 
     /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG's body as JSON: the shape of `config/subscriptionGroup.json`
     /// (all pages in one document).
     pub async fn groups_json(&self) -> Result<serde_json::Value, AdminError> {
-        paged::read(self, &paged::GROUPS).await
+        paged::read_document(self, &paged::GROUPS).await
     }
 
     /// Every subscription group (GET_ALL_SUBSCRIPTIONGROUP_CONFIG, in pages where the broker pages it).
     pub async fn groups(&self) -> Result<BTreeMap<String, GroupConfig>, AdminError> {
-        let doc = self.groups_json().await?;
-        groups_from_json(&doc).map_err(|e| self.decode_err("subscription groups", e))
+        paged::read_rows(self, &paged::GROUPS).await
     }
 
     /// Every committed consumer offset (GET_ALL_CONSUMER_OFFSET), one request for all groups.

@@ -14,6 +14,12 @@ pub enum DecodeError {
     Shape(String),
 }
 
+impl From<crate::remoting::json::JsonError> for DecodeError {
+    fn from(e: crate::remoting::json::JsonError) -> Self {
+        DecodeError::Json(e.to_string())
+    }
+}
+
 impl From<String> for DecodeError {
     fn from(reason: String) -> Self {
         DecodeError::Shape(reason)

@@ -17,7 +17,7 @@ pub use broker::BrokerAdmin;
 pub use controller::{ControllerAdmin, ReplicaInfo};
 pub use dledger::{own_member, DLedgerAdmin, DLedgerMember, DLedgerView};
 pub use error::AdminError;
-pub use fanout::{bounded, topic_stats};
+pub use fanout::{bounded, topic_stats, IN_FLIGHT};
 pub use namesrv::NamesrvAdmin;
 pub use paged::PAGE_ROWS;
 /// Body decoders, public for the fuzzers.

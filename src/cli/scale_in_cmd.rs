@@ -80,7 +80,7 @@ pub struct TargetArgs {
     #[arg(long, env = "ROCKETMQ_SIDECAR_QUIET_WINDOW", default_value = "35s", value_parser = parse_window)]
     pub quiet_window: Duration,
     /// Requests to the broker in flight at once
-    #[arg(long, env = "ROCKETMQ_SIDECAR_CONCURRENCY", default_value_t = 16)]
+    #[arg(long, env = "ROCKETMQ_SIDECAR_CONCURRENCY", default_value_t = crate::admin::IN_FLIGHT)]
     pub concurrency: usize,
 }
 

@@ -67,7 +67,7 @@ impl Default for Policy {
             strict: false,
             accept_offline_broadcast_loss: false,
             quiet_window: DEFAULT_QUIET_WINDOW,
-            concurrency: 16,
+            concurrency: crate::admin::IN_FLIGHT,
         }
     }
 }

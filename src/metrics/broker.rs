@@ -25,7 +25,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_series: 5000, concurrency: 16 }
+        Limits { max_series: 5000, concurrency: crate::admin::IN_FLIGHT }
     }
 }
 

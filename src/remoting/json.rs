@@ -30,6 +30,45 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
     Ok(v)
 }
 
+/// Hands each member of the object `field` of the top-level object in `input` to `f`, parsed
+/// one at a time, so a 10,000-row table never exists as one [`Value`] tree (for
+/// GET_ALL_CONSUMER_OFFSET and the group table at 10,000 groups, each such tree was about half of
+/// `serve`'s peak memory). Returns the other top-level members. A missing or `null` `field`
+/// calls `f` never; any other non-object there is an error.
+pub fn each_member_of<E: From<JsonError>>(
+    input: &[u8],
+    field: &str,
+    mut f: impl FnMut(String, Value) -> Result<(), E>,
+) -> Result<Map<String, Value>, E> {
+    let text = std::str::from_utf8(input).map_err(|e| JsonError { at: e.valid_up_to(), reason: "not UTF-8".into() })?;
+    let mut p = Parser { s: text.as_bytes(), text, pos: 0 };
+    p.ws();
+    if p.peek() != Some(b'{') {
+        return Err(p.err("expected an object").into());
+    }
+    let mut rest = Map::new();
+    p.members(0, |p: &mut Parser, key| {
+        p.ws();
+        match (key == field, p.peek()) {
+            (true, Some(b'{')) => p.members(1, |p: &mut Parser, row| {
+                let v = p.value(2)?;
+                f(row, v)
+            }),
+            (true, Some(b'n')) => p.value(1).map(drop).map_err(E::from),
+            (true, _) => Err(p.err(&format!("{field} is not an object")).into()),
+            (false, _) => {
+                rest.insert(key, p.value(1)?);
+                Ok(())
+            }
+        }
+    })?;
+    p.ws();
+    if p.pos != p.s.len() {
+        return Err(p.err("trailing characters after the value").into());
+    }
+    Ok(rest)
+}
+
 /// A value as plain text: strings without quotes, anything else as its JSON text (fastjson
 /// sometimes writes numbers where the Java type is a String).
 pub fn text(v: Value) -> String {
@@ -96,12 +135,27 @@ impl Parser<'_> {
     }
 
     fn object(&mut self, depth: usize) -> Result<Value, JsonError> {
-        self.pos += 1; // '{'
         let mut map = Map::new();
+        self.members(depth, |p: &mut Self, key| {
+            let v = p.value(depth + 1)?;
+            map.insert(key, v);
+            Ok::<_, JsonError>(())
+        })?;
+        Ok(Value::Object(map))
+    }
+
+    /// Walks an object's members: `on` gets each key with the parser at its value, which it
+    /// must consume.
+    fn members<E: From<JsonError>>(
+        &mut self,
+        depth: usize,
+        mut on: impl FnMut(&mut Self, String) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.pos += 1; // '{'
         self.ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
-            return Ok(Value::Object(map));
+            return Ok(());
         }
         loop {
             self.ws();
@@ -114,19 +168,18 @@ impl Parser<'_> {
             };
             self.ws();
             if self.peek() != Some(b':') {
-                return Err(self.err("expected ':' after object key"));
+                return Err(self.err("expected ':' after object key").into());
             }
             self.pos += 1;
-            let v = self.value(depth + 1)?;
-            map.insert(key, v);
+            on(self, key)?;
             self.ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b'}') => {
                     self.pos += 1;
-                    return Ok(Value::Object(map));
+                    return Ok(());
                 }
-                _ => return Err(self.err("expected ',' or '}' in object")),
+                _ => return Err(self.err("expected ',' or '}' in object").into()),
             }
         }
     }
@@ -252,6 +305,44 @@ impl Parser<'_> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The row-by-row reader sees exactly the members the whole-tree parse holds, whatever
+    /// surrounds the table, and fails where the whole parse fails.
+    #[test]
+    fn each_member_of_a_table_equals_the_whole_parse() {
+        let body = br#"{"dataVersion":{"counter":3},"offsetTable":{"t@g":{0:5,1:7},"u@h":{}, "v@k" : {3:-1}},"tail":[1,{"x":null}]}"#;
+        let whole = parse(body).unwrap();
+        let mut rows = Map::new();
+        let rest = each_member_of(body, "offsetTable", |k, v| {
+            rows.insert(k, v);
+            Ok::<_, JsonError>(())
+        })
+        .unwrap();
+        assert_eq!(Value::Object(rows), whole["offsetTable"]);
+        assert_eq!(rest.get("dataVersion"), whole.get("dataVersion"));
+        assert_eq!(rest.get("tail"), whole.get("tail"));
+        assert!(!rest.contains_key("offsetTable"));
+        let count = |b: &[u8]| {
+            let mut n = 0;
+            each_member_of(b, "offsetTable", |_, _| {
+                n += 1;
+                Ok::<_, JsonError>(())
+            })
+            .map(|_| n)
+        };
+        assert_eq!(count(br#"{"offsetTable":null}"#), Ok(0));
+        assert_eq!(count(br#"{"other":{"a":1}}"#), Ok(0));
+        let bad: [&[u8]; 5] = [
+            br#"{"offsetTable":{"t@g":{0:5}"#,
+            br#"{"offsetTable":{"t@g":{0:5}}} x"#,
+            b"[1]",
+            b"\xff",
+            br#"{"offsetTable":[1]}"#,
+        ];
+        for bad in bad {
+            assert!(count(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
 
     #[test]
     fn integer_keys_become_strings() {
