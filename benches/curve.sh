@@ -4,12 +4,13 @@
 # many topics (one queue each, one group at offset 0 on every one of them, beside 1 group behind on the
 # 8-queue topic), and at each size:
 #  - `scale-in check`: median wall time of 3, and the broker CPU (its JVM's utime + stime) one scan costs;
+#    beside it, unless MQADMIN=0, one `mqadmin brokerConsumeStats` (what the addon's remove-broker.sh runs);
 #  - `serve`'s metrics refresh: its duration (rocketmq_sidecar_broker_metrics_refresh_seconds) just
 #    after start (every minute statistic asked for) and, unless STEADY=0, once the offsets have been
 #    still for more than 2 minutes (statistics known to be 0 are not asked: src/metrics/quiet.rs); the
 #    series it renders, and serve's peak RSS (VmHWM) over the whole run;
 #  - with STEADY=1, the broker CPU one steady refresh costs (watched rate less unwatched rate).
-# Usage: [AXIS=groups|topics] [SIZES="1000 2000 5000 10000"] [STEADY=1] [GLIBC=0] benches/curve.sh
+# Usage: [AXIS=groups|topics] [SIZES="1000 2000 5000 10000"] [STEADY=1] [MQADMIN=1] [GLIBC=0] benches/curve.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -34,8 +35,9 @@ scripts/rocketmq.sh client produce "$NAMESRV" BenchGuard8 16 | grep -c '^ok' | x
 ticks() { awk '{print $14 + $15}' "/proc/$BROKER_PID/stat"; }
 
 STEADY=${STEADY:-1}
-echo "| $AXIS | scale-in check (median of 3) | broker CPU per scan | metrics refresh: first | steady | broker CPU per steady refresh | series | serve peak RSS |"
-echo "|---|---|---|---|---|---|---|---|"
+MQADMIN=${MQADMIN:-1}
+echo "| $AXIS | scale-in check (median of 3) | broker CPU per scan | \`mqadmin brokerConsumeStats\` | metrics refresh: first | steady | broker CPU per steady refresh | series | serve peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|"
 have=1 # groups (or topics) below this number exist already
 [ "$AXIS" = topics ] && have=0
 for n in $SIZES; do
@@ -48,6 +50,14 @@ for n in $SIZES; do
     times+=($(( (e - s) / 1000000 ))); cpu+=($(( (b - a) * 1000 / $(getconf CLK_TCK) )))
   done
   scan=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p); scan_cpu=$(printf '%s\n' "${cpu[@]}" | sort -n | sed -n 2p)
+  # What the addon's remove-broker.sh runs for the same question: one JVM, one run.
+  mq=-
+  if [ "$MQADMIN" = 1 ]; then
+    s=$(date +%s%N)
+    if scripts/rocketmq.sh mqadmin brokerConsumeStats -b "$MASTER" -n "$NAMESRV" >"$WORK/bcs.out" 2>&1; then why=""
+    else why=" (failed: $(grep -m1 -iE 'exception|error' "$WORK/bcs.out" | cut -c1-80))"; fi
+    mq="$(( ($(date +%s%N) - s) / 1000000 )) ms$why"
+  fi
   port=$(free_port)
   "$SIDECAR" serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$port" --metrics-interval 5s --log warn &
   pid=$!
@@ -56,16 +66,16 @@ for n in $SIZES; do
   sleep 11 # two more refreshes
   ms() { metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{printf "%.0f", $1 * 1000}'; }
   refresh=$(ms); steady=-; per_refresh=-
-  [ "$STEADY" = 1 ] && { w0=$(ticks); sleep 130; w1=$(ticks); steady="$(ms) ms"; }
+  [ "$STEADY" = 1 ] && { sleep 130; steady="$(ms) ms"; w0=$(ticks); sleep 20; w1=$(ticks); }
   series=$(metric rocketmq_sidecar_broker_metrics_series)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   if [ "$STEADY" = 1 ]; then
-    # The broker's CPU per steady refresh: its rate while watched (refreshes every 5 s plus the
-    # role poll) less its rate over 20 s unwatched, times the interval.
+    # The broker's CPU per steady refresh: its CPU over 20 s watched once steady (4 refreshes plus
+    # the role poll) less its CPU over 20 s unwatched, over 4.
     i0=$(ticks); sleep 20; i1=$(ticks)
     per_refresh=$(awk -v w=$((w1 - w0)) -v i=$((i1 - i0)) -v hz="$(getconf CLK_TCK)" \
-      'BEGIN { printf "%.0f ms", (w / 130 - i / 20) * 5 * 1000 / hz }')
+      'BEGIN { printf "%.0f ms", (w - i) / 4 * 1000 / hz }')
   fi
-  echo "| $n | $scan ms | $scan_cpu ms | $refresh ms | $steady | $per_refresh | $series | $rss MiB |"
+  echo "| $n | $scan ms | $scan_cpu ms | $mq | $refresh ms | $steady | $per_refresh | $series | $rss MiB |"
 done
