@@ -59,7 +59,7 @@ fn replica_info_from(resp: &Command) -> Result<ReplicaInfo, DecodeError> {
     let sync_state_set = if resp.body.is_empty() {
         Vec::new()
     } else {
-        let v = json::parse(&resp.body).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let v = json::parse(&resp.body).map_err(DecodeError::from)?;
         v.get("syncStateSet")
             .and_then(|s| s.as_array())
             .map(|ids| ids.iter().filter_map(|id| id.as_i64()).collect())

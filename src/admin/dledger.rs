@@ -107,7 +107,7 @@ impl DLedgerAdmin {
 }
 
 fn body_json(body: &[u8]) -> Result<serde_json::Value, DecodeError> {
-    json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))
+    Ok(json::parse(body)?)
 }
 
 /// MetadataResponse: `{"code":200,"group":..,"leaderId":"n1","peers":{"n0":"host:port",..}}`.

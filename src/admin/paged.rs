@@ -143,7 +143,7 @@ impl Pages for Document {
     type Page = Value;
 
     fn parse(body: &[u8], _: &Table) -> Result<(Value, Option<String>), DecodeError> {
-        let page = json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let page = json::parse(body)?;
         let version = page.get("dataVersion").map(Value::to_string);
         Ok((page, version))
     }
@@ -179,13 +179,8 @@ impl<T: DeserializeOwned> Pages for Rows<T> {
     type Page = Vec<(String, T)>;
 
     fn parse(body: &[u8], table: &Table) -> Result<(Self::Page, Option<String>), DecodeError> {
-        let mut page = Vec::new();
-        let rest = json::each_member_of(body, table.rows_key, |name, row| {
-            let row = T::deserialize(row).map_err(|e| format!("{} {name:?}: {e}", table.rows_key))?;
-            page.push((name, row));
-            Ok::<_, DecodeError>(())
-        })?;
-        Ok((page, rest.get("dataVersion").map(Value::to_string)))
+        let page = super::stats::rows_of(body, table.rows_key)?;
+        Ok((page.rows, page.rest.get("dataVersion").map(Value::to_string)))
     }
 
     fn add(&mut self, page: Self::Page, _: &Table) -> Next {

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::remoting::json;
 
@@ -60,19 +61,30 @@ pub struct QueueData {
 }
 
 fn parse(body: &[u8]) -> Result<Value, DecodeError> {
-    json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))
+    Ok(json::parse(body)?)
 }
 
-fn table<T: for<'de> Deserialize<'de>>(body: &[u8], field: &str) -> Result<BTreeMap<String, T>, DecodeError> {
-    table_of(&parse(body)?, field)
+/// The rows of a body's table `field`, typed, read row by row ([`json::each_member_of`]: a
+/// 10,000-row table never exists as one JSON tree), and the body's other top-level members (a
+/// paged table's `dataVersion`). A missing or `null` table has no rows.
+pub(super) fn rows_of<T: DeserializeOwned>(body: &[u8], field: &str) -> Result<TableRows<T>, DecodeError> {
+    let mut rows = Vec::new();
+    let rest = json::each_member_of(body, field, |name, row| {
+        let row = T::deserialize(row).map_err(|e| format!("{field} {name:?}: {e}"))?;
+        rows.push((name, row));
+        Ok::<_, DecodeError>(())
+    })?;
+    Ok(TableRows { rows, rest })
 }
 
-/// One table of a parsed body, read in place (no copy of a 10,000-row table).
-fn table_of<T: for<'de> Deserialize<'de>>(doc: &Value, field: &str) -> Result<BTreeMap<String, T>, DecodeError> {
-    match doc.get(field) {
-        None | Some(Value::Null) => Ok(BTreeMap::new()),
-        Some(t) => BTreeMap::<String, T>::deserialize(t).map_err(|e| DecodeError::Shape(format!("{field}: {e}"))),
-    }
+/// What [`rows_of`] read: the table's rows in body order, and every other top-level member.
+pub(super) struct TableRows<T> {
+    pub rows: Vec<(String, T)>,
+    pub rest: Map<String, Value>,
+}
+
+fn table<T: DeserializeOwned>(body: &[u8], field: &str) -> Result<BTreeMap<String, T>, DecodeError> {
+    Ok(rows_of(body, field)?.rows.into_iter().collect())
 }
 
 /// GET_ALL_SUBSCRIPTIONGROUP_CONFIG body.
@@ -80,18 +92,15 @@ pub fn groups_from_body(body: &[u8]) -> Result<BTreeMap<String, GroupConfig>, De
     table(body, "subscriptionGroupTable")
 }
 
-/// GET_ALL_CONSUMER_OFFSET body: `{"offsetTable":{"topic@group":{0:12,1:7}}}`.
-/// Read row by row ([`json::each_member_of`]): the table is the largest body the sidecar reads
-/// (10,000 groups x 8 queues = 80,000 offsets).
+/// GET_ALL_CONSUMER_OFFSET body: `{"offsetTable":{"topic@group":{0:12,1:7}}}`, the largest body
+/// the sidecar reads (10,000 groups x 8 queues = 80,000 offsets).
 pub fn consumer_offsets_from_body(body: &[u8]) -> Result<ConsumerOffsets, DecodeError> {
     let mut out = ConsumerOffsets::new();
-    json::each_member_of(body, "offsetTable", |key, queues| {
+    for (key, queues) in rows_of::<BTreeMap<String, i64>>(body, "offsetTable")?.rows {
         // Topic and group names cannot contain '@' (RocketMQ's name pattern), so the split is exact.
         let (topic, group) = key.split_once('@').ok_or_else(|| format!("offset key {key:?} is not topic@group"))?;
-        let queues = BTreeMap::<String, i64>::deserialize(queues).map_err(|e| format!("offsetTable: {e}"))?;
         out.insert((topic.to_string(), group.to_string()), queue_map(queues)?);
-        Ok::<_, DecodeError>(())
-    })?;
+    }
     Ok(out)
 }
 

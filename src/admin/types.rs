@@ -65,7 +65,7 @@ pub struct BrokerData {
 impl ClusterInfo {
     /// Decodes a GET_BROKER_CLUSTER_INFO body (fastjson: integer map keys are unquoted).
     pub fn from_body(body: &[u8]) -> Result<ClusterInfo, DecodeError> {
-        let value = json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))?;
+        let value = json::parse(body)?;
         let raw: RawClusterInfo = serde_json::from_value(value).map_err(|e| DecodeError::Shape(e.to_string()))?;
         raw.into_typed()
     }
@@ -107,7 +107,7 @@ struct RawKvTable {
 
 /// Decodes a GET_BROKER_RUNTIME_INFO body (`{"table":{...}}`; values kept as text).
 pub fn runtime_info_from_body(body: &[u8]) -> Result<RuntimeInfo, DecodeError> {
-    let value = json::parse(body).map_err(|e| DecodeError::Json(e.to_string()))?;
+    let value = json::parse(body)?;
     let raw: RawKvTable = serde_json::from_value(value).map_err(|e| DecodeError::Shape(e.to_string()))?;
     Ok(raw.table.into_iter().map(|(k, v)| (k, json::text(v))).collect())
 }

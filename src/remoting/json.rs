@@ -20,13 +20,9 @@ pub struct JsonError {
 
 /// Parses one JSON value (fastjson dialect) from `input`; trailing non-space is an error.
 pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
-    let text = std::str::from_utf8(input).map_err(|e| JsonError { at: e.valid_up_to(), reason: "not UTF-8".into() })?;
-    let mut p = Parser { s: text.as_bytes(), text, pos: 0 };
+    let mut p = Parser::over(input)?;
     let v = p.value(0)?;
-    p.ws();
-    if p.pos != p.s.len() {
-        return Err(p.err("trailing characters after the value"));
-    }
+    p.end()?;
     Ok(v)
 }
 
@@ -40,8 +36,7 @@ pub fn each_member_of<E: From<JsonError>>(
     field: &str,
     mut f: impl FnMut(String, Value) -> Result<(), E>,
 ) -> Result<Map<String, Value>, E> {
-    let text = std::str::from_utf8(input).map_err(|e| JsonError { at: e.valid_up_to(), reason: "not UTF-8".into() })?;
-    let mut p = Parser { s: text.as_bytes(), text, pos: 0 };
+    let mut p = Parser::over(input)?;
     p.ws();
     if p.peek() != Some(b'{') {
         return Err(p.err("expected an object").into());
@@ -62,10 +57,7 @@ pub fn each_member_of<E: From<JsonError>>(
             }
         }
     })?;
-    p.ws();
-    if p.pos != p.s.len() {
-        return Err(p.err("trailing characters after the value").into());
-    }
+    p.end()?;
     Ok(rest)
 }
 
@@ -92,7 +84,22 @@ struct Parser<'a> {
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
+    fn over(input: &'a [u8]) -> Result<Parser<'a>, JsonError> {
+        let text =
+            std::str::from_utf8(input).map_err(|e| JsonError { at: e.valid_up_to(), reason: "not UTF-8".into() })?;
+        Ok(Parser { s: text.as_bytes(), text, pos: 0 })
+    }
+
+    /// Only blanks may follow the value.
+    fn end(&mut self) -> Result<(), JsonError> {
+        self.ws();
+        if self.pos != self.s.len() {
+            return Err(self.err("trailing characters after the value"));
+        }
+        Ok(())
+    }
+
     fn err(&self, reason: &str) -> JsonError {
         JsonError { at: self.pos, reason: reason.to_string() }
     }
