@@ -3,7 +3,6 @@
 //! throughput; a slave only its runtime gauges (the exporter reads masters only, and a slave's
 //! copies would double every sum on a dashboard).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::admin::{
@@ -11,7 +10,7 @@ use crate::admin::{
 };
 use crate::guard::{self, Backlog, BrokerOffsets, GuardError, Policy};
 
-use super::quiet::Quiet;
+use super::quiet::{PairValues, Plan, Quiet, TopicValues};
 use super::runtime;
 
 #[derive(Debug, Clone)]
@@ -56,7 +55,11 @@ impl Families {
 
     fn set(&mut self, name: &str, help: &str, labels: &[&str], values: &[&str], v: f64) {
         use std::fmt::Write;
-        let (_, lines) = self.text.entry(name.to_string()).or_insert_with(|| (help.to_string(), String::new()));
+        // Looked up before inserting: 40,000 series must not allocate 40,000 family names.
+        if !self.text.contains_key(name) {
+            self.text.insert(name.to_string(), (help.to_string(), String::new()));
+        }
+        let Some((_, lines)) = self.text.get_mut(name) else { return };
         lines.push_str(name);
         for (i, (label, value)) in labels.iter().zip(values).enumerate() {
             lines.push(if i == 0 { '{' } else { ',' });
@@ -65,16 +68,20 @@ impl Families {
         if !labels.is_empty() {
             lines.push('}');
         }
-        let _ = writeln!(lines, " {}", sample_value(v));
+        lines.push(' ');
+        write_sample_value(lines, v);
+        lines.push('\n');
         self.series += 1;
     }
 
     fn render(self, dropped: usize) -> Snapshot {
         let size: usize = self.text.iter().map(|(n, (h, l))| 2 * n.len() + h.len() + l.len() + 32).sum();
         let mut text = String::with_capacity(size);
-        for (name, (help, lines)) in &self.text {
-            text.push_str(&format!("# HELP {name} {}\n# TYPE {name} gauge\n", escape_help(help)));
-            text.push_str(lines);
+        // Each family's lines are freed as soon as they are copied: the page and the families
+        // are never both whole (4 MB each at 40,000 series).
+        for (name, (help, lines)) in self.text {
+            text.push_str(&format!("# HELP {name} {}\n# TYPE {name} gauge\n", escape_help(&help)));
+            text.push_str(&lines);
         }
         Snapshot { text, series: self.series, dropped }
     }
@@ -94,13 +101,14 @@ fn escape_help(v: &str) -> String {
 }
 
 /// A sample value as Prometheus writes it (integers without a fraction, `+Inf`, `NaN`).
-fn sample_value(v: f64) -> String {
+fn write_sample_value(out: &mut String, v: f64) {
+    use std::fmt::Write;
     if v.is_nan() {
-        "NaN".into()
+        out.push_str("NaN");
     } else if v.is_infinite() {
-        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
     } else {
-        format!("{v}")
+        let _ = write!(out, "{v}");
     }
 }
 
@@ -159,9 +167,9 @@ pub async fn collect(
 /// One group's progress on one topic, summed over the topic's queues as the broker's own
 /// consume stats (and mqadmin consumerProgress) do: lag = Σ(max − committed), a queue without
 /// a committed offset counting from 0.
-struct Pair {
-    topic: String,
-    group: String,
+struct Pair<'a> {
+    topic: &'a str,
+    group: &'a str,
     committed: i64,
     lag: i64,
 }
@@ -176,36 +184,89 @@ async fn master_metrics(
 ) -> Result<(usize, Quiet), AdminError> {
     let (topics, dropped_topics) = largest_topics(read, limits.max_series);
     let (pairs, dropped_pairs) = largest_lags(read, limits.max_series);
-    // Only the statistics that can be other than 0 are asked for (see `quiet`).
+    // Only the statistics that can be other than 0 are asked for, a busy key once a minute and
+    // at most a budget per refresh (see `quiet`).
     let now = tokio::time::Instant::now();
     let online_with_backlog =
-        |p: &Pair| p.lag > 0 && read.consumers.get(&p.group).is_some_and(|c| !c.clients.is_empty());
-    let marks =
-        pairs.iter().map(|p| ((p.topic.clone(), p.group.clone()), (p.committed, p.lag, online_with_backlog(p))));
-    let seen = quiet.observe(&topics, marks, now);
-    let asked_topics: Vec<_> = topics.iter().zip(&seen.ask_topics).filter(|(_, a)| **a).map(|(t, _)| t).collect();
-    let asked_pairs: Vec<_> = pairs.iter().zip(&seen.ask_pairs).filter(|(_, a)| **a).map(|(p, _)| p).collect();
+        |p: &Pair| p.lag > 0 && read.consumers.get(p.group).is_some_and(|c| !c.clients.is_empty());
+    let empty = |topic: &str| read.stats.get(topic).is_none_or(|q| q.values().all(|(_, max)| *max <= 0));
+    let marks = pairs.iter().map(|p| {
+        let key = (p.topic.to_string(), p.group.to_string());
+        (key, (p.committed, p.lag, online_with_backlog(p)), empty(p.topic))
+    });
+    let mut seen = quiet.observe(&topics, marks, now);
     tracing::debug!(
-        topics = asked_topics.len(),
+        topics = seen.topics.iter().filter(|p| matches!(p, Plan::Ask)).count(),
         of_topics = topics.len(),
-        pairs = asked_pairs.len(),
+        pairs = seen.pairs.iter().filter(|p| matches!(p, Plan::Ask)).count(),
         of_pairs = pairs.len(),
         "minute statistics asked for"
     );
-    let minute = minute_stats(admin, labels[0], &asked_topics, &asked_pairs, limits.concurrency).await?;
+    let asked = Asked {
+        cluster: labels[0],
+        topics: &topics,
+        topic_plans: &seen.topics,
+        pairs: &pairs,
+        pair_plans: &seen.pairs,
+    };
+    let minute = minute_stats(admin, asked, limits.concurrency).await?;
+    for (((topic, _), plan), values) in topics.iter().zip(&seen.topics).zip(&minute.topics) {
+        if *plan == Plan::Ask {
+            seen.next.answered_topic(topic, *values, now);
+        }
+    }
+    for ((pair, plan), values) in pairs.iter().zip(&seen.pairs).zip(&minute.pairs) {
+        if *plan == Plan::Ask {
+            seen.next.answered_pair(pair.topic, pair.group, *values, now);
+        }
+    }
     broker_families(f, labels, &minute);
-    topic_families(f, labels, &topics, &minute);
+    topic_families(f, labels, &topics, &resolve(&seen.topics, &minute.topics));
     // Online consumers (read once, shared with the guard) give the exporter's
     // countOfOnlineConsumers and msgModel labels.
-    pair_families(f, labels, &pairs, &read.consumers, &minute);
+    pair_families(f, labels, &pairs, &read.consumers, &resolve(&seen.pairs, &minute.pairs));
     Ok((dropped_topics + dropped_pairs, seen.next))
 }
 
-/// One-minute broker statistics by (stats name, key).
-type Minute = HashMap<(&'static str, String), StatsMinute>;
+/// The one-minute statistics of one refresh, by position: the broker's two, then two per topic
+/// and three per pair in the order of the lists they were asked for (None: not asked, known 0).
+struct Minute {
+    broker: [Option<StatsMinute>; 2],
+    topics: Vec<[Option<StatsMinute>; 2]>,
+    pairs: Vec<[Option<StatsMinute>; 3]>,
+}
 
-fn stat(minute: &Minute, name: &'static str, key: &str) -> Option<StatsMinute> {
-    minute.get(&(name, key.to_string())).copied()
+const BROKER_STATS: [&str; 2] = ["BROKER_PUT_NUMS", "BROKER_GET_NUMS"];
+const TOPIC_STATS: [&str; 2] = ["TOPIC_PUT_NUMS", "TOPIC_PUT_SIZE"];
+const PAIR_STATS: [&str; 3] = ["GROUP_GET_NUMS", "GROUP_GET_SIZE", "SNDBCK_PUT_NUMS"];
+
+/// Where one asked statistic goes in [`Minute`].
+#[derive(Clone, Copy)]
+enum Slot {
+    Broker(usize),
+    Topic(usize, usize),
+    Pair(usize, usize),
+}
+
+/// What a refresh asks the minute statistics for: the topics and pairs it renders, each with
+/// whether its statistics can be other than 0.
+struct Asked<'a, 'p> {
+    cluster: &'a str,
+    topics: &'a [(&'a String, i64)],
+    topic_plans: &'a [Plan<TopicValues>],
+    pairs: &'a [Pair<'p>],
+    pair_plans: &'a [Plan<PairValues>],
+}
+
+/// Each key's values for rendering: answered now, kept, 0, or None (unknown: series left out).
+fn resolve<V: Copy + Default>(plans: &[Plan<V>], answered: &[V]) -> Vec<Option<V>> {
+    let value = |(plan, answer): (&Plan<V>, &V)| match plan {
+        Plan::Zero => Some(V::default()),
+        Plan::Ask => Some(*answer),
+        Plan::Kept(v) => Some(*v),
+        Plan::Unknown => None,
+    };
+    plans.iter().zip(answered).map(value).collect()
 }
 
 /// Topics by size (sum of queue max offsets), largest first, cut at `max`; and how many were cut.
@@ -219,7 +280,7 @@ fn largest_topics(read: &BrokerOffsets, max: usize) -> (Vec<(&String, i64)>, usi
 }
 
 /// Group/topic pairs by lag, largest first, cut at `max`; and how many were cut.
-fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair>, usize) {
+fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair<'_>>, usize) {
     let mut pairs: Vec<Pair> = read
         .offsets
         .iter()
@@ -228,8 +289,8 @@ fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair>, usize) {
             let queues = read.stats.get(topic)?;
             let committed_at = |q: &u32| committed.get(q).copied().unwrap_or(0).max(0);
             Some(Pair {
-                topic: topic.clone(),
-                group: group.clone(),
+                topic,
+                group,
                 committed: queues.keys().map(committed_at).fold(0, i64::saturating_add),
                 lag: queues
                     .iter()
@@ -238,7 +299,7 @@ fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair>, usize) {
             })
         })
         .collect();
-    pairs.sort_by(|a, b| b.lag.cmp(&a.lag).then((&a.group, &a.topic).cmp(&(&b.group, &b.topic))));
+    pairs.sort_by(|a, b| b.lag.cmp(&a.lag).then((a.group, a.topic).cmp(&(b.group, b.topic))));
     let dropped = pairs.len().saturating_sub(max);
     pairs.truncate(max);
     (pairs, dropped)
@@ -247,43 +308,59 @@ fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair>, usize) {
 /// Throughput from the broker's own one-minute statistics (what the exporter reads).
 async fn minute_stats(
     admin: &Arc<BrokerAdmin>,
-    cluster: &str,
-    topics: &[&(&String, i64)],
-    pairs: &[&Pair],
+    asked: Asked<'_, '_>,
     concurrency: usize,
 ) -> Result<Minute, AdminError> {
-    let mut wanted: Vec<(&'static str, String)> =
-        vec![("BROKER_PUT_NUMS", cluster.to_string()), ("BROKER_GET_NUMS", cluster.to_string())];
-    for (topic, size) in topics {
-        if *size > 0 && !topic.starts_with(RETRY_PREFIX) && !topic.starts_with(DLQ_PREFIX) {
-            wanted.push(("TOPIC_PUT_NUMS", topic.to_string()));
-            wanted.push(("TOPIC_PUT_SIZE", topic.to_string()));
+    let mut wanted: Vec<(Slot, &'static str, String)> =
+        BROKER_STATS.iter().enumerate().map(|(i, name)| (Slot::Broker(i), *name, asked.cluster.to_string())).collect();
+    for (t, ((topic, _), plan)) in asked.topics.iter().zip(asked.topic_plans).enumerate() {
+        if *plan == Plan::Ask {
+            wanted
+                .extend(TOPIC_STATS.iter().enumerate().map(|(i, name)| (Slot::Topic(t, i), *name, topic.to_string())));
         }
     }
-    for p in pairs {
-        for name in ["GROUP_GET_NUMS", "GROUP_GET_SIZE", "SNDBCK_PUT_NUMS"] {
-            wanted.push((name, format!("{}@{}", p.topic, p.group)));
+    for (p, (pair, plan)) in asked.pairs.iter().zip(asked.pair_plans).enumerate() {
+        if *plan == Plan::Ask {
+            let key = format!("{}@{}", pair.topic, pair.group);
+            wanted.extend(PAIR_STATS.iter().enumerate().map(|(i, name)| (Slot::Pair(p, i), *name, key.clone())));
         }
     }
-    let answers = bounded(admin, wanted, concurrency, |admin, (name, key): &(&'static str, String)| {
+    let answers = bounded(admin, wanted, concurrency, |admin, (_, name, key): &(Slot, &'static str, String)| {
         let (name, key) = (*name, key.clone());
         async move { admin.stats_minute(name, &key).await }
     })
     .await?;
-    Ok(answers.into_iter().collect())
+    let mut minute = Minute {
+        broker: [None; 2],
+        topics: vec![[None; 2]; asked.topics.len()],
+        pairs: vec![[None; 3]; asked.pairs.len()],
+    };
+    for ((slot, _, _), stats) in answers {
+        match slot {
+            Slot::Broker(i) => minute.broker[i] = Some(stats),
+            Slot::Topic(t, i) => minute.topics[t][i] = Some(stats),
+            Slot::Pair(p, i) => minute.pairs[p][i] = Some(stats),
+        }
+    }
+    Ok(minute)
 }
 
 fn broker_families(f: &mut Families, [cluster, broker, addr]: [&str; 3], minute: &Minute) {
     let broker_labels = ["cluster", "brokerIP", "broker"];
-    for (name, stats_name) in [("rocketmq_broker_tps", "BROKER_PUT_NUMS"), ("rocketmq_broker_qps", "BROKER_GET_NUMS")] {
-        let v = stat(minute, stats_name, cluster).map_or(0.0, |s| s.tps);
+    for (name, stats) in ["rocketmq_broker_tps", "rocketmq_broker_qps"].into_iter().zip(minute.broker) {
+        let v = stats.map_or(0.0, |s| s.tps);
         f.set(name, "Broker messages per second over the last minute", &broker_labels, &[cluster, addr, broker], v);
     }
 }
 
-fn topic_families(f: &mut Families, [cluster, broker, _]: [&str; 3], topics: &[(&String, i64)], minute: &Minute) {
+fn topic_families(
+    f: &mut Families,
+    [cluster, broker, _]: [&str; 3],
+    topics: &[(&String, i64)],
+    minute: &[Option<TopicValues>],
+) {
     let topic_labels = ["cluster", "broker", "topic"];
-    for (topic, size) in topics {
+    for ((topic, size), values) in topics.iter().zip(minute) {
         if let Some(group) = topic.strip_prefix(DLQ_PREFIX) {
             let help = "Dead-letter topic offset (sum of queue max offsets)";
             let labels = [cluster, broker, group];
@@ -295,9 +372,11 @@ fn topic_families(f: &mut Families, [cluster, broker, _]: [&str; 3], topics: &[(
             let labels = [cluster, broker, topic.as_str()];
             let help = "Topic offset (sum of queue max offsets)";
             f.set("rocketmq_producer_offset", help, &topic_labels, &labels, *size as f64);
-            let tps = stat(minute, "TOPIC_PUT_NUMS", topic).map_or(0.0, |s| s.tps);
+            // Not asked yet (a cold start over the budget): left out rather than shown as 0.
+            let Some([puts, bytes]) = values else { continue };
+            let tps = puts.map_or(0.0, |s| s.tps);
             f.set("rocketmq_producer_tps", "Messages put per second (last minute)", &topic_labels, &labels, tps);
-            let bytes = stat(minute, "TOPIC_PUT_SIZE", topic).map_or(0.0, |s| s.tps);
+            let bytes = bytes.map_or(0.0, |s| s.tps);
             let help = "Bytes put per second (last minute)";
             f.set("rocketmq_producer_message_size", help, &topic_labels, &labels, bytes);
         }
@@ -307,32 +386,35 @@ fn topic_families(f: &mut Families, [cluster, broker, _]: [&str; 3], topics: &[(
 fn pair_families(
     f: &mut Families,
     [cluster, broker, _]: [&str; 3],
-    pairs: &[Pair],
+    pairs: &[Pair<'_>],
     online: &std::collections::BTreeMap<String, OnlineConsumers>,
-    minute: &Minute,
+    minute: &[Option<PairValues>],
 ) {
     let pair_labels = ["cluster", "broker", "topic", "group"];
     let diff_labels = ["group", "topic", "countOfOnlineConsumers", "msgModel"];
-    for p in pairs {
-        let labels = [cluster, broker, p.topic.as_str(), p.group.as_str()];
-        let key = format!("{}@{}", p.topic, p.group);
+    for (p, values) in pairs.iter().zip(minute) {
+        let labels = [cluster, broker, p.topic, p.group];
         let help = "Committed consumer offset (sum over queues)";
         f.set("rocketmq_consumer_offset", help, &pair_labels, &labels, p.committed as f64);
-        let gets = stat(minute, "GROUP_GET_NUMS", &key).map_or(0.0, |s| s.tps);
-        f.set("rocketmq_consumer_tps", "Messages pulled per second (last minute)", &pair_labels, &labels, gets);
-        let bytes = stat(minute, "GROUP_GET_SIZE", &key).map_or(0.0, |s| s.tps);
-        f.set("rocketmq_consumer_message_size", "Bytes pulled per second (last minute)", &pair_labels, &labels, bytes);
-        let back = stat(minute, "SNDBCK_PUT_NUMS", &key).map_or(0.0, |s| s.sum as f64);
-        f.set("rocketmq_send_back_nums", "Messages sent back for retry (last minute)", &pair_labels, &labels, back);
+        // Not asked yet (a cold start over the budget): left out rather than shown as 0.
+        if let Some([gets, bytes, back]) = values {
+            let gets = gets.map_or(0.0, |s| s.tps);
+            f.set("rocketmq_consumer_tps", "Messages pulled per second (last minute)", &pair_labels, &labels, gets);
+            let bytes = bytes.map_or(0.0, |s| s.tps);
+            let help = "Bytes pulled per second (last minute)";
+            f.set("rocketmq_consumer_message_size", help, &pair_labels, &labels, bytes);
+            let back = back.map_or(0.0, |s| s.sum as f64);
+            f.set("rocketmq_send_back_nums", "Messages sent back for retry (last minute)", &pair_labels, &labels, back);
+        }
 
-        let consumers = online.get(&p.group);
+        let consumers = online.get(p.group);
         // The exporter skips BROADCASTING groups (their offsets live on the clients) and labels
         // the model with its Java ordinal: BROADCASTING 0, CLUSTERING 1 (also for offline groups).
         if consumers.is_some_and(OnlineConsumers::is_broadcasting) {
             continue;
         }
         let count = consumers.map_or(0, |c| c.clients.len()).to_string();
-        let labels = [p.group.as_str(), p.topic.as_str(), count.as_str(), "1"];
+        let labels = [p.group, p.topic, count.as_str(), "1"];
         let (name, help) = if p.topic.starts_with(RETRY_PREFIX) {
             ("rocketmq_group_retrydiff", "Unconsumed messages of a group's retry topic")
         } else {

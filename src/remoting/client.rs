@@ -83,6 +83,9 @@ const USER_TIMEOUT: Duration = Duration::from_secs(20);
 /// Requests waiting for the connection task; more wait in `send`.
 const QUEUE: usize = 256;
 
+/// At most this many queued frames go out in one write.
+const MAX_BATCH: usize = 64;
+
 type Answer = Result<Command, RemotingError>;
 
 /// One request handed to the connection task.
@@ -300,44 +303,64 @@ impl ConnectionTask {
         }
     }
 
-    /// Writes one job's frame, connecting first if needed.
+    /// Writes one job's frame, and those of the jobs queued behind it, in one write (connecting
+    /// first if needed): a refresh's 64 requests in flight then cost the kernel, and the broker's
+    /// event loop, one send and one wake-up per batch instead of one per request.
     async fn handle(&mut self, job: Job, jobs: &mut mpsc::Receiver<Job>) {
-        if job.deadline <= Instant::now() || job.reply.is_closed() {
-            return; // its caller has given up already
+        let mut batch = vec![job];
+        while batch.len() < MAX_BATCH {
+            let Ok(next) = jobs.try_recv() else { break };
+            batch.push(next);
         }
+        let now = Instant::now();
+        batch.retain(|job| job.deadline > now && !job.reply.is_closed()); // their callers gave up already
+        let Some(deadline) = batch.iter().map(|job| job.deadline).min() else { return };
         if self.conn.is_none() {
-            match self.connect(job.deadline).await {
+            match self.connect(deadline).await {
                 Ok(conn) => self.conn = Some(conn),
-                Err(e) => return self.fail_queued(job, jobs, e),
+                Err(e) => return self.fail_queued(batch, jobs, e),
             }
         }
         let Some(conn) = self.conn.as_mut() else { return };
-        let written = timeout_at(job.deadline, conn.writer.write_all(&job.frame)).await;
-        let Job { opaque, request, deadline, limit, reply, .. } = job;
+        let written = match batch.as_slice() {
+            [one] => timeout_at(deadline, conn.writer.write_all(&one.frame)).await,
+            many => {
+                let mut frames = Vec::with_capacity(many.iter().map(|job| job.frame.len()).sum());
+                many.iter().for_each(|job| frames.extend_from_slice(&job.frame));
+                timeout_at(deadline, conn.writer.write_all(&frames)).await
+            }
+        };
         match written {
             Ok(Ok(())) => {
-                self.pending.insert(opaque, Pending { reply, request, written: Instant::now(), deadline, limit });
+                let written = Instant::now();
+                for Job { opaque, request, deadline, limit, reply, .. } in batch {
+                    self.pending.insert(opaque, Pending { reply, request, written, deadline, limit });
+                }
             }
             Ok(Err(source)) => {
-                let why = format!("writing {request} failed: {source}");
-                let _ = reply.send(Err(RemotingError::Write { addr: self.addr.clone(), request, source }));
+                let why = format!("writing {} failed: {source}", batch[0].request);
+                for job in batch {
+                    let source = std::io::Error::new(source.kind(), source.to_string());
+                    let (addr, request) = (self.addr.clone(), job.request);
+                    let _ = job.reply.send(Err(RemotingError::Write { addr, request, source }));
+                }
                 self.replace(&why);
             }
-            // Part of the frame may be on the wire: the connection cannot be used again.
+            // Part of a frame may be on the wire: the connection cannot be used again.
             Err(_) => {
-                let _ = reply.send(Err(RemotingError::Timeout {
-                    addr: self.addr.clone(),
-                    request,
-                    after: self.opts.request_timeout,
-                }));
-                self.replace(&format!("writing {request} did not finish in time"));
+                let why = format!("writing {} did not finish in time", batch[0].request);
+                for job in batch {
+                    let (addr, request, after) = (self.addr.clone(), job.request, self.opts.request_timeout);
+                    let _ = job.reply.send(Err(RemotingError::Timeout { addr, request, after }));
+                }
+                self.replace(&why);
             }
         }
     }
 
     /// A failed connect fails this job and every job already queued behind it: they would only
     /// wait out the same failure one after another.
-    fn fail_queued(&mut self, job: Job, jobs: &mut mpsc::Receiver<Job>, e: RemotingError) {
+    fn fail_queued(&mut self, batch: Vec<Job>, jobs: &mut mpsc::Receiver<Job>, e: RemotingError) {
         // The same failure again (io::Error is not Clone).
         let again = |request: &'static str| match &e {
             RemotingError::Connect { source, .. } => RemotingError::Connect {
@@ -349,10 +372,14 @@ impl ConnectionTask {
             }
             _ => RemotingError::Closed { addr: self.addr.clone(), request },
         };
-        while let Ok(queued) = jobs.try_recv() {
+        let mut batch = batch.into_iter();
+        let first = batch.next();
+        for queued in batch.chain(std::iter::from_fn(|| jobs.try_recv().ok())) {
             let _ = queued.reply.send(Err(again(queued.request)));
         }
-        let _ = job.reply.send(Err(e));
+        if let Some(first) = first {
+            let _ = first.reply.send(Err(e));
+        }
     }
 
     async fn connect(&self, deadline: Instant) -> Result<Connection, RemotingError> {

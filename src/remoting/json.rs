@@ -166,13 +166,7 @@ impl<'a> Parser<'a> {
         }
         loop {
             self.ws();
-            let key = match self.value(depth + 1)? {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                other @ (Value::Object(_) | Value::Array(_)) => other.to_string(),
-                Value::Bool(b) => b.to_string(),
-                Value::Null => "null".to_string(),
-            };
+            let key = self.key(depth + 1)?;
             self.ws();
             if self.peek() != Some(b':') {
                 return Err(self.err("expected ':' after object key").into());
@@ -187,6 +181,83 @@ impl<'a> Parser<'a> {
                     return Ok(());
                 }
                 _ => return Err(self.err("expected ',' or '}' in object").into()),
+            }
+        }
+    }
+
+    /// An object key as a string: a string as itself, a number as its text, and an object or array
+    /// key (a MessageQueue) as its JSON text as written, checked but never built as a tree (a
+    /// 10,000-topic refresh reads one per queue).
+    fn key(&mut self, depth: usize) -> Result<String, JsonError> {
+        let start = self.pos;
+        match self.peek() {
+            Some(b'{' | b'[') => {
+                self.skip(depth)?;
+                Ok(self.text[start..self.pos].to_string())
+            }
+            _ => Ok(match self.value(depth)? {
+                Value::String(s) => s,
+                Value::Number(n) => n.to_string(),
+                Value::Bool(b) => b.to_string(),
+                other => other.to_string(),
+            }),
+        }
+    }
+
+    /// Moves past one value, checking it as [`Parser::value`] would, without building it.
+    fn skip(&mut self, depth: usize) -> Result<(), JsonError> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nested too deeply"));
+        }
+        self.ws();
+        let close = match self.peek() {
+            Some(b'{') => b'}',
+            Some(b'[') => b']',
+            Some(b'"') => return self.skip_string(),
+            _ => return self.value(depth).map(drop), // numbers and literals build nothing
+        };
+        self.pos += 1;
+        self.ws();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip(depth + 1)?;
+            self.ws();
+            if close == b'}' {
+                if self.peek() != Some(b':') {
+                    return Err(self.err("expected ':' after object key"));
+                }
+                self.pos += 1;
+                self.skip(depth + 1)?;
+                self.ws();
+            }
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(c) if c == close => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.err("expected ',' or the closing bracket")),
+            }
+        }
+    }
+
+    fn skip_string(&mut self) -> Result<(), JsonError> {
+        self.pos += 1; // '"'
+        loop {
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    self.escape(&mut String::new())?;
+                }
+                Some(_) => self.pos += 1,
+                None => return Err(self.err("unterminated string")),
             }
         }
     }
@@ -366,6 +437,24 @@ mod tests {
         assert_eq!(mq["topic"], "t");
         assert_eq!(mq["queueId"], 0);
         assert_eq!(off["brokerOffset"], 5);
+    }
+
+    #[test]
+    fn object_keys_are_checked_but_kept_as_written() {
+        let body = br#"{"t":{{"brokerName":"b \"x\"","queueId":7,"topic":"t","n":[1,{"a":null}]}:1}}"#;
+        let mut keys = Vec::new();
+        each_member_of(body, "t", |k, _| {
+            keys.push(k);
+            Ok::<_, JsonError>(())
+        })
+        .unwrap();
+        assert_eq!(keys, [r#"{"brokerName":"b \"x\"","queueId":7,"topic":"t","n":[1,{"a":null}]}"#]);
+        assert_eq!(key_object(&keys[0]).unwrap()["queueId"], 7);
+        for bad in [&br#"{{"a":1 2}:1}"#[..], br#"{{"a":"\q"}:1}"#, br#"{{"a":1:1}"#, br#"{[1,]:1}"#, br#"{{"a"}:1}"#] {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        let deep = format!("{{{}:1}}", "[".repeat(MAX_DEPTH + 2));
+        assert!(parse(deep.as_bytes()).unwrap_err().reason.contains("deeply"));
     }
 
     #[test]
