@@ -141,17 +141,24 @@ pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicStats, DecodeError> {
     // Row by row, each key read for its queue id only: a 10,000-topic refresh decodes one of
     // these per topic, and a whole tree cost ~20 allocations per queue.
     let mut out = TopicStats::default();
-    json::each_member_of(body, "offsetTable", |key, val| {
+    for (key, row) in rows_of::<QueueOffsets>(body, "offsetTable")?.rows {
         let queue = queue_id_of(&key).ok_or_else(|| format!("offset table key {key:?} is not a message queue"))?;
-        let num = |f: &str| val.get(f).and_then(Value::as_i64).ok_or_else(|| format!("queue {queue}: no {f}"));
         // A queue id that does not fit is refused, never truncated onto another queue's offsets.
         let queue = u32::try_from(queue).map_err(|_| format!("queue id {queue} is out of range"))?;
-        out.queues.insert(queue, (num("minOffset")?, num("maxOffset")?));
-        let stored = val.get("lastUpdateTimestamp").and_then(Value::as_i64).unwrap_or(0);
-        out.last_store_ms = out.last_store_ms.max(stored);
-        Ok::<_, DecodeError>(())
-    })?;
+        out.queues.insert(queue, (row.min_offset, row.max_offset));
+        out.last_store_ms = out.last_store_ms.max(row.last_update_timestamp);
+    }
     Ok(out)
+}
+
+/// One queue's row of GET_TOPIC_STATS_INFO (TopicOffset); both offsets are required.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueueOffsets {
+    min_offset: i64,
+    max_offset: i64,
+    #[serde(default)]
+    last_update_timestamp: i64,
 }
 
 /// The `queueId` of a MessageQueue key (`{"brokerName":..,"queueId":0,"topic":..}`), read

@@ -189,7 +189,8 @@ async fn master_metrics(
     let now = tokio::time::Instant::now();
     let online_with_backlog =
         |p: &Pair| p.lag > 0 && read.consumers.get(p.group).is_some_and(|c| !c.clients.is_empty());
-    let empty = |topic: &str| read.stats.get(topic).is_none_or(|q| q.values().all(|(_, max)| *max <= 0));
+    // The same test as a topic's own (`quiet`: size 0): a pair on an empty topic pulled nothing.
+    let empty = |topic: &str| read.stats.get(topic).is_none_or(|q| topic_size(q) <= 0);
     let marks = pairs.iter().map(|p| {
         let key = (p.topic.to_string(), p.group.to_string());
         (key, (p.committed, p.lag, online_with_backlog(p)), empty(p.topic))
@@ -229,7 +230,8 @@ async fn master_metrics(
 }
 
 /// The one-minute statistics of one refresh, by position: the broker's two, then two per topic
-/// and three per pair in the order of the lists they were asked for (None: not asked, known 0).
+/// and three per pair in the order of the lists they were asked for (None: not asked this
+/// refresh, or the broker has no such statistic, which is 0).
 struct Minute {
     broker: [Option<StatsMinute>; 2],
     topics: Vec<[Option<StatsMinute>; 2]>,
@@ -271,12 +273,16 @@ fn resolve<V: Copy + Default>(plans: &[Plan<V>], answered: &[V]) -> Vec<Option<V
 
 /// Topics by size (sum of queue max offsets), largest first, cut at `max`; and how many were cut.
 fn largest_topics(read: &BrokerOffsets, max: usize) -> (Vec<(&String, i64)>, usize) {
-    let total = |q: &TopicOffsets| q.values().map(|(_, max)| *max).fold(0i64, i64::saturating_add);
-    let mut by_size: Vec<(&String, i64)> = read.stats.iter().map(|(t, q)| (t, total(q))).collect();
+    let mut by_size: Vec<(&String, i64)> = read.stats.iter().map(|(t, q)| (t, topic_size(q))).collect();
     by_size.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let dropped = by_size.len().saturating_sub(max);
     by_size.truncate(max);
     (by_size, dropped)
+}
+
+/// A topic's size: the sum of its queues' max offsets (0: it never held a message).
+fn topic_size(queues: &TopicOffsets) -> i64 {
+    queues.values().map(|(_, max)| *max).fold(0, i64::saturating_add)
 }
 
 /// Group/topic pairs by lag, largest first, cut at `max`; and how many were cut.

@@ -286,6 +286,11 @@ struct ConnectionTask {
     pending: HashMap<i32, Pending>,
 }
 
+/// The same I/O failure for one more waiting request (io::Error is not Clone).
+fn same_io_error(e: &std::io::Error) -> std::io::Error {
+    std::io::Error::new(e.kind(), e.to_string())
+}
+
 impl ConnectionTask {
     async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
         loop {
@@ -340,8 +345,7 @@ impl ConnectionTask {
             Ok(Err(source)) => {
                 let why = format!("writing {} failed: {source}", batch[0].request);
                 for job in batch {
-                    let source = std::io::Error::new(source.kind(), source.to_string());
-                    let (addr, request) = (self.addr.clone(), job.request);
+                    let (addr, request, source) = (self.addr.clone(), job.request, same_io_error(&source));
                     let _ = job.reply.send(Err(RemotingError::Write { addr, request, source }));
                 }
                 self.replace(&why);
@@ -358,15 +362,14 @@ impl ConnectionTask {
         }
     }
 
-    /// A failed connect fails this job and every job already queued behind it: they would only
+    /// A failed connect fails this batch and every job already queued behind it: they would only
     /// wait out the same failure one after another.
     fn fail_queued(&mut self, batch: Vec<Job>, jobs: &mut mpsc::Receiver<Job>, e: RemotingError) {
-        // The same failure again (io::Error is not Clone).
+        // The same failure again.
         let again = |request: &'static str| match &e {
-            RemotingError::Connect { source, .. } => RemotingError::Connect {
-                addr: self.addr.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
+            RemotingError::Connect { source, .. } => {
+                RemotingError::Connect { addr: self.addr.clone(), source: same_io_error(source) }
+            }
             RemotingError::ConnectTimeout { after, .. } => {
                 RemotingError::ConnectTimeout { addr: self.addr.clone(), after: *after }
             }

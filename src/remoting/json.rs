@@ -3,7 +3,7 @@
 //! whole objects (`{{"brokerName":"b","queueId":0,"topic":"t"}:{...}}`).
 //!
 //! The result is a [`serde_json::Value`] in which every key is a string: numbers keep their
-//! text, and object/array keys become their compact JSON text (parse them again with
+//! text, and object/array keys become their JSON text as written (parse them again with
 //! [`key_object`]). Typed structs then deserialize with `#[serde(default)]` so unknown fields
 //! are ignored and missing ones defaulted. Never panics; nesting is capped.
 use serde_json::{Map, Number, Value};
