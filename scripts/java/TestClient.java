@@ -26,7 +26,13 @@
 //   produce-loop NAMESRV TOPIC PER_SECOND SECONDS
 //        a DefaultMQProducer sending steadily with the default route refresh (30 s). Prints
 //        "ok <epochMs> <broker> <queueId> <offset>" or "error <epochMs> <text>" per send.
+//   watch KEYS ADDR...
+//        the official admin client (DefaultMQAdminExt.getBrokerConfig) asking each broker for its
+//        config about once a second, one thread per broker, 1.5 s per call: the ground truth of
+//        scripts/chaos.sh. Prints "cfg <epochMs> <addr> <brokerRole> <brokerId> k=v,..." (the
+//        comma-separated KEYS, "-" when absent) or "cfgerr <epochMs> <addr> <text>".
 import java.util.List;
+import java.util.Properties;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.rocketmq.client.consumer.DefaultLitePullConsumer;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
@@ -45,6 +51,7 @@ public class TestClient {
             case "consume": consume(a[1], a[2], a[3], Integer.parseInt(a[4]), Integer.parseInt(a[5])); break;
             case "push": push(a); break;
             case "produce-loop": produceLoop(a[1], a[2], Double.parseDouble(a[3]), Integer.parseInt(a[4])); break;
+            case "watch": watch(a); break;
             default: throw new IllegalArgumentException("unknown command " + a[0]);
         }
         System.exit(0);
@@ -193,5 +200,40 @@ public class TestClient {
             Thread.sleep(gap);
         }
         p.shutdown();
+    }
+
+    /** Ground truth for the chaos campaign: each broker's own config, from the official admin client. */
+    static void watch(String[] a) throws Exception {
+        exitWhenStdinCloses();
+        String[] keys = a[1].split(",");
+        org.apache.rocketmq.tools.admin.DefaultMQAdminExt admin = new org.apache.rocketmq.tools.admin.DefaultMQAdminExt(1500);
+        admin.setInstanceName("sidecar-watch-" + ProcessHandle.current().pid());
+        admin.start();
+        say("started");
+        for (int i = 2; i < a.length; i++) {
+            final String addr = a[i];
+            Thread t = new Thread(() -> {
+                while (true) {
+                    long at = System.currentTimeMillis();
+                    try {
+                        Properties p = admin.getBrokerConfig(addr);
+                        StringBuilder kv = new StringBuilder();
+                        for (String k : keys) {
+                            if (kv.length() > 0) kv.append(',');
+                            kv.append(k).append('=').append(p.getProperty(k, "-"));
+                        }
+                        say("cfg " + at + " " + addr + " " + p.getProperty("brokerRole", "-") + " "
+                            + p.getProperty("brokerId", "-") + " " + kv);
+                    } catch (Throwable e) {
+                        say("cfgerr " + at + " " + addr + " " + String.valueOf(e.getMessage()).replace('\n', ' '));
+                    }
+                    long rest = 1000 - (System.currentTimeMillis() - at);
+                    try { if (rest > 0) Thread.sleep(rest); } catch (InterruptedException ignored) { return; }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+        Thread.sleep(Long.MAX_VALUE);
     }
 }

@@ -42,8 +42,13 @@ pub fn version() -> &'static str {
 
 /// `bash scripts/rocketmq.sh` at this binary's RocketMQ version.
 fn rocketmq_sh() -> Command {
+    rocketmq_sh_at(version())
+}
+
+/// `bash scripts/rocketmq.sh` at RocketMQ `version` (a binary that mixes releases, tests/chaos.rs).
+fn rocketmq_sh_at(version: &str) -> Command {
     let mut cmd = Command::new("bash");
-    cmd.arg(root().join("scripts/rocketmq.sh")).env("ROCKETMQ_VERSION", version());
+    cmd.arg(root().join("scripts/rocketmq.sh")).env("ROCKETMQ_VERSION", version);
     cmd
 }
 
@@ -206,9 +211,17 @@ fn is_zombie(pid: u32) -> bool {
 }
 
 fn start(args: &[&str], home: &Path, port: u16, what: &str) -> Proc {
+    start_at(version(), args, home, port, what)
+}
+
+fn start_at(version: &str, args: &[&str], home: &Path, port: u16, what: &str) -> Proc {
     ensure_jars();
+    if version != self::version() {
+        let st = rocketmq_sh_at(version).arg("fetch").status().expect("run scripts/rocketmq.sh");
+        assert!(st.success(), "scripts/rocketmq.sh fetch of {version} failed");
+    }
     let owner = std::process::id().to_string();
-    let out = rocketmq_sh()
+    let out = rocketmq_sh_at(version)
         .args(args)
         .args(["--home", home.to_str().unwrap(), "--port", &port.to_string(), "--owner", &owner])
         .stderr(Stdio::inherit())
@@ -225,11 +238,16 @@ pub fn start_namesrv(dir: &Path) -> Proc {
 
 /// A name server on `port` with extra `key=value` settings (e.g. the 5.x embedded controller).
 pub fn start_namesrv_with(dir: &Path, port: u16, settings: &[&str]) -> Proc {
+    start_namesrv_at(version(), &dir.join("namesrv"), port, settings)
+}
+
+/// A name server of RocketMQ `version` in `home` (whatever this binary's own version is).
+pub fn start_namesrv_at(version: &str, home: &Path, port: u16, settings: &[&str]) -> Proc {
     let mut args = vec!["start-namesrv"];
     for kv in settings {
         args.extend(["--set", kv]);
     }
-    start(&args, &dir.join("namesrv"), port, "name server")
+    start_at(version, &args, home, port, "name server")
 }
 
 /// Options for a broker; `home` is reused on restart so the store and broker.conf survive.
@@ -256,6 +274,11 @@ pub fn start_broker(spec: &BrokerSpec) -> Proc {
 
 /// A broker with extra `key=value` settings in its broker.conf (written on first start only).
 pub fn start_broker_with(spec: &BrokerSpec, settings: &[&str]) -> Proc {
+    start_broker_at(version(), spec, settings)
+}
+
+/// A broker of RocketMQ `version` (whatever this binary's own version is).
+pub fn start_broker_at(version: &str, spec: &BrokerSpec, settings: &[&str]) -> Proc {
     let id = spec.id.to_string();
     let mut args =
         vec!["start-broker", "--namesrv", spec.namesrv, "--name", spec.name, "--id", &id, "--role", spec.role];
@@ -265,7 +288,7 @@ pub fn start_broker_with(spec: &BrokerSpec, settings: &[&str]) -> Proc {
     for kv in settings {
         args.extend(["--set", kv]);
     }
-    start(&args, &spec.home, spec.port, &format!("broker {} id {}", spec.name, spec.id))
+    start_at(version, &args, &spec.home, spec.port, &format!("broker {} id {}", spec.name, spec.id))
 }
 
 /// Name server + master + slave of shard `broker-a`, + an ACL-enabled broker `broker-acl`.
@@ -422,6 +445,11 @@ impl Serve {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The `serve` process id (for its RSS and open files).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM and waits up to `limit` for the exit; returns the exit code and how long it took.
     pub fn terminate(&mut self, limit: Duration) -> (Option<i32>, Duration) {
         let start = Instant::now();
@@ -449,12 +477,17 @@ impl Drop for Serve {
 
 /// A minimal HTTP/1.1 GET (no client crate needed): (status, body, elapsed); status 0 if unreachable.
 pub fn http_get(port: u16, path: &str) -> (u16, String, Duration) {
+    http_get_within(port, path, Duration::from_secs(5))
+}
+
+/// [`http_get`] that gives up reading after `limit` (status 0 then).
+pub fn http_get_within(port: u16, path: &str, limit: Duration) -> (u16, String, Duration) {
     use std::io::Write;
     let start = Instant::now();
     let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
         return (0, String::new(), start.elapsed());
     };
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_read_timeout(Some(limit)).unwrap();
     let _ = write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
     let mut raw = String::new();
     let _ = s.read_to_string(&mut raw);
@@ -544,7 +577,8 @@ pub struct Helper {
     what: String,
 }
 
-const HELPER_PREFIXES: [&str; 7] = ["started", "msg ", "ok ", "error ", "holding ", "later ", "consumed "];
+const HELPER_PREFIXES: [&str; 9] =
+    ["started", "msg ", "ok ", "error ", "holding ", "later ", "consumed ", "cfg ", "cfgerr "];
 
 impl Helper {
     pub fn start(args: &[&str]) -> Helper {
