@@ -11,7 +11,8 @@
 //!   no file version holds or that the broker did not show right after;
 //! - a counter that went down, role checks ahead of the clock, produced offsets ahead of the sends;
 //! - a panic, a role / reload / metrics task that stopped, `/live` not 200, an in-memory answer
-//!   slower than [`PROBE_TIMEOUT_MS`], `/scale-in` slower than its 10 s budget, and a sidecar that
+//!   slower than [`PROBE_TIMEOUT_MS`], `/scale-in` slower than its 10 s budget (the CLI's checks and
+//!   drains have their own bounds below), and a sidecar that
 //!   disagrees with its broker once the faults stop;
 //! - `serve`'s RSS or open files growing over the run.
 
@@ -31,6 +32,20 @@ pub const ELECTION_LAG_MS: u64 = 3_000;
 pub const PROBE_TIMEOUT_MS: u64 = 1_000;
 /// `/scale-in`'s own budget (5 x --timeout) plus 1 s.
 pub const SCALE_IN_TIMEOUT_MS: u64 = 11_000;
+/// A CLI check has no overall budget of its own: each of its requests has --timeout (2 s) and its
+/// steps run one after another; 30 s is far above any seen.
+pub const CLI_CHECK_TIMEOUT_MS: u64 = 30_000;
+/// A drain ends by its --drain-timeout (at most 100 s here) plus the permission's restore.
+pub const CLI_DRAIN_TIMEOUT_MS: u64 = 130_000;
+
+fn time_limit(what: &str) -> u64 {
+    match what {
+        "/scale-in" => SCALE_IN_TIMEOUT_MS,
+        "cli scale-in check" => CLI_CHECK_TIMEOUT_MS,
+        "cli scale-in drain" => CLI_DRAIN_TIMEOUT_MS,
+        _ => PROBE_TIMEOUT_MS,
+    }
+}
 
 #[derive(Default)]
 pub struct Report {
@@ -78,6 +93,7 @@ pub fn check(world: &World, history: &History, agreement: &[(usize, String, Stri
     stale_masters(world, &answers, &procs, &truths, &mut report);
     two_masters(world, &answers, &truths, &mut report);
     safe_verdicts(world, &answers, &traffic, &mut report);
+    writes_after_drained(world, history, &answers, &traffic, &mut report);
     reloads(world, history, &answers, &procs, &truths, &mut report);
     counters(world, &answers, &traffic, &mut report);
     liveness(world, &answers, agreement, &mut report);
@@ -85,7 +101,7 @@ pub fn check(world: &World, history: &History, agreement: &[(usize, String, Stri
     report
 }
 
-fn field<'a>(line: &'a str, n: usize) -> &'a str {
+fn field(line: &str, n: usize) -> &str {
     line.split(' ').nth(n).unwrap_or("")
 }
 
@@ -270,29 +286,65 @@ fn two_master_window(
 }
 
 fn safe_verdicts(world: &World, answers: &[Answer], traffic: &[Traffic; 2], report: &mut Report) {
-    for a in answers.iter().filter(|a| a.what == "/scale-in" || a.what == "cli scale-in check") {
+    for a in answers.iter().filter(|a| a.what == "/scale-in" || a.what.starts_with("cli scale-in")) {
         report.count("scale-in verdicts checked against sends and consumes", 1);
         if a.code != 200 {
             continue;
         }
+        // A drain's verdict is the moment it said drained; a check's, the moment it was asked.
+        let at = if a.what == "cli scale-in drain" { a.got } else { a.sent };
         let group = world.brokers[world.serves.get(a.serve).map_or(a.serve, |s| s.broker)].group().unwrap();
         let t = &traffic[side_of(group)];
         let unconsumed: Vec<_> = t
             .sends
             .iter()
-            .filter(|(at, shard, ..)| *at < a.sent && shard == group.shard())
+            .filter(|(sent, shard, ..)| *sent < at && shard == group.shard())
             .filter(|(_, shard, q, off)| {
-                t.acks.iter().any(|acks| acks.get(&(shard.clone(), *q, *off)).is_none_or(|done| *done > a.sent))
+                t.acks.iter().any(|acks| acks.get(&(shard.clone(), *q, *off)).is_none_or(|done| *done > at))
             })
             .collect();
         if let Some(first) = unconsumed.first() {
             report.violation(format!(
-                "{} at {} (serve {}): safe, but {} message(s) sent to {} were not finished by every consumer (first: {first:?})",
+                "{} at {at} (serve {}): safe, but {} message(s) sent to {} were not finished by every consumer (first: {first:?})",
                 a.what,
-                a.sent,
                 a.serve,
                 unconsumed.len(),
                 group.shard()
+            ));
+        }
+    }
+}
+
+/// After "drained", no send to that shard may succeed until the harness gives the write permission
+/// back.
+fn writes_after_drained(
+    world: &World,
+    history: &History,
+    answers: &[Answer],
+    traffic: &[Traffic; 2],
+    report: &mut Report,
+) {
+    let restores = history.restores.lock().unwrap().clone();
+    for a in answers.iter().filter(|a| a.what == "cli scale-in drain" && a.code == 200) {
+        report.count("drained verdicts checked for later writes", 1);
+        let group = world.brokers[a.serve].group().unwrap();
+        let until = restores
+            .iter()
+            .filter(|(at, shard)| shard == group.shard() && *at >= a.got)
+            .map(|r| r.0)
+            .min()
+            .unwrap_or(u64::MAX);
+        let late: Vec<_> = traffic[side_of(group)]
+            .sends
+            .iter()
+            .filter(|s| s.1 == group.shard() && s.0 > a.got && s.0 < until)
+            .collect();
+        if let Some(first) = late.first() {
+            report.violation(format!(
+                "{} drained at {}, but {} send(s) succeeded before {until} (first: {first:?})",
+                group.shard(),
+                a.got,
+                late.len()
             ));
         }
     }
@@ -443,11 +495,8 @@ fn liveness(world: &World, answers: &[Answer], agreement: &[(usize, String, Stri
     }
     for a in answers {
         let took = a.got - a.sent;
-        let limit = if a.what.contains("scale-in") { SCALE_IN_TIMEOUT_MS } else { PROBE_TIMEOUT_MS };
+        let limit = time_limit(&a.what);
         report.count("answers timed", 1);
-        if a.what == "cli scale-in check" {
-            continue;
-        }
         if a.code == 0 || took > limit {
             report.violation(format!(
                 "serve {} {} at {}: code {} after {took} ms (limit {limit} ms)",
@@ -624,5 +673,70 @@ impl Report {
             out += &format!("  {f}\n");
         }
         out
+    }
+}
+
+/// The rules on hand-made histories: each flags what it must and passes what it must not.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(at: u64, up: bool) -> ProcEvent {
+        ProcEvent { at, key: "b".into(), up }
+    }
+
+    fn reading(at: u64, role: &'static str) -> Truth {
+        Truth { at, broker: 0, role: Some(role), values: BTreeMap::new() }
+    }
+
+    #[test]
+    fn down_throughout_needs_the_whole_window() {
+        let procs = [ev(1_000, false), ev(9_000, true)];
+        assert!(down_throughout(&procs, "b", 2_000, 8_000));
+        assert!(!down_throughout(&procs, "b", 500, 8_000), "up at the window's start");
+        assert!(!down_throughout(&procs, "b", 2_000, 9_500), "back up inside the window");
+        assert!(!down_throughout(&procs, "other", 2_000, 8_000));
+    }
+
+    #[test]
+    fn a_slave_reading_after_the_question_is_needed() {
+        let every_second: Vec<Truth> = (0..10).map(|s| reading(s * 1_000, "slave")).collect();
+        assert!(slave_throughout(&every_second, 0, 1_000, 6_000));
+        // The last reading before the question said slave, none after it: it may have just changed.
+        assert!(!slave_throughout(&every_second[..7], 0, 1_000, 6_500));
+        let mut changed = every_second;
+        changed[7] = reading(7_000, "master");
+        assert!(!slave_throughout(&changed, 0, 1_000, 6_000));
+        let gappy = [reading(1_000, "slave"), reading(4_000, "slave"), reading(7_000, "slave")];
+        assert!(!slave_throughout(&gappy, 0, 1_000, 6_000), "a 3 s gap proves nothing");
+    }
+
+    #[test]
+    fn a_master_claim_lasts_one_second_past_its_answer() {
+        let line = [(1_000, false), (2_000, true), (2_500, false), (4_000, true)];
+        assert!(!claims_at(&line, 1_500));
+        assert!(claims_at(&line, 2_100));
+        assert!(!claims_at(&line, 2_600));
+        assert!(claims_at(&line, 5_000));
+        assert!(!claims_at(&line, 5_001), "an answer more than 1 s old claims nothing");
+    }
+
+    #[test]
+    fn a_task_that_stops_is_flagged_and_one_that_moves_is_not() {
+        let moving: Vec<(u64, u64)> = (0..60).map(|s| (s * 1_000, s)).collect();
+        let mut report = Report::default();
+        stalled(&moving, 15_000, 0, 0, "role checks", &mut report);
+        assert!(report.violations.is_empty());
+        let stuck: Vec<(u64, u64)> = (0..60).map(|s| (s * 1_000, s.min(30))).collect();
+        stalled(&stuck, 15_000, 0, 0, "role checks", &mut report);
+        assert!(!report.violations.is_empty());
+    }
+
+    #[test]
+    fn slopes_are_per_hour() {
+        let flat = [(0.0, 5.0), (0.5, 5.0), (1.0, 5.0)];
+        assert_eq!(slope(&flat), 0.0);
+        let growing = [(0.0, 1.0), (0.5, 2.0), (1.0, 3.0)];
+        assert!((slope(&growing) - 2.0).abs() < 1e-9);
     }
 }

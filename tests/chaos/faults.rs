@@ -15,7 +15,7 @@ use crate::rng::Rng;
 use crate::world::{self, Group, World};
 
 /// Kinds of faults and how often each is drawn.
-const KINDS: [(&str, u64); 10] = [
+const KINDS: [(&str, u64); 11] = [
     ("kill-restart broker", 3),
     ("pause broker", 3),
     ("master loss (kill)", 2),
@@ -26,6 +26,7 @@ const KINDS: [(&str, u64); 10] = [
     ("config churn", 4),
     ("cli scale-in check", 1),
     ("rapid config rewrites", 1),
+    ("scale-in drain", 1),
 ];
 
 /// Runs faults until `deadline`; returns what went wrong in the harness itself (a broker that would
@@ -71,6 +72,7 @@ fn claim(
         "master loss (kill)" | "master loss (pause)" => Some(master_loss_group(seed).name()),
         "kill-restart name server" | "pause name server" => Some(name_server_lock(seed)),
         "proxy" => Some("proxy"),
+        "scale-in drain" => Some("drain"),
         _ => None,
     };
     let Some(l) = lock else { return Some(None) };
@@ -117,6 +119,7 @@ fn inject(world: &World, history: &History, kind: &'static str, seed: u64) {
         "config churn" => churn(world, history, &mut rng, 1),
         "rapid config rewrites" => churn(world, history, &mut rng, 5),
         "cli scale-in check" => cli_check(world, history, &mut rng),
+        "scale-in drain" => drain(world, history, &mut rng),
         other => unreachable!("fault kind {other}"),
     };
     history.fault(start, kind, target);
@@ -219,15 +222,54 @@ fn cli_check(world: &World, history: &History, rng: &mut Rng) -> String {
     let ns = world.name_server_of(i);
     let sent = now_ms();
     let run = sidecar(&["scale-in", "check", "--broker", &addr, "--namesrv", &ns], &[], Duration::from_secs(60));
-    let code = match run.code {
+    let code = exit_as_http(run.code);
+    let body = Body::Text(run.all_output().chars().take(300).collect());
+    history.answer(Answer { serve: i, what: "cli scale-in check".into(), sent, got: now_ms(), code, body });
+    format!("{} ({code})", world.brokers[i].key)
+}
+
+fn exit_as_http(code: Option<i32>) -> u16 {
+    match code {
         Some(0) => 200,
         Some(1) => 409,
         Some(2) => 503,
         _ => 500,
-    };
-    let body = Body::Text(run.all_output().chars().take(300).collect());
-    history.answer(Answer { serve: i, what: "cli scale-in check".into(), sent, got: now_ms(), code, body });
-    format!("{} ({code})", world.brokers[i].key)
+    }
+}
+
+/// `scale-in drain` of one shard (found through its name servers) with a drain timeout of 20-100 s:
+/// mostly it times out and gives the write permission back; when it says drained, the shard stays
+/// read-only, as it would before KubeBlocks deletes it. Then the harness makes every broker of the
+/// shard writable again (`reconfigure brokerPermission 6`, the operator's way back), retrying
+/// until each has taken it, so the campaign goes on with producers on every shard.
+fn drain(world: &World, history: &History, rng: &mut Rng) -> String {
+    let group = *rng.pick(&[Group::Pair, Group::Dledger, Group::Controller]);
+    let members: Vec<usize> = (0..world.brokers.len()).filter(|i| world.brokers[*i].group() == Some(group)).collect();
+    let first = members[0];
+    let ns = world.name_server_of(first);
+    let limit = format!("{}s", rng.between(20, 100));
+    let sent = now_ms();
+    let args = ["scale-in", "drain", "--shard", group.shard(), "--namesrv", &ns, "--drain-timeout", &limit];
+    let run = sidecar(&args, &[], Duration::from_secs(300));
+    let code = exit_as_http(run.code);
+    let tail: String = run.all_output().lines().rev().take(3).collect::<Vec<_>>().join(" | ");
+    let body = Body::Text(tail.chars().take(400).collect());
+    history.answer(Answer { serve: first, what: "cli scale-in drain".into(), sent, got: now_ms(), code, body });
+    history.restores.lock().unwrap().push((now_ms(), group.shard().to_string()));
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut pending = members.clone();
+    while !pending.is_empty() && Instant::now() < deadline {
+        pending.retain(|i| {
+            let addr = world.brokers[*i].addr();
+            let run =
+                sidecar(&["reconfigure", "--broker", &addr, "brokerPermission", "6"], &[], Duration::from_secs(60));
+            run.code != Some(0)
+        });
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let left: Vec<&str> = pending.iter().map(|i| world.brokers[*i].key.as_str()).collect();
+    let unrestored = if left.is_empty() { String::new() } else { format!("; still read-only: {left:?}") };
+    format!("{} ({code}, drain timeout {limit}){unrestored}", group.shard())
 }
 
 /// Which broker of `group` the admin client saw as master last (within the last 3 s).

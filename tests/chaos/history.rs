@@ -81,6 +81,8 @@ pub struct History {
     pub versions: Mutex<Vec<Version>>,
     pub faults: Mutex<Vec<Fault>>,
     pub footprints: Mutex<Vec<Footprint>>,
+    /// When the harness began giving a drained shard its write permission back: (time, shard).
+    pub restores: Mutex<Vec<(u64, String)>>,
 }
 
 impl History {

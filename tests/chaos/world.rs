@@ -147,7 +147,8 @@ impl World {
         }
         create_topics(&brokers, &ns_old, &names[2].addr());
         let addrs: Vec<String> = brokers.iter().map(Node::addr).collect();
-        let mut args = vec!["watch".to_string(), KEYS.join(",")];
+        // brokerPermission too: the evidence of a drain and of its undoing.
+        let mut args = vec!["watch".to_string(), format!("{},brokerPermission", KEYS.join(","))];
         args.extend(addrs.iter().cloned());
         let truth = Helper::start(&args.iter().map(String::as_str).collect::<Vec<_>>());
         let baselines = addrs.iter().map(|a| first_truth(&truth, a)).collect();
