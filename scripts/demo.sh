@@ -163,6 +163,15 @@ kill -CONT "${CLUSTER_PIDS[1]}"
 echo "(resumed)"; show rocketmq-sidecar role --broker "$MASTER" --namesrv "$NAMESRV"
 echo "(docs/failure-modes.md lists every fault, what the agent does, and the test that shows it)"
 
+step "TLS: the same port in RocketMQ's default permissive mode (its self-signed test certificate)"
+show rocketmq-sidecar role --broker "$MASTER" --tls on --tls-insecure --log error
+DEMO_CA=$(mktemp -d)
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$DEMO_CA/ca.key" -out "$DEMO_CA/ca.pem" -days 1 -subj /CN=demo-ca 2>/dev/null
+echo "(verified against a CA that did not sign the broker's certificate:)"
+show rocketmq-sidecar role --broker "$MASTER" --tls on --tls-ca "$DEMO_CA/ca.pem"
+rm -rf "$DEMO_CA"
+echo "(tests/tls.rs and tests/tls5.rs: enforcing name servers and brokers, mutual TLS, rotation, every error kind)"
+
 step "KubeBlocks: the manifests per version, and the real kbagent v1.0.2 running the actions"
 # Only what this step runs, started at the top: kbagent from KubeBlocks v1.0.2's Go module. The control
 # plane (etcd, kube-apiserver, manager) and KubeBlocks' name matching are built by scripts/test.sh for

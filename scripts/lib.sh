@@ -16,6 +16,8 @@ install_missing() {
   command -v go >/dev/null || need+=(golang-go)
   command -v kubectl >/dev/null || need+=(kubectl)
   command -v openssl >/dev/null || need+=(openssl)
+  # The static image's C parts (ring, for TLS) need a musl C compiler.
+  command -v x86_64-linux-musl-gcc >/dev/null || need+=(musl-tools)
   python3 -c 'import yaml' 2>/dev/null || need+=(python3-yaml)
   [ -x /usr/bin/time ] || need+=(time)
   [ ${#need[@]} -eq 0 ] && return 0

@@ -6,10 +6,10 @@
 # 5.3.3, 5.5.0 (scripts/rocketmq/pom-5.xml). Each version's jars live in their own cache folder.
 #
 #   scripts/rocketmq.sh fetch                       download the official jars into .cache/rocketmq/lib[-V] (once)
-#   scripts/rocketmq.sh start-namesrv --home DIR --port P [--owner PID] [--set key=value]...
+#   scripts/rocketmq.sh start-namesrv --home DIR --port P [--owner PID] [--set key=value]... [--jvm OPT]...
 #   scripts/rocketmq.sh start-broker  --home DIR --port P --namesrv ADDR --name BROKER_NAME
 #                                     [--cluster NAME] [--id N] [--role ASYNC_MASTER|SYNC_MASTER|SLAVE]
-#                                     [--acl] [--owner PID] [--set key=value]...
+#                                     [--acl] [--owner PID] [--set key=value]... [--jvm OPT]...
 #   scripts/rocketmq.sh stop PID [--kill]            SIGTERM (or SIGKILL) and wait until the JVM is gone
 #   scripts/rocketmq.sh mqadmin ARGS...              the official mqadmin (MQAdminStartup) with the same JVM flags
 #   scripts/rocketmq.sh client produce|consume ...   test producer/consumer (scripts/java/TestClient.java)
@@ -17,6 +17,8 @@
 #
 # start-* print the PID of the java process itself and return at once; the caller waits for readiness.
 # --owner PID: a watchdog SIGKILLs the JVM when process PID is gone, so nothing outlives a crashed test.
+# --jvm OPT: an extra JVM option, e.g. -Dtls.server.mode=enforcing (RocketMQ reads TLS settings from
+# system properties and from the file -Dtls.config.file names).
 # Ports: a broker also binds P+1 (HA) and P-2 (VIP channel); leave room.
 # ACL brokers (--acl) get conf/plain_acl.yml with the two accounts below and no global whitelist.
 set -euo pipefail
@@ -92,17 +94,17 @@ launch() { # $1 = home, $2 = log name, $3 = owner pid or "", rest = java args
 }
 
 start_namesrv() {
-  local home="" port="" owner="" extra=()
+  local home="" port="" owner="" extra=() jvm=()
   while [ $# -gt 0 ]; do case $1 in
     --home) home=$2; shift 2;; --port) port=$2; shift 2;; --owner) owner=$2; shift 2;;
-    --set) extra+=("$2"); shift 2;;
+    --set) extra+=("$2"); shift 2;; --jvm) jvm+=("$2"); shift 2;;
     *) die "start-namesrv: unknown option $1";; esac; done
   [ -n "$home" ] && [ -n "$port" ] || die "start-namesrv needs --home and --port"
   fetch; prepare_home "$home"
   { printf 'listenPort=%s\nkvConfigPath=%s/namesrv/kvConfig.json\n' "$port" "$home"
     local kv; for kv in "${extra[@]+"${extra[@]}"}"; do echo "$kv"; done
   } >"$home/namesrv.conf"
-  launch "$home" namesrv "$owner" -Xms256m -Xmx256m -cp "$LIB/*" \
+  launch "$home" namesrv "$owner" -Xms256m -Xmx256m "${jvm[@]+"${jvm[@]}"}" -cp "$LIB/*" \
     org.apache.rocketmq.namesrv.NamesrvStartup -c "$home/namesrv.conf"
 }
 
@@ -126,12 +128,12 @@ acl_settings() { # $1 = true|false, $2 = home
 
 start_broker() {
   local home="" port="" namesrv="" name="" cluster=DefaultCluster id=0 role=ASYNC_MASTER acl=false owner=""
-  local extra=()
+  local extra=() jvm=()
   while [ $# -gt 0 ]; do case $1 in
     --home) home=$2; shift 2;; --port) port=$2; shift 2;; --namesrv) namesrv=$2; shift 2;;
     --name) name=$2; shift 2;; --cluster) cluster=$2; shift 2;; --id) id=$2; shift 2;;
     --role) role=$2; shift 2;; --acl) acl=true; shift;; --owner) owner=$2; shift 2;;
-    --set) extra+=("$2"); shift 2;;
+    --set) extra+=("$2"); shift 2;; --jvm) jvm+=("$2"); shift 2;;
     *) die "start-broker: unknown option $1";; esac; done
   [ -n "$home" ] && [ -n "$port" ] && [ -n "$namesrv" ] && [ -n "$name" ] \
     || die "start-broker needs --home, --port, --namesrv and --name"
@@ -176,7 +178,7 @@ accounts:
 YML
   fi
   local heap=512m; [ "$VERSION" = 4.9.6 ] || heap=384m
-  launch "$home" broker "$owner" -Xms$heap -Xmx$heap -XX:MaxDirectMemorySize=$heap -cp "$LIB/*" \
+  launch "$home" broker "$owner" -Xms$heap -Xmx$heap -XX:MaxDirectMemorySize=$heap "${jvm[@]+"${jvm[@]}"}" -cp "$LIB/*" \
     org.apache.rocketmq.broker.BrokerStartup -c "$home/broker.conf"
 }
 

@@ -8,6 +8,7 @@ use clap::Args;
 use crate::remoting::{ClientOptions, Credentials, DEFAULT_MAX_FRAME};
 
 use super::error::CliError;
+use super::tls_args::TlsArgs;
 
 /// How to reach the broker and name servers, shared by every command.
 #[derive(Args, Debug, Clone)]
@@ -42,6 +43,9 @@ pub struct ConnectArgs {
     /// Largest frame accepted from a peer, in bytes (the broker's own limit is 16 MiB)
     #[arg(long, env = "ROCKETMQ_SIDECAR_MAX_FRAME", default_value_t = DEFAULT_MAX_FRAME, value_name = "BYTES")]
     pub max_frame: usize,
+
+    #[command(flatten)]
+    pub tls: TlsArgs,
 }
 
 impl ConnectArgs {
@@ -113,11 +117,14 @@ impl ConnectArgs {
         if self.max_frame < 1024 {
             return Err(CliError::Usage(format!("--max-frame {} is too small (minimum 1024 bytes)", self.max_frame)));
         }
+        let tls = self.tls.choice()?;
         Ok(ClientOptions {
             connect_timeout: self.timeout,
             request_timeout: self.timeout,
             max_frame: self.max_frame,
             credentials: self.credentials()?,
+            plaintext_fallback: tls.as_ref().is_some_and(|t| t.plaintext_fallback),
+            tls: tls.map(|t| t.tls),
             ..ClientOptions::default()
         })
     }

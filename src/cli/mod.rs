@@ -13,6 +13,7 @@ mod role_cmd;
 mod scale_in_cmd;
 mod seed_cmd;
 mod serve_cmd;
+mod tls_args;
 
 use std::process::ExitCode;
 

@@ -42,7 +42,22 @@ fn connects(cmd: &ClapCommand) -> bool {
 
 /// The options of `ConnectArgs`, shared by every command that talks to RocketMQ.
 fn is_connection(arg: &Arg) -> bool {
-    matches!(arg.get_id().as_str(), "broker" | "namesrv" | "access_key" | "secret_key_file" | "timeout" | "max_frame")
+    matches!(
+        arg.get_id().as_str(),
+        "broker"
+            | "namesrv"
+            | "access_key"
+            | "secret_key_file"
+            | "timeout"
+            | "max_frame"
+            | "tls"
+            | "tls_ca"
+            | "tls_cert"
+            | "tls_key"
+            | "tls_insecure"
+            | "tls_server_name"
+            | "tls_config"
+    )
 }
 
 /// Leaf commands (the ones that run), depth first, with their full invocation path.

@@ -10,8 +10,8 @@ use clap::Args;
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
 use crate::guard::Scanner;
 use crate::http::{
-    local_router, router, serve, serve_apart, AppState, LocalState, ServerLimits, ENDPOINTS, EXPENSIVE_IN_FLIGHT,
-    LOCAL_ENDPOINTS,
+    local_router, router, serve, serve_apart, AppState, ListenTls, LocalState, ServerLimits, ENDPOINTS,
+    EXPENSIVE_IN_FLIGHT, LOCAL_ENDPOINTS,
 };
 use crate::metrics::{self, AgentMetrics, BrokerMetrics, Limits};
 use crate::reload::{self, ReloadSettings, ReloadState};
@@ -67,6 +67,13 @@ pub struct ServeArgs {
     /// Skip the name-server cross-check even when name servers are known
     #[arg(long, env = "ROCKETMQ_SIDECAR_NO_NAMESRV_CHECK")]
     pub no_namesrv_check: bool,
+    /// Serve --listen over HTTPS with this PEM certificate chain (e.g. for /metrics scraped across
+    /// the network); re-read when it changes. Off by default: the in-pod probes use plain HTTP
+    #[arg(long, env = "ROCKETMQ_SIDECAR_LISTEN_TLS_CERT", value_name = "FILE", requires = "listen_tls_key")]
+    pub listen_tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --listen-tls-cert
+    #[arg(long, env = "ROCKETMQ_SIDECAR_LISTEN_TLS_KEY", value_name = "FILE", requires = "listen_tls_cert")]
+    pub listen_tls_key: Option<std::path::PathBuf>,
     /// Also answer on this address (e.g. 0.0.0.0:8999, the addon's agent port, so its
     /// broker-setup.sh can seed new shards from /topicInfo and /subscriptionGroupInfo unchanged)
     #[arg(long, env = "ROCKETMQ_SIDECAR_AGENT_LISTEN", value_name = "ADDR")]
@@ -183,16 +190,20 @@ pub async fn run(args: ServeArgs) -> Result<(), CliError> {
         expensive: Arc::new(tokio::sync::Semaphore::new(EXPENSIVE_IN_FLIGHT)),
         workers: tokio::runtime::Handle::current(),
     };
-    let mut servers = vec![(listener, router(app.clone()))];
+    let listen_tls = match (&args.listen_tls_cert, &args.listen_tls_key) {
+        (Some(cert), Some(key)) => Some(ListenTls::new(cert.clone(), key.clone()).map_err(CliError::Usage)?),
+        _ => None,
+    };
+    let mut servers = vec![(listener, router(app.clone()), listen_tls)];
     if let Some(agent) = agent_listener {
         tracing::info!(listen = ?agent.local_addr().ok(), "also serving on the agent port");
-        servers.push((agent, router(app)));
+        servers.push((agent, router(app), None));
     }
     if let Some(local) = local_listener {
         tracing::info!(listen = ?local.local_addr().ok(), "serving POST /pre-terminate on loopback");
         let app = local_router(local_state(&args, &broker, &opts));
         let stop = stop_rx.clone();
-        tasks.spawn("local port", move |_| serve(local, app, ServerLimits::default(), stop));
+        tasks.spawn("local port", move |_| serve(local, app, None, ServerLimits::default(), stop));
     }
     let stop_tx = Arc::new(stop_tx);
     let signalled = stop_tx.clone();

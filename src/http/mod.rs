@@ -9,8 +9,10 @@
 
 mod layers;
 mod server;
+mod tls;
 
 pub use server::{serve, serve_apart, ServerLimits};
+pub use tls::ListenTls;
 
 use std::sync::Arc;
 

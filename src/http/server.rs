@@ -16,6 +16,8 @@ use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
+use super::tls::ListenTls;
+
 #[derive(Debug, Clone, Copy)]
 pub struct ServerLimits {
     /// Connections open at once; more are closed as soon as they are accepted.
@@ -37,8 +39,14 @@ impl Default for ServerLimits {
     }
 }
 
-/// Serves `app` on `listener` until `stop` turns true.
-pub async fn serve(listener: TcpListener, app: Router, limits: ServerLimits, mut stop: watch::Receiver<bool>) {
+/// Serves `app` on `listener` until `stop` turns true; over TLS when `tls` is given.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Arc<ListenTls>>,
+    limits: ServerLimits,
+    mut stop: watch::Receiver<bool>,
+) {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     loop {
@@ -61,10 +69,20 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ServerLimits, mut
             tracing::debug!("connection cap reached; closing a new connection");
             continue;
         };
-        let (app, stop) = (app.clone(), stop.clone());
+        let (app, stop, tls) = (app.clone(), stop.clone(), tls.clone());
         connections.spawn(async move {
             let _permit = permit;
-            connection(stream, app, limits, stop).await;
+            match tls {
+                None => connection(stream, app, limits, stop).await,
+                // The handshake has the same bound as a request head.
+                Some(tls) => {
+                    match tokio::time::timeout(limits.header_read_timeout, tls.acceptor().accept(stream)).await {
+                        Ok(Ok(stream)) => connection(stream, app, limits, stop).await,
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake with an HTTP client failed"),
+                        Err(_) => tracing::debug!("an HTTP client did not finish its TLS handshake in time"),
+                    }
+                }
+            }
         });
     }
     let drained = tokio::time::timeout(limits.drain, async { while connections.join_next().await.is_some() {} });
@@ -73,7 +91,10 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ServerLimits, mut
     }
 }
 
-async fn connection(stream: tokio::net::TcpStream, app: Router, limits: ServerLimits, mut stop: watch::Receiver<bool>) {
+async fn connection<S>(stream: S, app: Router, limits: ServerLimits, mut stop: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -95,22 +116,22 @@ async fn connection(stream: tokio::net::TcpStream, app: Router, limits: ServerLi
 /// decoded by a metrics refresh or a scan): the routes with work hand it to the workers
 /// (`layers::on_workers`), the rest answer here.
 pub fn serve_apart(
-    servers: Vec<(TcpListener, Router)>,
+    servers: Vec<(TcpListener, Router, Option<Arc<ListenTls>>)>,
     limits: ServerLimits,
     stop: watch::Receiver<bool>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     // A tokio listener belongs to the runtime that made it: move it over as a std one.
     let servers = servers
         .into_iter()
-        .map(|(listener, app)| Ok((listener.into_std()?, app)))
+        .map(|(listener, app, tls)| Ok((listener.into_std()?, app, tls)))
         .collect::<std::io::Result<Vec<_>>>()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     std::thread::Builder::new().name("http".into()).spawn(move || {
         runtime.block_on(async move {
             let mut running = JoinSet::new();
-            for (listener, app) in servers {
+            for (listener, app, tls) in servers {
                 match TcpListener::from_std(listener) {
-                    Ok(listener) => drop(running.spawn(serve(listener, app, limits, stop.clone()))),
+                    Ok(listener) => drop(running.spawn(serve(listener, app, tls, limits, stop.clone()))),
                     Err(e) => tracing::error!(error = %e, "cannot serve a listener on the HTTP runtime"),
                 }
             }

@@ -19,8 +19,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -30,8 +29,9 @@ use super::acl::{sign, Credentials};
 use super::codes::response::NO_PERMISSION;
 use super::codes::{request_name, response_name, SUCCESS};
 use super::command::{Command, SerializeType};
-use super::error::{AclModel, RemotingError};
+use super::error::{AclModel, RemotingError, PLAINTEXT_REFUSED_HINT};
 use super::frame::{decode_payload, encode, parse_length, DEFAULT_MAX_FRAME};
+use super::tls::{classify, Tls, TlsFailure};
 
 /// Called once per request with its name, how long it took and, when it got no answer, the
 /// error's kind (an answer with a non-SUCCESS code is an answer). Lets the metrics layer time
@@ -59,6 +59,10 @@ pub struct ClientOptions {
     pub serialize_type: SerializeType,
     /// Told about every request (metrics); none by default.
     pub observer: Option<RequestObserver>,
+    /// TLS on every connection (brokers and name servers in tls.server.mode=enforcing); off by default.
+    pub tls: Option<Arc<Tls>>,
+    /// With TLS on: a peer that does not speak TLS on its port is asked again in plaintext.
+    pub plaintext_fallback: bool,
 }
 
 impl Default for ClientOptions {
@@ -70,6 +74,8 @@ impl Default for ClientOptions {
             credentials: None,
             serialize_type: SerializeType::Json,
             observer: None,
+            tls: None,
+            plaintext_fallback: false,
         }
     }
 }
@@ -210,7 +216,7 @@ impl Client {
     }
 
     fn closed(&self, request: &'static str) -> RemotingError {
-        RemotingError::Closed { addr: self.addr.clone(), request }
+        RemotingError::Closed { addr: self.addr.clone(), request, hint: "" }
     }
 
     fn timeout(&self, request: &'static str, after: Duration) -> RemotingError {
@@ -252,11 +258,21 @@ enum Lost {
         len: u64,
         max: usize,
     },
+    /// TLS ended the connection (TLS 1.3 peers refuse a client certificate after the handshake,
+    /// with an alert on the first read).
+    Tls(TlsFailure, String),
 }
+
+/// A connection's byte stream: plain TCP or TLS over it.
+trait Io: AsyncRead + AsyncWrite + Send + Sync + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Sync + Unpin> Io for T {}
 
 /// A live connection: the task writes, a reader task forwards decoded answers.
 struct Connection {
-    writer: OwnedWriteHalf,
+    writer: WriteHalf<Box<dyn Io>>,
+    /// Whether any answer arrived on it (a plaintext connection an enforcing TLS peer closes
+    /// never gets one).
+    answered: bool,
     answers: mpsc::Receiver<Result<Command, Lost>>,
     reader: JoinHandle<()>,
     /// When the last frame arrived (or the connection was made).
@@ -328,11 +344,11 @@ impl ConnectionTask {
         }
         let Some(conn) = self.conn.as_mut() else { return };
         let written = match batch.as_slice() {
-            [one] => timeout_at(deadline, conn.writer.write_all(&one.frame)).await,
+            [one] => timeout_at(deadline, write_flushed(&mut conn.writer, &one.frame)).await,
             many => {
                 let mut frames = Vec::with_capacity(many.iter().map(|job| job.frame.len()).sum());
                 many.iter().for_each(|job| frames.extend_from_slice(&job.frame));
-                timeout_at(deadline, conn.writer.write_all(&frames)).await
+                timeout_at(deadline, write_flushed(&mut conn.writer, &frames)).await
             }
         };
         match written {
@@ -373,7 +389,7 @@ impl ConnectionTask {
             RemotingError::ConnectTimeout { after, .. } => {
                 RemotingError::ConnectTimeout { addr: self.addr.clone(), after: *after }
             }
-            _ => RemotingError::Closed { addr: self.addr.clone(), request },
+            _ => RemotingError::Closed { addr: self.addr.clone(), request, hint: "" },
         };
         let mut batch = batch.into_iter();
         let first = batch.next();
@@ -396,10 +412,62 @@ impl ConnectionTask {
             }
         };
         tune(&stream);
-        let (read, writer) = stream.into_split();
+        let io: Box<dyn Io> = match &self.opts.tls {
+            None => Box::new(stream),
+            Some(tls) => match self.handshake(tls, stream, connect_deadline).await {
+                Ok(s) => Box::new(s),
+                Err(RemotingError::Tls { failure: TlsFailure::NotTls, detail, .. }) if self.opts.plaintext_fallback => {
+                    tracing::info!(peer = %self.addr, %detail, "no TLS on this port: plaintext (--tls auto)");
+                    Box::new(self.plain(connect_deadline).await?)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let (read, writer) = tokio::io::split(io);
         let (tx, answers) = mpsc::channel(QUEUE);
         let reader = tokio::spawn(read_loop(read, tx, self.opts.max_frame));
-        Ok(Connection { writer, answers, reader, last_heard: Instant::now() })
+        Ok(Connection { writer, answered: false, answers, reader, last_heard: Instant::now() })
+    }
+
+    /// A second, plaintext connection (`--tls auto` and a peer without TLS on this port).
+    async fn plain(&self, deadline: Instant) -> Result<TcpStream, RemotingError> {
+        match timeout_at(deadline, TcpStream::connect(&self.addr)).await {
+            Ok(Ok(s)) => {
+                tune(&s);
+                Ok(s)
+            }
+            Ok(Err(source)) => Err(RemotingError::Connect { addr: self.addr.clone(), source }),
+            Err(_) => Err(RemotingError::ConnectTimeout { addr: self.addr.clone(), after: self.opts.connect_timeout }),
+        }
+    }
+
+    /// The TLS handshake, within the connect's own time limit; a failure says which kind.
+    async fn handshake(
+        &self,
+        tls: &Tls,
+        stream: TcpStream,
+        deadline: Instant,
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, RemotingError> {
+        let connector = tls.connector()?;
+        if tls.files().insecure {
+            tracing::warn!(peer = %self.addr, "TLS without verifying the peer (--tls-insecure): encrypted, not authenticated");
+        }
+        let name = tls.server_name(&self.addr)?;
+        match timeout_at(deadline, connector.connect(name, stream)).await {
+            Ok(Ok(s)) => Ok(s),
+            Ok(Err(e)) => {
+                let (failure, detail) = classify(&e);
+                Err(RemotingError::Tls { addr: self.addr.clone(), failure, detail })
+            }
+            Err(_) => Err(RemotingError::Tls {
+                addr: self.addr.clone(),
+                failure: TlsFailure::Handshake,
+                detail: format!(
+                    "no handshake answer within {:?} (a peer that waits for more bytes: a plaintext port?)",
+                    self.opts.connect_timeout
+                ),
+            }),
+        }
     }
 
     fn dispatch(&mut self, answer: Result<Command, Lost>) {
@@ -407,6 +475,7 @@ impl ConnectionTask {
             Ok(cmd) => {
                 if let Some(conn) = self.conn.as_mut() {
                     conn.last_heard = Instant::now();
+                    conn.answered = true;
                 }
                 if let Some(p) = self.pending.remove(&cmd.opaque) {
                     let _ = p.reply.send(Ok(cmd));
@@ -417,11 +486,19 @@ impl ConnectionTask {
                     Lost::Closed => "the peer closed the connection".to_string(),
                     Lost::Protocol(reason) => format!("protocol error: {reason}"),
                     Lost::TooLarge { len, max } => format!("a {len}-byte answer exceeds --max-frame {max}"),
+                    Lost::Tls(_, detail) => format!("TLS: {detail}"),
+                };
+                let hint = match self.conn.as_ref() {
+                    Some(c) if !c.answered && self.opts.tls.is_none() => PLAINTEXT_REFUSED_HINT,
+                    _ => "",
                 };
                 self.drop_connection(&why, |addr, request, _| match &lost {
-                    Lost::Closed => RemotingError::Closed { addr, request },
+                    Lost::Closed => RemotingError::Closed { addr, request, hint },
                     Lost::Protocol(reason) => RemotingError::Protocol { addr, reason: reason.clone() },
                     Lost::TooLarge { len, max } => RemotingError::TooLarge { addr, request, len: *len, max: *max },
+                    Lost::Tls(failure, detail) => {
+                        RemotingError::Tls { addr, failure: *failure, detail: detail.clone() }
+                    }
                 });
             }
         }
@@ -454,7 +531,7 @@ impl ConnectionTask {
     /// Drops the connection (the next request opens a new one); requests still waiting on it
     /// fail at once rather than at their deadlines.
     fn replace(&mut self, why: &str) {
-        self.drop_connection(why, |addr, request, _| RemotingError::Closed { addr, request });
+        self.drop_connection(why, |addr, request, _| RemotingError::Closed { addr, request, hint: "" });
     }
 
     fn drop_connection(&mut self, why: &str, error: impl Fn(String, &'static str, Duration) -> RemotingError) {
@@ -465,6 +542,21 @@ impl ConnectionTask {
             let _ = p.reply.send(Err(error(self.addr.clone(), p.request, p.limit)));
         }
     }
+}
+
+/// Why a read ended the connection: a TLS alert or error, or a close.
+fn lost_on(e: &std::io::Error) -> Lost {
+    if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) {
+        let (failure, detail) = classify(e);
+        return Lost::Tls(failure, detail);
+    }
+    Lost::Closed
+}
+
+/// Writes `bytes` whole and flushes them (TLS keeps records in a buffer until flushed).
+async fn write_flushed(writer: &mut WriteHalf<Box<dyn Io>>, bytes: &[u8]) -> std::io::Result<()> {
+    writer.write_all(bytes).await?;
+    writer.flush().await
 }
 
 fn far_future() -> Instant {
@@ -498,11 +590,11 @@ fn tune(stream: &TcpStream) {
 
 /// Reads frames until the connection ends; answers go to the connection task. Requests pushed
 /// by the peer (e.g. NOTIFY_CONSUMER_IDS_CHANGED) are not for us and are dropped.
-async fn read_loop(mut read: OwnedReadHalf, answers: mpsc::Sender<Result<Command, Lost>>, max_frame: usize) {
+async fn read_loop(mut read: ReadHalf<Box<dyn Io>>, answers: mpsc::Sender<Result<Command, Lost>>, max_frame: usize) {
     let lost = loop {
         let mut prefix = [0u8; 4];
-        if read.read_exact(&mut prefix).await.is_err() {
-            break Lost::Closed;
+        if let Err(e) = read.read_exact(&mut prefix).await {
+            break lost_on(&e);
         }
         let len = match parse_length(prefix, max_frame) {
             Ok(len) => len,

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::tls::TlsFailure;
+
 /// Why bytes could not be turned into a command (or a command into bytes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FrameError {
@@ -20,6 +22,11 @@ pub enum FrameError {
     Encode(String),
 }
 
+/// Said when a plaintext connection closes before its first answer: what an enforcing TLS peer does.
+pub const PLAINTEXT_REFUSED_HINT: &str = ", before any answer on it: a broker or name server with \
+     tls.server.mode=enforcing closes plaintext connections this way; if it runs TLS, turn TLS on \
+     (--tls on with --tls-ca FILE, or --tls-config /etc/rocketmq/tls.properties)";
+
 /// Everything that can go wrong talking to one broker or name server.
 /// Each variant names the peer and says what to check; [`RemotingError::kind`] is a short
 /// stable label for metrics and exit-code decisions.
@@ -31,8 +38,12 @@ pub enum RemotingError {
     ConnectTimeout { addr: String, after: Duration },
     #[error("{addr} did not answer {request} within {after:?} (peer hung, overloaded, or not a RocketMQ port)")]
     Timeout { addr: String, request: &'static str, after: Duration },
-    #[error("connection to {addr} closed before {request} was answered")]
-    Closed { addr: String, request: &'static str },
+    #[error("connection to {addr} closed before {request} was answered{hint}")]
+    Closed { addr: String, request: &'static str, hint: &'static str },
+    #[error("TLS handshake with {addr} failed: {detail} ({})", failure.advice())]
+    Tls { addr: String, failure: TlsFailure, detail: String },
+    #[error("the TLS settings cannot be used: {0}")]
+    TlsConfig(#[from] super::tls::TlsConfigError),
     #[error("protocol error from {addr}: {reason} (is this a RocketMQ 4.x remoting port?)")]
     Protocol { addr: String, reason: String },
     #[error(
@@ -82,6 +93,8 @@ impl RemotingError {
             RemotingError::ConnectTimeout { .. } => "connect_timeout",
             RemotingError::Timeout { .. } => "timeout",
             RemotingError::Closed { .. } => "closed",
+            RemotingError::Tls { failure, .. } => failure.kind(),
+            RemotingError::TlsConfig(_) => "tls_config",
             RemotingError::Protocol { .. } => "protocol",
             RemotingError::TooLarge { .. } => "frame_too_large",
             RemotingError::Refused { .. } => "refused",

@@ -12,9 +12,11 @@ mod error;
 mod frame;
 pub mod json;
 pub mod properties;
+mod tls;
 
 pub use acl::{sign, Credentials};
 pub use client::{Client, ClientOptions, RequestObserver};
 pub use command::{Command, LanguageCode, SerializeType, CURRENT_VERSION};
 pub use error::{AclModel, FrameError, RemotingError};
 pub use frame::{decode_payload, encode, parse_length, split_frame, DEFAULT_MAX_FRAME};
+pub use tls::{Tls, TlsConfigError, TlsFailure, TlsFiles};

@@ -109,57 +109,38 @@ impl History {
     /// Writes the history as JSON lines (one file per record kind), for a replay to compare with.
     pub fn write(&self, dir: &Path) {
         use serde_json::json;
-        let answers = self
-            .answers
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                let body = match &a.body {
-                    Body::Text(t) => json!(t),
-                    Body::Status(v) => v.clone(),
-                    Body::Metrics(m) => json!(m),
-                };
-                json!({"serve": a.serve, "what": a.what, "sent": a.sent, "got": a.got, "code": a.code, "body": body})
-            })
-            .collect::<Vec<_>>();
-        write_lines(&dir.join("answers.jsonl"), answers.into_iter());
-        let procs = self
-            .procs
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|p| json!({"at": p.at, "key": p.key, "up": p.up}))
-            .collect::<Vec<_>>();
-        write_lines(&dir.join("processes.jsonl"), procs.into_iter());
-        let versions = self
-            .versions
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|v| json!({"at": v.at, "serve": v.serve, "kind": v.kind, "expect": v.expect}))
-            .collect::<Vec<_>>();
-        write_lines(&dir.join("versions.jsonl"), versions.into_iter());
-        let faults = self
-            .faults
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|f| json!({"start": f.start, "end": f.end, "kind": f.kind, "target": f.target}))
-            .collect::<Vec<_>>();
-        write_lines(&dir.join("faults.jsonl"), faults.into_iter());
-        let feet = self
-            .footprints
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|f| json!({"at": f.at, "serve": f.serve, "rssKiB": f.rss_kib, "fds": f.fds}))
-            .collect::<Vec<_>>();
-        write_lines(&dir.join("footprints.jsonl"), feet.into_iter());
+        write_lines(dir, "answers.jsonl", &self.answers, |a| {
+            let body = match &a.body {
+                Body::Text(t) => json!(t),
+                Body::Status(v) => v.clone(),
+                Body::Metrics(m) => json!(m),
+            };
+            json!({"serve": a.serve, "what": a.what, "sent": a.sent, "got": a.got, "code": a.code, "body": body})
+        });
+        write_lines(dir, "processes.jsonl", &self.procs, |p| json!({"at": p.at, "key": p.key, "up": p.up}));
+        write_lines(
+            dir,
+            "versions.jsonl",
+            &self.versions,
+            |v| json!({"at": v.at, "serve": v.serve, "kind": v.kind, "expect": v.expect}),
+        );
+        write_lines(
+            dir,
+            "faults.jsonl",
+            &self.faults,
+            |f| json!({"start": f.start, "end": f.end, "kind": f.kind, "target": f.target}),
+        );
+        write_lines(
+            dir,
+            "footprints.jsonl",
+            &self.footprints,
+            |f| json!({"at": f.at, "serve": f.serve, "rssKiB": f.rss_kib, "fds": f.fds}),
+        );
     }
 }
 
-fn write_lines(path: &Path, lines: impl Iterator<Item = serde_json::Value>) {
-    let text: String = lines.map(|l| format!("{l}\n")).collect();
-    std::fs::write(path, text).unwrap();
+/// One JSON line per record.
+fn write_lines<T>(dir: &Path, name: &str, records: &Mutex<Vec<T>>, line: impl Fn(&T) -> serde_json::Value) {
+    let text: String = records.lock().unwrap().iter().map(|r| format!("{}\n", line(r))).collect();
+    std::fs::write(dir.join(name), text).unwrap();
 }

@@ -7,7 +7,7 @@
 //! - what producers sent and consumers finished, from the clients' own lines.
 //!
 //! The checker (`checker.rs`) compares the two and fails the run on any violation. CI runs a short
-//! campaign with a fixed seed (CHAOS_SEED, default 1; CHAOS_MINUTES, default 1.5); README reports a
+//! campaign with a fixed seed (CHAOS_SEED, default 1; CHAOS_MINUTES, default 1); README reports a
 //! long one. The history and the figures are written to CHAOS_OUT (default: the test's scratch dir).
 #[path = "../common/mod.rs"]
 mod common;
@@ -36,7 +36,7 @@ struct Settings {
 impl Settings {
     fn from_env() -> Settings {
         let seed = std::env::var("CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
-        let minutes = std::env::var("CHAOS_MINUTES").ok().and_then(|s| s.parse().ok()).unwrap_or(1.5);
+        let minutes = std::env::var("CHAOS_MINUTES").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
         let out = std::env::var("CHAOS_OUT").map(PathBuf::from).unwrap_or_else(|_| common::scratch("chaos-out"));
         std::fs::create_dir_all(&out).expect("create CHAOS_OUT");
         Settings { seed, minutes, out }

@@ -11,6 +11,7 @@ pub mod kb;
 pub mod kube;
 pub mod proxy;
 pub mod roles;
+pub mod tls;
 
 use std::collections::HashSet;
 use std::io::Read;
@@ -145,12 +146,21 @@ impl Proc {
 
     /// Waits for the boot line and an open port; panics with the log tail if the JVM dies or is slow.
     pub fn wait_ready(&self) {
+        self.wait_ready_by(|| self.answers());
+    }
+
+    /// Waits for the boot line and an accepting port (a TLS-only peer cannot be asked in plaintext).
+    pub fn wait_booted(&self) {
+        self.wait_ready_by(|| std::net::TcpStream::connect(self.addr()).is_ok());
+    }
+
+    fn wait_ready_by(&self, answers: impl Fn() -> bool) {
         let deadline = Instant::now() + Duration::from_secs(150);
         loop {
             let booted = std::fs::read_to_string(self.home.join(format!("logs/{}.out", self.log_name())))
                 .map(|t| t.contains("boot success"))
                 .unwrap_or(false);
-            if booted && self.answers() {
+            if booted && answers() {
                 return;
             }
             assert!(self.alive(), "{} exited during startup:\n{}", self.what, self.log_tail());
@@ -243,9 +253,17 @@ pub fn start_namesrv_with(dir: &Path, port: u16, settings: &[&str]) -> Proc {
 
 /// A name server of RocketMQ `version` in `home` (whatever this binary's own version is).
 pub fn start_namesrv_at(version: &str, home: &Path, port: u16, settings: &[&str]) -> Proc {
+    start_namesrv_jvm(version, home, port, settings, &[])
+}
+
+/// A name server with extra JVM options too.
+pub fn start_namesrv_jvm(version: &str, home: &Path, port: u16, settings: &[&str], jvm: &[&str]) -> Proc {
     let mut args = vec!["start-namesrv"];
     for kv in settings {
         args.extend(["--set", kv]);
+    }
+    for opt in jvm {
+        args.extend(["--jvm", opt]);
     }
     start_at(version, &args, home, port, "name server")
 }
@@ -279,6 +297,11 @@ pub fn start_broker_with(spec: &BrokerSpec, settings: &[&str]) -> Proc {
 
 /// A broker of RocketMQ `version` (whatever this binary's own version is).
 pub fn start_broker_at(version: &str, spec: &BrokerSpec, settings: &[&str]) -> Proc {
+    start_broker_jvm(version, spec, settings, &[])
+}
+
+/// A broker with extra JVM options too (RocketMQ's TLS settings are system properties).
+pub fn start_broker_jvm(version: &str, spec: &BrokerSpec, settings: &[&str], jvm: &[&str]) -> Proc {
     let id = spec.id.to_string();
     let mut args =
         vec!["start-broker", "--namesrv", spec.namesrv, "--name", spec.name, "--id", &id, "--role", spec.role];
@@ -287,6 +310,9 @@ pub fn start_broker_at(version: &str, spec: &BrokerSpec, settings: &[&str]) -> P
     }
     for kv in settings {
         args.extend(["--set", kv]);
+    }
+    for opt in jvm {
+        args.extend(["--jvm", opt]);
     }
     start_at(version, &args, &spec.home, spec.port, &format!("broker {} id {}", spec.name, spec.id))
 }
@@ -407,6 +433,13 @@ impl Serve {
 
     /// `serve` listening on `listen` (e.g. the port a manifest names).
     pub fn start_on(listen: &str, args: &[&str]) -> Serve {
+        let s = Serve::spawn_on(listen, args);
+        s.wait_for("/live", Duration::from_secs(10), |code, _| code == 200);
+        s
+    }
+
+    /// `serve` on `listen` without waiting for it (e.g. over HTTPS, which `wait_for` cannot ask).
+    pub fn spawn_on(listen: &str, args: &[&str]) -> Serve {
         let port: u16 = listen.rsplit(':').next().unwrap().parse().unwrap();
         let log = scratch(&format!("serve-{port}")).join("serve.log");
         let child = Command::new(env!("CARGO_BIN_EXE_rocketmq-sidecar"))
@@ -419,9 +452,7 @@ impl Serve {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("spawn serve");
-        let s = Serve { child, port, log };
-        s.wait_for("/live", Duration::from_secs(10), |code, _| code == 200);
-        s
+        Serve { child, port, log }
     }
 
     pub fn get(&self, path: &str) -> (u16, String, Duration) {
