@@ -93,7 +93,15 @@ fn last_error(serve: &Serve) -> (String, String) {
 }
 
 fn serve_with(broker: &str, tls: &[String]) -> Serve {
-    let mut args = vec!["--broker", broker, "--no-namesrv-check", "--no-broker-metrics"];
+    serve_metrics(broker, tls, false)
+}
+
+/// `serve` with `tls`; with `metrics`, the broker metrics are refreshed too (every 10 s).
+fn serve_metrics(broker: &str, tls: &[String], metrics: bool) -> Serve {
+    let mut args = vec!["--broker", broker, "--no-namesrv-check", "--metrics-interval", "10s"];
+    if !metrics {
+        args.push("--no-broker-metrics");
+    }
     args.extend(tls.iter().map(String::as_str));
     Serve::start(&args)
 }
@@ -183,7 +191,7 @@ pub fn serve_over_tls_follows_a_rotated_ca_file_without_a_restart() {
     let mut tls = c.mtls_args();
     let at = tls.iter().position(|a| a == "--tls-ca").unwrap() + 1;
     tls[at] = ca.display().to_string();
-    let serve = serve_with(&c.mtls.addr(), &tls);
+    let serve = serve_metrics(&c.mtls.addr(), &tls, true);
     assert_eq!(last_error(&serve).0, "tls_unknown_ca");
     // cert-manager writes the new file next to the old and renames it into place.
     let next = dir.join("ca.pem.new");
@@ -191,6 +199,12 @@ pub fn serve_over_tls_follows_a_rotated_ca_file_without_a_restart() {
     std::fs::rename(&next, &ca).unwrap();
     serve.wait_for("/role", LIMIT, |code, body| code == 200 && body.trim() == "master");
     assert!(serve.log().contains("TLS files changed"), "{}", serve.log());
+    // The broker metrics come over the same TLS connection.
+    serve.wait_for("/metrics", LIMIT, |_, page| {
+        page.lines().any(|l| {
+            l.starts_with("rocketmq_sidecar_broker_metrics_last_success_timestamp_seconds") && !l.ends_with(" 0")
+        }) && page.contains("rocketmq_broker_tps")
+    });
 }
 
 /// `curl` over HTTPS trusting `ca`: the status code (0 when the handshake or the request failed).
