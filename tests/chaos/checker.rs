@@ -19,9 +19,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use crate::facts::Facts;
 use crate::history::{Answer, Body, History, ProcEvent};
 use crate::load::role_of;
-use crate::world::{Group, World, KEYS};
+use crate::world::{Group, KEYS};
 
 /// 3 check intervals (a check older than that is unknown) plus 2 s for a check in flight.
 pub const STALE_MASTER_MS: u64 = 5_000;
@@ -84,20 +85,20 @@ struct Traffic {
     acks: Vec<HashMap<(String, u32, u64), u64>>,
 }
 
-pub fn check(world: &World, history: &History, agreement: &[(usize, String, String)]) -> Report {
+pub fn check(facts: &Facts, history: &History, agreement: &[(usize, String, String)]) -> Report {
     let mut report = Report::default();
     let answers = history.answers.lock().unwrap().clone();
     let procs = history.procs.lock().unwrap().clone();
-    let truths = truths(world);
-    let traffic = traffic(world);
-    stale_masters(world, &answers, &procs, &truths, &mut report);
-    two_masters(world, &answers, &truths, &mut report);
-    safe_verdicts(world, &answers, &traffic, &mut report);
-    writes_after_drained(world, history, &answers, &traffic, &mut report);
-    reloads(world, history, &answers, &procs, &truths, &mut report);
-    counters(world, &answers, &traffic, &mut report);
-    liveness(world, &answers, agreement, &mut report);
-    footprints(world, history, &mut report);
+    let truths = truths(facts);
+    let traffic = traffic(facts);
+    stale_masters(facts, &answers, &procs, &truths, &mut report);
+    two_masters(facts, &answers, &truths, &mut report);
+    safe_verdicts(facts, &answers, &traffic, &mut report);
+    writes_after_drained(facts, history, &answers, &traffic, &mut report);
+    reloads(facts, history, &answers, &procs, &truths, &mut report);
+    counters(facts, &answers, &traffic, &mut report);
+    liveness(facts, &answers, agreement, &mut report);
+    footprints(facts, history, &mut report);
     report
 }
 
@@ -109,11 +110,10 @@ fn num(s: &str) -> u64 {
     s.parse().unwrap_or(0)
 }
 
-fn truths(world: &World) -> Vec<Truth> {
-    let index: HashMap<String, usize> = world.brokers.iter().enumerate().map(|(i, b)| (b.addr(), i)).collect();
-    let mut out: Vec<Truth> = world
+fn truths(facts: &Facts) -> Vec<Truth> {
+    let index: HashMap<String, usize> = facts.brokers.iter().enumerate().map(|(i, b)| (b.addr.clone(), i)).collect();
+    let mut out: Vec<Truth> = facts
         .truth
-        .lines("cfg")
         .iter()
         .filter_map(|l| {
             let broker = *index.get(field(l, 2))?;
@@ -132,14 +132,12 @@ fn truths(world: &World) -> Vec<Truth> {
 
 /// Clients in `World::start_clients` order: per side a CLUSTERING and a BROADCASTING consumer,
 /// then the producer; side 0 is the 4.9.6 name-server pair, side 1 the 5.x one.
-fn traffic(world: &World) -> [Traffic; 2] {
-    let clients = world.clients.lock().unwrap();
+fn traffic(facts: &Facts) -> [Traffic; 2] {
+    let clients = &facts.clients;
     let mut sides: [Traffic; 2] = Default::default();
     for (side, t) in sides.iter_mut().enumerate() {
         for consumer in &clients[side * 3..side * 3 + 2] {
-            let acks = consumer
-                .lines("msg ")
-                .iter()
+            let acks = lines(consumer, "msg ")
                 .map(|l| ((field(l, 2).to_string(), num(field(l, 3)) as u32, num(field(l, 4))), num(field(l, 1))))
                 .fold(HashMap::new(), |mut m, (k, at)| {
                     m.entry(k).or_insert(at);
@@ -148,14 +146,16 @@ fn traffic(world: &World) -> [Traffic; 2] {
             t.acks.push(acks);
         }
         let producer = &clients[side * 3 + 2];
-        t.sends = producer
-            .lines("ok ")
-            .iter()
+        t.sends = lines(producer, "ok ")
             .map(|l| (num(field(l, 1)), field(l, 2).to_string(), num(field(l, 3)) as u32, num(field(l, 4))))
             .collect();
-        t.errors = producer.lines("error ").iter().map(|l| num(field(l, 1))).collect();
+        t.errors = lines(producer, "error ").map(|l| num(field(l, 1))).collect();
     }
     sides
+}
+
+fn lines<'a>(client: &'a [String], prefix: &'a str) -> impl Iterator<Item = &'a String> {
+    client.iter().filter(move |l| l.starts_with(prefix))
 }
 
 fn side_of(group: Group) -> usize {
@@ -194,12 +194,12 @@ fn says_master(a: &Answer) -> bool {
     a.code == 200 && (a.what == "/primary" || (a.what == "/role" && a.body.text() == "master"))
 }
 
-fn stale_masters(world: &World, answers: &[Answer], procs: &[ProcEvent], truths: &[Truth], report: &mut Report) {
+fn stale_masters(facts: &Facts, answers: &[Answer], procs: &[ProcEvent], truths: &[Truth], report: &mut Report) {
     for a in answers.iter().filter(|a| says_master(a)) {
         report.count("master answers checked against process states and the admin client", 1);
-        let b = world.serves[a.serve].broker;
+        let b = facts.serves[a.serve].broker;
         let from = a.sent.saturating_sub(STALE_MASTER_MS);
-        let key = &world.brokers[b].key;
+        let key = &facts.brokers[b].key;
         if down_throughout(procs, key, from, a.sent) {
             report.violation(format!(
                 "{} at {}: serve {} said master for {key}, down since before {from}",
@@ -215,8 +215,8 @@ fn stale_masters(world: &World, answers: &[Answer], procs: &[ProcEvent], truths:
 }
 
 /// Per serve, the `/role` answers in order of arrival: (got, is master).
-fn role_timelines(world: &World, answers: &[Answer]) -> Vec<Vec<(u64, bool)>> {
-    let mut lines = vec![Vec::new(); world.serves.len()];
+fn role_timelines(facts: &Facts, answers: &[Answer]) -> Vec<Vec<(u64, bool)>> {
+    let mut lines = vec![Vec::new(); facts.serves.len()];
     for a in answers.iter().filter(|a| a.what == "/role") {
         lines[a.serve].push((a.got, a.code == 200 && a.body.text() == "master"));
     }
@@ -232,13 +232,13 @@ fn claims_at(line: &[(u64, bool)], t: u64) -> bool {
     i > 0 && line[i - 1].1 && line[i - 1].0 + 1_000 >= t
 }
 
-fn two_masters(world: &World, answers: &[Answer], truths: &[Truth], report: &mut Report) {
-    let lines = role_timelines(world, answers);
+fn two_masters(facts: &Facts, answers: &[Answer], truths: &[Truth], report: &mut Report) {
+    let lines = role_timelines(facts, answers);
     let (Some(first), Some(last)) = (answers.iter().map(|a| a.got).min(), answers.iter().map(|a| a.got).max()) else {
         return;
     };
     for group in [Group::Pair, Group::Dledger, Group::Controller] {
-        let members: Vec<usize> = (0..world.serves.len()).filter(|i| world.serves[*i].group == group).collect();
+        let members: Vec<usize> = (0..facts.serves.len()).filter(|i| facts.serves[*i].group == group).collect();
         let mut window: Option<u64> = None;
         let mut t = first;
         while t <= last + 100 {
@@ -249,7 +249,7 @@ fn two_masters(world: &World, answers: &[Answer], truths: &[Truth], report: &mut
                 (false, Some(w0)) => {
                     window = None;
                     if t - w0 > ELECTION_LAG_MS {
-                        two_master_window(world, group, &members, truths, w0, t, report);
+                        two_master_window(facts, group, &members, truths, w0, t, report);
                     }
                 }
                 _ => {}
@@ -260,7 +260,7 @@ fn two_masters(world: &World, answers: &[Answer], truths: &[Truth], report: &mut
 }
 
 fn two_master_window(
-    world: &World,
+    facts: &Facts,
     group: Group,
     members: &[usize],
     truths: &[Truth],
@@ -268,11 +268,11 @@ fn two_master_window(
     w1: u64,
     report: &mut Report,
 ) {
-    let brokers: Vec<usize> = members.iter().map(|m| world.serves[*m].broker).collect();
+    let brokers: Vec<usize> = members.iter().map(|m| facts.serves[*m].broker).collect();
     let masters_seen: Vec<String> = truths
         .iter()
         .filter(|t| brokers.contains(&t.broker) && t.at + 1_000 >= w0 && t.at <= w1 + 1_000 && t.role == Some("master"))
-        .map(|t| world.brokers[t.broker].key.clone())
+        .map(|t| facts.brokers[t.broker].key.clone())
         .collect();
     let mut distinct = masters_seen.clone();
     distinct.sort();
@@ -285,7 +285,9 @@ fn two_master_window(
     }
 }
 
-fn safe_verdicts(world: &World, answers: &[Answer], traffic: &[Traffic; 2], report: &mut Report) {
+fn safe_verdicts(facts: &Facts, answers: &[Answer], traffic: &[Traffic; 2], report: &mut Report) {
+    // (side, consumer, shard, queue, offset) of messages a consumer moved past without finishing.
+    let mut skipped: BTreeMap<(usize, usize, String, u32, u64), String> = BTreeMap::new();
     for a in answers.iter().filter(|a| a.what == "/scale-in" || a.what.starts_with("cli scale-in")) {
         report.count("scale-in verdicts checked against sends and consumes", 1);
         if a.code != 200 {
@@ -293,32 +295,56 @@ fn safe_verdicts(world: &World, answers: &[Answer], traffic: &[Traffic; 2], repo
         }
         // A drain's verdict is the moment it said drained; a check's, the moment it was asked.
         let at = if a.what == "cli scale-in drain" { a.got } else { a.sent };
-        let group = world.brokers[world.serves.get(a.serve).map_or(a.serve, |s| s.broker)].group().unwrap();
-        let t = &traffic[side_of(group)];
-        let unconsumed: Vec<_> = t
-            .sends
-            .iter()
-            .filter(|(sent, shard, ..)| *sent < at && shard == group.shard())
-            .filter(|(_, shard, q, off)| {
-                t.acks.iter().any(|acks| acks.get(&(shard.clone(), *q, *off)).is_none_or(|done| *done > at))
-            })
-            .collect();
-        if let Some(first) = unconsumed.first() {
+        let group = facts.brokers[facts.serves.get(a.serve).map_or(a.serve, |s| s.broker)].group;
+        let side = side_of(group);
+        let t = &traffic[side];
+        let mut pending = Vec::new();
+        for (sent, shard, q, off) in t.sends.iter().filter(|(sent, shard, ..)| *sent < at && shard == group.shard()) {
+            for (c, acks) in t.acks.iter().enumerate() {
+                let done = acks.get(&(shard.clone(), *q, *off));
+                if done.is_some_and(|done| *done <= at) {
+                    continue;
+                }
+                // Never finished, while the consumer finished later offsets of that queue: skipped.
+                match passed_by(acks, shard, *q, *off, at).filter(|_| done.is_none()) {
+                    Some((later, when)) => {
+                        let evidence = format!("sent at {sent}; consumer {c} finished offset {later} of that queue at {when} but never this one");
+                        skipped.entry((side, c, shard.clone(), *q, *off)).or_insert(evidence);
+                    }
+                    None => pending.push((*sent, shard.clone(), *q, *off, c)),
+                }
+            }
+        }
+        if let Some(first) = pending.first() {
             report.violation(format!(
                 "{} at {at} (serve {}): safe, but {} message(s) sent to {} were not finished by every consumer (first: {first:?})",
                 a.what,
                 a.serve,
-                unconsumed.len(),
+                pending.len(),
                 group.shard()
             ));
         }
     }
+    for ((side, c, shard, q, off), evidence) in &skipped {
+        report.broker_own.push(format!(
+            "side {side} consumer {c} moved past {shard} queue {q} offset {off} without finishing it ({evidence}): the client's own loss, before any verdict; a later \"safe\" cannot lose it again"
+        ));
+    }
+}
+
+/// A later offset of the same queue that the consumer finished before `at` (the consumer's offset
+/// has moved past `off`: it will not be delivered to it again).
+fn passed_by(acks: &HashMap<(String, u32, u64), u64>, shard: &str, q: u32, off: u64, at: u64) -> Option<(u64, u64)> {
+    acks.iter()
+        .filter(|((s, queue, o), done)| s == shard && *queue == q && *o > off && **done <= at)
+        .map(|((.., o), done)| (*o, *done))
+        .min()
 }
 
 /// After "drained", no send to that shard may succeed until the harness gives the write permission
 /// back.
 fn writes_after_drained(
-    world: &World,
+    facts: &Facts,
     history: &History,
     answers: &[Answer],
     traffic: &[Traffic; 2],
@@ -327,7 +353,7 @@ fn writes_after_drained(
     let restores = history.restores.lock().unwrap().clone();
     for a in answers.iter().filter(|a| a.what == "cli scale-in drain" && a.code == 200) {
         report.count("drained verdicts checked for later writes", 1);
-        let group = world.brokers[a.serve].group().unwrap();
+        let group = facts.brokers[a.serve].group;
         let until = restores
             .iter()
             .filter(|(at, shard)| shard == group.shard() && *at >= a.got)
@@ -351,7 +377,7 @@ fn writes_after_drained(
 }
 
 fn reloads(
-    world: &World,
+    facts: &Facts,
     history: &History,
     answers: &[Answer],
     procs: &[ProcEvent],
@@ -366,13 +392,13 @@ fn reloads(
         report.count("broker config readings checked for half-applied files", 1);
         let s = t.broker;
         let now = keys_of(&t.values);
-        let whole = std::iter::once(&world.baselines[s])
+        let whole = std::iter::once(&facts.baselines[s])
             .chain(versions.iter().filter(|v| v.serve == s && v.at <= t.at + 2_000).filter_map(|v| v.expect.as_ref()))
             .any(|v| keys_of(v) == now);
         if !whole {
             report.violation(format!(
                 "{} at {}: values {now:?} are from no single version of its file",
-                world.brokers[s].key, t.at
+                facts.brokers[s].key, t.at
             ));
         }
     }
@@ -393,13 +419,13 @@ fn reloads(
             .filter_map(|c| Some((c["key"].as_str()?.to_string(), c["to"].as_str()?.to_string())))
             .filter(|(k, _)| KEYS.contains(&k.as_str()))
             .collect();
-        verified_values(world, &versions, procs, truths, a.serve, at, &values, report);
+        verified_values(facts, &versions, procs, truths, a.serve, at, &values, report);
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn verified_values(
-    world: &World,
+    facts: &Facts,
     versions: &[crate::history::Version],
     procs: &[ProcEvent],
     truths: &[Truth],
@@ -408,7 +434,7 @@ fn verified_values(
     values: &BTreeMap<String, String>,
     report: &mut Report,
 ) {
-    let key = &world.brokers[s].key;
+    let key = &facts.brokers[s].key;
     let from_one = versions
         .iter()
         .filter(|v| v.serve == s && v.at <= at)
@@ -440,14 +466,14 @@ fn label<'a>(series: &'a str, name: &str) -> Option<&'a str> {
     series[start..].split('"').next()
 }
 
-fn counters(world: &World, answers: &[Answer], traffic: &[Traffic; 2], report: &mut Report) {
+fn counters(facts: &Facts, answers: &[Answer], traffic: &[Traffic; 2], report: &mut Report) {
     let mut last: HashMap<(usize, String), f64> = HashMap::new();
     let mut scrapes: Vec<&Answer> =
         answers.iter().filter(|a| matches!(a.body, Body::Metrics(_)) && a.code == 200).collect();
     scrapes.sort_by_key(|a| a.got);
     for a in scrapes {
         let Body::Metrics(m) = &a.body else { continue };
-        let serve = &world.serves[a.serve];
+        let serve = &facts.serves[a.serve];
         for (series, v) in m {
             if series_name(series).ends_with("_total") {
                 report.count("counter readings checked", 1);
@@ -487,9 +513,9 @@ fn counters(world: &World, answers: &[Answer], traffic: &[Traffic; 2], report: &
     }
 }
 
-fn liveness(world: &World, answers: &[Answer], agreement: &[(usize, String, String)], report: &mut Report) {
-    for (i, s) in world.serves.iter().enumerate() {
-        if s.serve.log().contains("panicked") {
+fn liveness(facts: &Facts, answers: &[Answer], agreement: &[(usize, String, String)], report: &mut Report) {
+    for (i, s) in facts.serves.iter().enumerate() {
+        if s.log.contains("panicked") {
             report.violation(format!("serve {i} panicked (see its log)"));
         }
     }
@@ -507,7 +533,7 @@ fn liveness(world: &World, answers: &[Answer], agreement: &[(usize, String, Stri
             report.violation(format!("serve {} /live at {}: {}", a.serve, a.sent, a.code));
         }
     }
-    tasks_keep_running(world, answers, report);
+    tasks_keep_running(facts, answers, report);
     for (i, said, truth) in agreement {
         report.count("sidecars compared with their broker after the faults", 1);
         if said != truth {
@@ -518,9 +544,9 @@ fn liveness(world: &World, answers: &[Answer], agreement: &[(usize, String, Stri
 
 /// A progress marker per serve answer: role checks (`/status` checks), the reloader's last check,
 /// the metrics refresh (last success time + failed refreshes).
-fn tasks_keep_running(world: &World, answers: &[Answer], report: &mut Report) {
-    for i in 0..world.serves.len() {
-        let start = world.serves[i].started;
+fn tasks_keep_running(facts: &Facts, answers: &[Answer], report: &mut Report) {
+    for i in 0..facts.serves.len() {
+        let start = facts.serves[i].started;
         let mut role: Vec<(u64, u64)> = Vec::new();
         let mut metrics: Vec<(u64, String)> = Vec::new();
         for a in answers.iter().filter(|a| a.serve == i && a.code == 200) {
@@ -601,9 +627,9 @@ fn slope(points: &[(f64, f64)]) -> f64 {
     }
 }
 
-fn footprints(world: &World, history: &History, report: &mut Report) {
+fn footprints(facts: &Facts, history: &History, report: &mut Report) {
     let all = history.footprints.lock().unwrap().clone();
-    for i in 0..world.serves.len() {
+    for i in 0..facts.serves.len() {
         let f: Vec<_> = all.iter().filter(|f| f.serve == i && f.rss_kib > 0).collect();
         if f.len() < 8 {
             continue;
@@ -621,7 +647,7 @@ fn footprints(world: &World, history: &History, report: &mut Report) {
         report.count("footprint samples", f.len() as u64);
         report.footprints.push(format!(
             "serve {i} ({}): RSS {:.1} -> {:.1} MiB (slope {rss_slope:+.2} MiB/h), open files {fd_second} -> {fd_last} (slope {fd_slope:+.1}/h)",
-            world.brokers[i].key,
+            facts.brokers[i].key,
             rss_second as f64 / 1024.0,
             rss_last as f64 / 1024.0
         ));
@@ -636,8 +662,8 @@ fn footprints(world: &World, history: &History, report: &mut Report) {
 
 impl Report {
     /// The figures README and CI print.
-    pub fn figures(&self, seed: u64, took: Duration, history: &History) -> String {
-        let mut out = format!("chaos campaign: seed {seed}, {:.1} min\n", took.as_secs_f64() / 60.0);
+    pub fn figures(&self, what: &str, took: Duration, history: &History) -> String {
+        let mut out = format!("chaos campaign: {what}, {:.1} min\n", took.as_secs_f64() / 60.0);
         let mut kinds: BTreeMap<&str, u64> = BTreeMap::new();
         for f in history.faults.lock().unwrap().iter() {
             *kinds.entry(f.kind).or_default() += 1;

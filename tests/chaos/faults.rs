@@ -29,6 +29,11 @@ const KINDS: [(&str, u64); 11] = [
     ("scale-in drain", 1),
 ];
 
+/// The schedule's name for `text` ("unknown" for one it does not draw).
+pub fn kind_named(text: &str) -> &'static str {
+    KINDS.iter().map(|k| k.0).find(|k| *k == text).unwrap_or("unknown")
+}
+
 /// Runs faults until `deadline`; returns what went wrong in the harness itself (a broker that would
 /// not restart), which fails the run apart from the checker's violations.
 pub fn run(world: &Arc<World>, history: &Arc<History>, seed: u64, deadline: Instant) -> Vec<String> {

@@ -136,7 +136,86 @@ impl History {
             &self.footprints,
             |f| json!({"at": f.at, "serve": f.serve, "rssKiB": f.rss_kib, "fds": f.fds}),
         );
+        write_lines(dir, "restores.jsonl", &self.restores, |r| json!({"at": r.0, "shard": r.1}));
     }
+
+    /// Reads what [`History::write`] wrote.
+    pub fn load(dir: &Path) -> History {
+        let h = History::default();
+        for v in read_lines(dir, "answers.jsonl") {
+            let what = v["what"].as_str().unwrap_or("").to_string();
+            let body = match what.as_str() {
+                "/status" => Body::Status(v["body"].clone()),
+                "/metrics" | "agent /metrics" => {
+                    Body::Metrics(serde_json::from_value(v["body"].clone()).unwrap_or_default())
+                }
+                _ => Body::Text(v["body"].as_str().unwrap_or("").to_string()),
+            };
+            let n = |k: &str| v[k].as_u64().unwrap_or(0);
+            h.answer(Answer {
+                serve: n("serve") as usize,
+                what,
+                sent: n("sent"),
+                got: n("got"),
+                code: n("code") as u16,
+                body,
+            });
+        }
+        for v in read_lines(dir, "processes.jsonl") {
+            h.procs.lock().unwrap().push(ProcEvent {
+                at: v["at"].as_u64().unwrap_or(0),
+                key: v["key"].as_str().unwrap_or("").to_string(),
+                up: v["up"] == true,
+            });
+        }
+        for v in read_lines(dir, "versions.jsonl") {
+            let kind = match v["kind"].as_str().unwrap_or("") {
+                "valid" => "valid",
+                "invalid" => "invalid",
+                _ => "hazardous",
+            };
+            let expect = serde_json::from_value(v["expect"].clone()).unwrap_or(None);
+            let (at, serve) = (v["at"].as_u64().unwrap_or(0), v["serve"].as_u64().unwrap_or(0) as usize);
+            h.version(Version { at, serve, expect, kind });
+        }
+        for v in read_lines(dir, "faults.jsonl") {
+            // Fault kinds are the schedule's own names; an unknown one (an older recording) keeps its text.
+            let text = v["kind"].as_str().unwrap_or("");
+            let kind = crate::faults::kind_named(text);
+            let (start, end) = (v["start"].as_u64().unwrap_or(0), v["end"].as_u64().unwrap_or(0));
+            h.faults.lock().unwrap().push(Fault {
+                start,
+                end,
+                kind,
+                target: v["target"].as_str().unwrap_or("").into(),
+            });
+        }
+        for v in read_lines(dir, "footprints.jsonl") {
+            let n = |k: &str| v[k].as_u64().unwrap_or(0);
+            h.footprint(Footprint { at: n("at"), serve: n("serve") as usize, rss_kib: n("rssKiB"), fds: n("fds") });
+        }
+        *h.restores.lock().unwrap() = if dir.join("restores.jsonl").exists() {
+            let shard = |v: &serde_json::Value| v["shard"].as_str().unwrap_or("").to_string();
+            read_lines(dir, "restores.jsonl").iter().map(|v| (v["at"].as_u64().unwrap_or(0), shard(v))).collect()
+        } else {
+            // Recorded before restores.jsonl: each restore began as its drain answered, and a
+            // drain's answer is filed under its shard's first broker.
+            let first_of =
+                |serve: usize| ["broker-a", "?", "broker-d", "?", "?", "broker-c"].get(serve).copied().unwrap_or("?");
+            let answers = h.answers.lock().unwrap();
+            answers
+                .iter()
+                .filter(|a| a.what == "cli scale-in drain")
+                .map(|a| (a.got, first_of(a.serve).to_string()))
+                .collect()
+        };
+        h
+    }
+}
+
+fn read_lines(dir: &Path, name: &str) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()));
+    text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
 }
 
 /// One JSON line per record.

@@ -13,6 +13,7 @@
 mod common;
 
 mod checker;
+mod facts;
 mod faults;
 mod history;
 mod load;
@@ -23,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use facts::Facts;
 use history::History;
 use world::World;
 
@@ -49,6 +51,9 @@ const SETTLE: Duration = Duration::from_secs(20);
 
 #[test]
 fn campaign() {
+    if let Ok(dir) = std::env::var("CHAOS_RECHECK") {
+        return recheck(std::path::Path::new(&dir));
+    }
     let settings = Settings::from_env();
     eprintln!("chaos: seed {} for {} min; history in {}", settings.seed, settings.minutes, settings.out.display());
     let history = Arc::new(History::default());
@@ -63,13 +68,13 @@ fn campaign() {
     let agreement = load.final_agreement(&world);
     load.stop();
     world.stop_clients();
-    let report = checker::check(&world, &history, &agreement);
-    let figures = report.figures(settings.seed, began.elapsed(), &history);
+    let facts = Facts::of(&world);
     history.write(&settings.out);
-    world.write_truth(&settings.out);
-    std::fs::write(settings.out.join("figures.txt"), &figures).unwrap();
-    println!("{figures}");
-    eprintln!("{figures}");
+    facts.write(&settings.out);
+    write_agreement(&settings.out, &agreement);
+    let report = checker::check(&facts, &history, &agreement);
+    let figures = report.figures(&format!("seed {}", settings.seed), began.elapsed(), &history);
+    finish(&settings.out, &figures);
     assert!(harness_errors.is_empty(), "the harness itself failed: {harness_errors:#?}");
     assert!(
         report.violations.is_empty(),
@@ -77,4 +82,56 @@ fn campaign() {
         report.violations.len(),
         report.violations.join("\n")
     );
+}
+
+/// The checker again, on a recorded campaign (`CHAOS_RECHECK=DIR`): the same rules, the same
+/// figures, written to DIR/figures-recheck.txt.
+fn recheck(dir: &std::path::Path) {
+    let facts = Facts::load(dir);
+    let history = History::load(dir);
+    let agreement = read_agreement(dir);
+    let report = checker::check(&facts, &history, &agreement);
+    let (first, last) = {
+        let answers = history.answers.lock().unwrap();
+        (answers.iter().map(|a| a.sent).min().unwrap_or(0), answers.iter().map(|a| a.got).max().unwrap_or(0))
+    };
+    let took = Duration::from_millis(last.saturating_sub(first));
+    let figures = report.figures(&format!("recheck of {}", dir.display()), took, &history);
+    std::fs::write(dir.join("figures-recheck.txt"), &figures).unwrap();
+    println!("{figures}");
+    assert!(
+        report.violations.is_empty(),
+        "{} violation(s):\n{}",
+        report.violations.len(),
+        report.violations.join("\n")
+    );
+}
+
+fn finish(out: &std::path::Path, figures: &str) {
+    std::fs::write(out.join("figures.txt"), figures).unwrap();
+    println!("{figures}");
+    eprintln!("{figures}");
+}
+
+fn write_agreement(dir: &std::path::Path, rows: &[(usize, String, String)]) {
+    let text: String = rows
+        .iter()
+        .map(|(i, said, truth)| format!("{}\n", serde_json::json!({"serve": i, "said": said, "truth": truth})))
+        .collect();
+    std::fs::write(dir.join("agreement.jsonl"), text).unwrap();
+}
+
+/// The final agreement rows (none for a campaign recorded before agreement.jsonl existed).
+fn read_agreement(dir: &std::path::Path) -> Vec<(usize, String, String)> {
+    let text = std::fs::read_to_string(dir.join("agreement.jsonl")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| {
+            (
+                v["serve"].as_u64().unwrap_or(0) as usize,
+                v["said"].as_str().unwrap_or("").into(),
+                v["truth"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect()
 }

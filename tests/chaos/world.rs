@@ -35,6 +35,15 @@ impl Group {
         }
     }
 
+    pub fn named(name: &str) -> Group {
+        match name {
+            "pair" => Group::Pair,
+            "dledger" => Group::Dledger,
+            "controller" => Group::Controller,
+            other => panic!("no group {other:?}"),
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Group::Pair => "pair",
@@ -228,20 +237,6 @@ impl World {
                 n.wait_ready();
             }
         }
-    }
-
-    /// The ground truth as read: the admin client's readings (truth.txt) and each client's lines
-    /// (clients.txt, prefixed with the client's index).
-    pub fn write_truth(&self, dir: &Path) {
-        let truth: String = self.truth.lines("cfg").iter().map(|l| format!("{l}\n")).collect();
-        std::fs::write(dir.join("truth.txt"), truth).unwrap();
-        let mut text = String::new();
-        for (i, c) in self.clients.lock().unwrap().iter().enumerate() {
-            for prefix in ["ok ", "error ", "msg "] {
-                text += &c.lines(prefix).iter().map(|l| format!("{i} {l}\n")).collect::<String>();
-            }
-        }
-        std::fs::write(dir.join("clients.txt"), text).unwrap();
     }
 
     pub fn stop_clients(&self) {

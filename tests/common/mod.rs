@@ -452,6 +452,18 @@ impl Serve {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("spawn serve");
+        // Like the JVMs: killed when this test process is gone, even by SIGKILL (Drop never runs then).
+        let _ = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "while kill -0 {0} 2>/dev/null && kill -0 {1} 2>/dev/null; do sleep 1; done; kill -9 {1} 2>/dev/null",
+                std::process::id(),
+                child.id()
+            ))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
         Serve { child, port, log }
     }
 
