@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsAcceptor;
+
+use crate::remoting::{file_stamp, read_certs, read_key, ring_provider};
 
 /// The listener's certificate and key, and the acceptor built from them.
 pub struct ListenTls {
@@ -54,27 +54,13 @@ impl ListenTls {
 }
 
 fn stamp(cert: &Path, key: &Path) -> Stamp {
-    [cert, key].map(|p| {
-        let meta = std::fs::metadata(p).ok()?;
-        Some((meta.modified().ok()?, meta.len()))
-    })
+    [cert, key].map(file_stamp)
 }
 
 fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
-    let bytes = std::fs::read(cert).map_err(|e| format!("cannot read --listen-tls-cert {}: {e}", cert.display()))?;
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&bytes)
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("--listen-tls-cert {}: {e:?}", cert.display()))?;
-    if chain.is_empty() {
-        return Err(format!("--listen-tls-cert {} holds no PEM certificate", cert.display()));
-    }
-    let bytes = std::fs::read(key).map_err(|e| format!("cannot read --listen-tls-key {}: {e}", key.display()))?;
-    let key_der = PrivateKeyDer::from_pem_slice(&bytes)
-        .map_err(|e| format!("--listen-tls-key {}: no PEM private key ({e:?})", key.display()))?;
-    // ring, as for the remoting connections (see remoting/tls.rs).
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let chain = read_certs("--listen-tls-cert", cert).map_err(|e| e.to_string())?;
+    let key_der = read_key("--listen-tls-key", key).map_err(|e| e.to_string())?;
+    let config = rustls::ServerConfig::builder_with_provider(ring_provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_no_client_auth()

@@ -403,22 +403,14 @@ impl ConnectionTask {
 
     async fn connect(&self, deadline: Instant) -> Result<Connection, RemotingError> {
         let connect_deadline = deadline.min(Instant::now() + self.opts.connect_timeout);
-        // A host name is resolved again on every connect: a pod that moved is found at its new IP.
-        let stream = match timeout_at(connect_deadline, TcpStream::connect(&self.addr)).await {
-            Ok(Ok(s)) => s,
-            Ok(Err(source)) => return Err(RemotingError::Connect { addr: self.addr.clone(), source }),
-            Err(_) => {
-                return Err(RemotingError::ConnectTimeout { addr: self.addr.clone(), after: self.opts.connect_timeout })
-            }
-        };
-        tune(&stream);
+        let stream = self.tcp(connect_deadline).await?;
         let io: Box<dyn Io> = match &self.opts.tls {
             None => Box::new(stream),
             Some(tls) => match self.handshake(tls, stream, connect_deadline).await {
                 Ok(s) => Box::new(s),
                 Err(RemotingError::Tls { failure: TlsFailure::NotTls, detail, .. }) if self.opts.plaintext_fallback => {
                     tracing::info!(peer = %self.addr, %detail, "no TLS on this port: plaintext (--tls auto)");
-                    Box::new(self.plain(connect_deadline).await?)
+                    Box::new(self.tcp(connect_deadline).await?)
                 }
                 Err(e) => return Err(e),
             },
@@ -429,8 +421,9 @@ impl ConnectionTask {
         Ok(Connection { writer, answered: false, answers, reader, last_heard: Instant::now() })
     }
 
-    /// A second, plaintext connection (`--tls auto` and a peer without TLS on this port).
-    async fn plain(&self, deadline: Instant) -> Result<TcpStream, RemotingError> {
+    /// A TCP connection to the peer, tuned (also the plaintext retry of `--tls auto`). A host name
+    /// is resolved again on every connect: a pod that moved is found at its new IP.
+    async fn tcp(&self, deadline: Instant) -> Result<TcpStream, RemotingError> {
         match timeout_at(deadline, TcpStream::connect(&self.addr)).await {
             Ok(Ok(s)) => {
                 tune(&s);

@@ -159,20 +159,11 @@ impl Tls {
     }
 
     fn stamp(&self) -> Stamp {
-        [&self.files.ca, &self.files.cert, &self.files.key]
-            .into_iter()
-            .map(|p| {
-                let meta = std::fs::metadata(p.as_ref()?).ok()?;
-                Some((meta.modified().ok()?, meta.len()))
-            })
-            .collect()
+        [&self.files.ca, &self.files.cert, &self.files.key].into_iter().map(|p| file_stamp(p.as_ref()?)).collect()
     }
 
     fn client_config(&self) -> Result<rustls::ClientConfig, TlsConfigError> {
-        // ring builds with a plain C compiler (aws-lc-rs also needs cmake); what it lacks, a
-        // post-quantum key exchange, is why rustls marks it deprecated.
-        #[allow(deprecated)]
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = ring_provider();
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .expect("ring supports the default TLS versions");
@@ -193,7 +184,7 @@ impl Tls {
         match (&self.files.cert, &self.files.key) {
             (Some(cert), Some(key)) => {
                 let chain = read_certs("--tls-cert", cert)?;
-                let key_der = read_key(key)?;
+                let key_der = read_key("--tls-key", key)?;
                 builder.with_client_auth_cert(chain, key_der).map_err(|e| TlsConfigError::BadPair {
                     cert: cert.display().to_string(),
                     key: key.display().to_string(),
@@ -205,7 +196,22 @@ impl Tls {
     }
 }
 
-fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
+/// The crypto behind every TLS session of the agent, remoting and HTTPS alike.
+pub(crate) fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    // ring builds with a plain C compiler (aws-lc-rs also needs cmake); what it lacks, a
+    // post-quantum key exchange, is why rustls marks it deprecated.
+    #[allow(deprecated)]
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// A file's modification time and length, to notice it was replaced (None: cannot be read).
+pub(crate) fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// The PEM certificates in `path`, the file the option `what` names; at least one.
+pub(crate) fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsConfigError> {
     let read_err = |reason: String| TlsConfigError::Read { what, path: path.display().to_string(), reason };
     let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
     let certs: Vec<CertificateDer<'static>> =
@@ -216,17 +222,11 @@ fn read_certs(what: &'static str, path: &Path) -> Result<Vec<CertificateDer<'sta
     Ok(certs)
 }
 
-fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
-    let bytes = std::fs::read(path).map_err(|e| TlsConfigError::Read {
-        what: "--tls-key",
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    })?;
-    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| TlsConfigError::Read {
-        what: "--tls-key",
-        path: path.display().to_string(),
-        reason: format!("no PEM private key ({e:?})"),
-    })
+/// The PEM private key in `path`, the file the option `what` names.
+pub(crate) fn read_key(what: &'static str, path: &Path) -> Result<PrivateKeyDer<'static>, TlsConfigError> {
+    let read_err = |reason: String| TlsConfigError::Read { what, path: path.display().to_string(), reason };
+    let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
+    PrivateKeyDer::from_pem_slice(&bytes).map_err(|e| read_err(format!("no PEM private key ({e:?})")))
 }
 
 /// The host part of `host:port` (an IPv6 address in brackets loses them).
