@@ -22,7 +22,7 @@ use std::time::Duration;
 use crate::facts::Facts;
 use crate::history::{Answer, Body, History, ProcEvent};
 use crate::load::role_of;
-use crate::world::{Group, KEYS};
+use crate::world::{field, Group, KEYS};
 
 /// 3 check intervals (a check older than that is unknown) plus 2 s for a check in flight.
 pub const STALE_MASTER_MS: u64 = 5_000;
@@ -100,10 +100,6 @@ pub fn check(facts: &Facts, history: &History, agreement: &[(usize, String, Stri
     liveness(facts, &answers, agreement, &mut report);
     footprints(facts, history, &mut report);
     report
-}
-
-fn field(line: &str, n: usize) -> &str {
-    line.split(' ').nth(n).unwrap_or("")
 }
 
 fn num(s: &str) -> u64 {

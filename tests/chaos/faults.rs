@@ -283,9 +283,9 @@ pub fn truth_master(world: &World, group: Group) -> Option<usize> {
     let lines = world.truth.lines("cfg ");
     (0..world.brokers.len()).filter(|i| world.brokers[*i].group() == Some(group)).find(|i| {
         let addr = world.brokers[*i].addr();
-        lines.iter().rev().find(|l| l.split(' ').nth(2) == Some(addr.as_str())).is_some_and(|l| {
-            let at: u64 = l.split(' ').nth(1).and_then(|t| t.parse().ok()).unwrap_or(0);
-            at + 3_000 >= now && role_of(l.split(' ').nth(3).unwrap_or("")) == "master"
+        lines.iter().rev().find(|l| world::field(l, 2) == addr).is_some_and(|l| {
+            let at: u64 = world::field(l, 1).parse().unwrap_or(0);
+            at + 3_000 >= now && role_of(world::field(l, 3)) == "master"
         })
     })
 }

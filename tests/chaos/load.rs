@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use crate::common::http_get_within;
 use crate::history::{now_ms, Answer, Body, Footprint, History};
 use crate::rng::Rng;
-use crate::world::World;
+use crate::world::{field, World};
 
 /// How long a probe may wait for an endpoint answered from memory before the answer is recorded
 /// as missing (the checker's bound is far lower).
@@ -26,7 +26,6 @@ const OTHERS: [&str; 7] =
 pub struct Load {
     stop: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
-    history: Arc<History>,
 }
 
 pub fn start(world: &Arc<World>, history: &Arc<History>, seed: u64) -> Load {
@@ -40,7 +39,7 @@ pub fn start(world: &Arc<World>, history: &Arc<History>, seed: u64) -> Load {
     }
     let (w, h, s) = (world.clone(), history.clone(), stop.clone());
     threads.push(std::thread::spawn(move || footprint_loop(&w, &h, &s)));
-    Load { stop, threads, history: history.clone() }
+    Load { stop, threads }
 }
 
 impl Load {
@@ -73,16 +72,15 @@ impl Load {
         for t in self.threads {
             t.join().expect("a load thread panicked");
         }
-        let _ = self.history;
     }
 }
 
 /// The role the admin client read last from broker `i` (`master`, `slave`, or why not).
 pub fn truth_role(world: &World, i: usize) -> String {
     let addr = world.brokers[i].addr();
-    let last = world.truth.lines("cfg").into_iter().rev().find(|l| l.split(' ').nth(2) == Some(addr.as_str()));
+    let last = world.truth.lines("cfg").into_iter().rev().find(|l| field(l, 2) == addr);
     match last {
-        Some(l) if l.starts_with("cfg ") => role_of(l.split(' ').nth(3).unwrap_or("")).to_string(),
+        Some(l) if l.starts_with("cfg ") => role_of(field(&l, 3)).to_string(),
         Some(l) => format!("unreachable ({l})"),
         None => "never read".to_string(),
     }

@@ -74,7 +74,7 @@ fn campaign() {
     write_agreement(&settings.out, &agreement);
     let report = checker::check(&facts, &history, &agreement);
     let figures = report.figures(&format!("seed {}", settings.seed), began.elapsed(), &history);
-    finish(&settings.out, &figures);
+    show(&settings.out.join("figures.txt"), &figures);
     assert!(harness_errors.is_empty(), "the harness itself failed: {harness_errors:#?}");
     assert!(
         report.violations.is_empty(),
@@ -97,8 +97,7 @@ fn recheck(dir: &std::path::Path) {
     };
     let took = Duration::from_millis(last.saturating_sub(first));
     let figures = report.figures(&format!("recheck of {}", dir.display()), took, &history);
-    std::fs::write(dir.join("figures-recheck.txt"), &figures).unwrap();
-    println!("{figures}");
+    show(&dir.join("figures-recheck.txt"), &figures);
     assert!(
         report.violations.is_empty(),
         "{} violation(s):\n{}",
@@ -107,9 +106,10 @@ fn recheck(dir: &std::path::Path) {
     );
 }
 
-fn finish(out: &std::path::Path, figures: &str) {
+/// Writes the figures to `path` and shows them.
+fn show(path: &std::path::Path, figures: &str) {
     use std::io::Write;
-    std::fs::write(out.join("figures.txt"), figures).unwrap();
+    std::fs::write(path, figures).unwrap();
     // Straight to stderr, not through eprintln!: the test harness would keep it from a passing
     // test's output, and CI's log should show the figures.
     let _ = writeln!(std::io::stderr(), "{figures}");

@@ -81,7 +81,7 @@ impl Node {
         let proc = match &self.broker {
             None => {
                 settings = self.name_settings.iter().map(String::as_str).collect();
-                common::start_namesrv_at(self.version, &self.home, self.port, &settings)
+                common::start_namesrv_at(self.version, &self.home, self.port, &settings, &[])
             }
             Some((ns, group, id, role, extra)) => {
                 settings = extra.iter().map(String::as_str).collect();
@@ -94,7 +94,7 @@ impl Node {
                     role,
                     acl: false,
                 };
-                common::start_broker_at(self.version, &spec, &settings)
+                common::start_broker_at(self.version, &spec, &settings, &[])
             }
         };
         *self.proc.lock().unwrap() = Some(proc);
@@ -228,11 +228,10 @@ impl World {
     pub fn resume_everything(&self, history: &History) {
         for n in self.names.iter().chain(&self.brokers) {
             let running = n.proc.lock().unwrap().as_ref().is_some_and(Proc::alive);
+            history.proc_state(&n.key, true);
             if running {
-                history.proc_state(&n.key, true);
                 n.signal("-CONT");
             } else {
-                history.proc_state(&n.key, true);
                 n.launch();
                 n.wait_ready();
             }
@@ -374,12 +373,17 @@ fn try_create_topic(addr: &str) -> bool {
 fn first_truth(truth: &Helper, addr: &str) -> BTreeMap<String, String> {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        if let Some(line) = truth.lines("cfg ").into_iter().find(|l| l.split(' ').nth(2) == Some(addr)) {
-            return parse_values(line.split(' ').nth(5).unwrap_or(""));
+        if let Some(line) = truth.lines("cfg ").into_iter().find(|l| field(l, 2) == addr) {
+            return parse_values(field(&line, 5));
         }
         assert!(std::time::Instant::now() < deadline, "the admin client never read {addr}'s config");
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// Field `n` of a space-separated line (the watcher's and the clients' lines; "" past the end).
+pub fn field(line: &str, n: usize) -> &str {
+    line.split(' ').nth(n).unwrap_or("")
 }
 
 /// `k=v,k=v` as the watcher prints it.

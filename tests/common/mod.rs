@@ -248,16 +248,12 @@ pub fn start_namesrv(dir: &Path) -> Proc {
 
 /// A name server on `port` with extra `key=value` settings (e.g. the 5.x embedded controller).
 pub fn start_namesrv_with(dir: &Path, port: u16, settings: &[&str]) -> Proc {
-    start_namesrv_at(version(), &dir.join("namesrv"), port, settings)
+    start_namesrv_at(version(), &dir.join("namesrv"), port, settings, &[])
 }
 
-/// A name server of RocketMQ `version` in `home` (whatever this binary's own version is).
-pub fn start_namesrv_at(version: &str, home: &Path, port: u16, settings: &[&str]) -> Proc {
-    start_namesrv_jvm(version, home, port, settings, &[])
-}
-
-/// A name server with extra JVM options too.
-pub fn start_namesrv_jvm(version: &str, home: &Path, port: u16, settings: &[&str], jvm: &[&str]) -> Proc {
+/// A name server of RocketMQ `version` in `home` (whatever this binary's own version is), with
+/// extra JVM options (RocketMQ's TLS settings are system properties).
+pub fn start_namesrv_at(version: &str, home: &Path, port: u16, settings: &[&str], jvm: &[&str]) -> Proc {
     let mut args = vec!["start-namesrv"];
     for kv in settings {
         args.extend(["--set", kv]);
@@ -292,16 +288,12 @@ pub fn start_broker(spec: &BrokerSpec) -> Proc {
 
 /// A broker with extra `key=value` settings in its broker.conf (written on first start only).
 pub fn start_broker_with(spec: &BrokerSpec, settings: &[&str]) -> Proc {
-    start_broker_at(version(), spec, settings)
+    start_broker_at(version(), spec, settings, &[])
 }
 
-/// A broker of RocketMQ `version` (whatever this binary's own version is).
-pub fn start_broker_at(version: &str, spec: &BrokerSpec, settings: &[&str]) -> Proc {
-    start_broker_jvm(version, spec, settings, &[])
-}
-
-/// A broker with extra JVM options too (RocketMQ's TLS settings are system properties).
-pub fn start_broker_jvm(version: &str, spec: &BrokerSpec, settings: &[&str], jvm: &[&str]) -> Proc {
+/// A broker of RocketMQ `version` (whatever this binary's own version is), with extra JVM options
+/// (RocketMQ's TLS settings are system properties).
+pub fn start_broker_at(version: &str, spec: &BrokerSpec, settings: &[&str], jvm: &[&str]) -> Proc {
     let id = spec.id.to_string();
     let mut args =
         vec!["start-broker", "--namesrv", spec.namesrv, "--name", spec.name, "--id", &id, "--role", spec.role];

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{free_port, scratch, start_broker_jvm, start_namesrv_jvm, version, BrokerSpec, Proc};
+use super::{free_port, scratch, start_broker_at, start_namesrv_at, version, BrokerSpec, Proc};
 
 pub struct Certs {
     pub dir: PathBuf,
@@ -141,7 +141,7 @@ impl TlsCluster {
         let certs = Certs::make(&dir.join("certs"));
         let ns_jvm = certs.server_jvm(false);
         let ns_jvm: Vec<&str> = ns_jvm.iter().map(String::as_str).collect();
-        let namesrv = start_namesrv_jvm(version(), &dir.join("namesrv"), free_port(), &[], &ns_jvm);
+        let namesrv = start_namesrv_at(version(), &dir.join("namesrv"), free_port(), &[], &ns_jvm);
         namesrv.wait_booted();
         let ns = namesrv.addr();
         let broker = |sub: &str, name: &str, acl: bool, jvm: Vec<String>| {
@@ -154,7 +154,7 @@ impl TlsCluster {
                 role: "ASYNC_MASTER",
                 acl,
             };
-            start_broker_jvm(version(), &spec, &[], &jvm.iter().map(String::as_str).collect::<Vec<_>>())
+            start_broker_at(version(), &spec, &[], &jvm.iter().map(String::as_str).collect::<Vec<_>>())
         };
         let acl = broker("acl", "broker-tls", true, certs.server_jvm(false));
         let mtls = broker("mtls", "broker-mtls", false, certs.server_jvm(true));

@@ -11,6 +11,29 @@ use crate::common::{sidecar, Run, Serve, ACL_ADMIN};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// One `#[test]` per case, each first running the binary at RocketMQ `$version`.
+macro_rules! tls_tests {
+    ($version:expr) => {
+        tls_tests!(@each $version;
+            every_command_works_over_tls_with_acl_signing,
+            plaintext_against_an_enforcing_broker_says_tls_is_required,
+            mutual_tls_needs_a_client_certificate_the_broker_trusts,
+            each_handshake_failure_is_its_own_error_kind,
+            serve_over_tls_follows_a_rotated_ca_file_without_a_restart,
+            serve_listens_over_https_and_follows_a_renewed_certificate,
+            auto_falls_back_to_plaintext_only_where_the_port_has_no_tls);
+    };
+    (@each $version:expr; $($case:ident),*) => {
+        $(
+            #[test]
+            fn $case() {
+                common::use_version($version);
+                cases::$case();
+            }
+        )*
+    };
+}
+
 fn cluster() -> &'static TlsCluster {
     static CLUSTER: OnceLock<TlsCluster> = OnceLock::new();
     CLUSTER.get_or_init(TlsCluster::start)
