@@ -23,16 +23,29 @@ median_ms() { # RUNS CMD... -> median wall ms
 }
 
 [ "$("$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV")" = master ] || { echo "role probe failed" >&2; exit 1; }
-# Warm the freshly started JVMs up first: a production broker has been running for a while.
-for _ in $(seq 1 50); do "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" >/dev/null; done
-# Alternating, so that drift on a busy machine hits both alike.
-ours_t=(); cheap_t=()
-for _ in $(seq 1 31); do
-  ours_t+=("$(median_ms 1 "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV")")
-  cheap_t+=("$(median_ms 1 "$SIDECAR" config get --broker "$MASTER")")
+# Let the freshly started JVMs finish starting, then warm both request paths up: a production broker
+# has been running for a while (in a 5.x broker's first seconds both answers are 3x slower).
+wait_settled
+for _ in $(seq 1 150); do
+  "$SIDECAR" role --broker "$MASTER" --namesrv "$NAMESRV" >/dev/null; "$SIDECAR" config get --broker "$MASTER" >/dev/null
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ours=$(median "${ours_t[@]}"); cheapest=$(median "${cheap_t[@]}")
+# 101 pairs, alternating so that drift on a busy machine hits both alike, each timed from its fork
+# to its exit by one timer process (timed from bash, each sample also carries two `date` forks,
+# whose jitter is as large as the gap measured).
+read -r ours cheapest < <(python3 - "$SIDECAR" "$MASTER" "$NAMESRV" <<'PY'
+import statistics, subprocess, sys, time
+sidecar, broker, namesrv = sys.argv[1:]
+runs = {"role": [sidecar, "role", "--broker", broker, "--namesrv", namesrv],
+        "cheapest": [sidecar, "config", "get", "--broker", broker]}
+took = {name: [] for name in runs}
+for _ in range(101):
+    for name, argv in runs.items():
+        start = time.perf_counter()
+        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        took[name].append((time.perf_counter() - start) * 1000)
+print("%.2f %.2f" % (statistics.median(took["role"]), statistics.median(took["cheapest"])))
+PY
+)
 mq=$(median_ms 5 scripts/rocketmq.sh mqadmin getBrokerConfig -b "$MASTER" -n "$NAMESRV")
 echo "| one-shot role probe, process start to exit (median) | time | ratio |"
 echo "|---|---|---|"

@@ -80,6 +80,24 @@ cluster_up() { # $1 = work dir, [--no-acl]
   export NAMESRV MASTER SLAVE ACL_BROKER
 }
 
+# Benchmarks: waits until each JVM of the cluster (or the PIDs given) has used under 50% of one core
+# over 2 s, twice in a row, at most 180 s. A broker just started, or just given 10,000 topics, spends
+# its first seconds at full cores (JIT, table persists); a production broker has been running for a
+# while, and a bench measured in that storm measures the storm. Says on stderr how long it waited.
+jvm_ticks() { local p; for p in "$@"; do awk '{printf "%d ", $14 + $15}' "/proc/$p/stat" 2>/dev/null || printf '0 '; done; }
+wait_settled() {
+  local pids=("$@") hz deadline=$((SECONDS + 180)) calm=0 start=$SECONDS i busy before after
+  [ ${#pids[@]} -gt 0 ] || pids=("${CLUSTER_PIDS[@]}")
+  hz=$(getconf CLK_TCK)
+  while [ $calm -lt 2 ] && [ $SECONDS -lt $deadline ]; do
+    read -ra before <<<"$(jvm_ticks "${pids[@]}")"; sleep 2; read -ra after <<<"$(jvm_ticks "${pids[@]}")"
+    busy=0
+    for i in "${!pids[@]}"; do [ $(( (after[i] - before[i]) * 100 / (2 * hz) )) -ge 50 ] && busy=1; done
+    if [ $busy = 0 ]; then calm=$((calm + 1)); else calm=0; fi
+  done
+  echo "JVMs settled after $((SECONDS - start)) s$([ $calm -lt 2 ] && echo ' (gave up waiting: still busy)')" >&2
+}
+
 # Benchmarks: runs the command MQ_RUNS times (default 3), prints the median wall time in µs.
 median_of() {
   local times=() s e

@@ -14,6 +14,7 @@
 //! clients) while the broker holds messages. Writes that have not stopped make it unsafe too
 //! ([`super::writes`]).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +123,7 @@ struct Findings<'a> {
     read: &'a BrokerOffsets,
     /// The broker's own cluster, broker-name and reply topics (system topics too).
     own: BTreeSet<String>,
-    stats: BTreeMap<String, TopicOffsets>,
+    stats: Cow<'a, BTreeMap<String, TopicOffsets>>,
     policy: &'a Policy,
     rows: Vec<Row>,
     /// Topics some known group consumes (their messages are accounted for per group).
@@ -163,20 +164,26 @@ pub async fn evaluate(admin: Arc<BrokerAdmin>, read: &BrokerOffsets, policy: &Po
 }
 
 /// Topic stats cover write queues; a topic with more read queues gets those asked one by one.
-async fn with_all_read_queues(
+/// Usually none has: the read's own table is used as it is (a copy costs 10,000 topics' maps).
+async fn with_all_read_queues<'a>(
     admin: &BrokerAdmin,
-    read: &BrokerOffsets,
-) -> Result<BTreeMap<String, TopicOffsets>, AdminError> {
+    read: &'a BrokerOffsets,
+) -> Result<Cow<'a, BTreeMap<String, TopicOffsets>>, AdminError> {
+    let read_queues = |topic: &String| read.topics.get(topic).map_or(0, |t| t.read_queue_nums);
+    let lacks_a_read_queue =
+        |(topic, queues): (&String, &TopicOffsets)| (0..read_queues(topic)).any(|q| !queues.contains_key(&q));
+    if !read.stats.iter().any(lacks_a_read_queue) {
+        return Ok(Cow::Borrowed(&read.stats));
+    }
     let mut stats = read.stats.clone();
     for (topic, queues) in stats.iter_mut() {
-        let read_queues = read.topics.get(topic).map_or(0, |t| t.read_queue_nums);
-        for q in 0..read_queues {
+        for q in 0..read_queues(topic) {
             if let std::collections::btree_map::Entry::Vacant(slot) = queues.entry(q) {
                 slot.insert((0, admin.max_offset(topic, q).await?));
             }
         }
     }
-    Ok(stats)
+    Ok(Cow::Owned(stats))
 }
 
 impl<'a> Findings<'a> {
@@ -224,7 +231,7 @@ impl<'a> Findings<'a> {
     /// Topics no known group consumes: retry, dead-letter, delayed, half and plain topics.
     fn nobody_consumes(&mut self) {
         let (policy, read) = (self.policy, self.read);
-        for (topic, queues) in &self.stats {
+        for (topic, queues) in self.stats.iter() {
             if self.consumed.contains(topic) {
                 continue;
             }

@@ -38,58 +38,100 @@ pub struct Snapshot {
 }
 
 /// Gauge families filled during one pass, written straight as Prometheus text (format 0.0.4).
-/// A pass at 10,000 groups fills ~25,000 series once and never changes them, so a Registry of
+/// A pass at 10,000 topics fills ~40,000 series once and never changes them, so a Registry of
 /// GaugeVecs (a hashed child, label strings and a protobuf-like copy per series at gather time)
 /// would only cost memory and time: the text itself is all a scrape needs.
 #[derive(Default)]
 struct Families {
-    /// Family name -> its HELP line and its sample lines, in the order they were set.
-    text: std::collections::BTreeMap<String, (String, String)>,
+    /// In the order first named; rendered in name order.
+    list: Vec<Family>,
+    /// Family name -> its place in `list`.
+    index: std::collections::BTreeMap<String, usize>,
     series: usize,
 }
+
+#[derive(Default)]
+struct Family {
+    name: String,
+    help: String,
+    /// Its sample lines, in the order they were set.
+    lines: String,
+}
+
+/// A family named once per pass: the loops over 10,000 topics and pairs then write each sample
+/// without looking its family up by name (that lookup and `write!` were half a refresh's render).
+#[derive(Clone, Copy)]
+struct FamilyId(usize);
 
 impl Families {
     fn new() -> Families {
         Families::default()
     }
 
-    fn set(&mut self, name: &str, help: &str, labels: &[&str], values: &[&str], v: f64) {
-        use std::fmt::Write;
-        // Looked up before inserting: 40,000 series must not allocate 40,000 family names.
-        if !self.text.contains_key(name) {
-            self.text.insert(name.to_string(), (help.to_string(), String::new()));
+    fn family(&mut self, name: &str, help: &str) -> FamilyId {
+        if let Some(&i) = self.index.get(name) {
+            return FamilyId(i);
         }
-        let Some((_, lines)) = self.text.get_mut(name) else { return };
-        lines.push_str(name);
-        for (i, (label, value)) in labels.iter().zip(values).enumerate() {
-            lines.push(if i == 0 { '{' } else { ',' });
-            let _ = write!(lines, "{label}=\"{}\"", escape_label(value));
-        }
-        if !labels.is_empty() {
-            lines.push('}');
-        }
+        let i = self.list.len();
+        self.list.push(Family { name: name.to_string(), help: help.to_string(), lines: String::new() });
+        self.index.insert(name.to_string(), i);
+        FamilyId(i)
+    }
+
+    /// One sample whose label block (from [`label_block`]) may be shared by several families.
+    fn sample(&mut self, id: FamilyId, block: &str, v: f64) {
+        let family = &mut self.list[id.0];
+        let lines = &mut family.lines;
+        lines.push_str(&family.name);
+        lines.push_str(block);
         lines.push(' ');
         write_sample_value(lines, v);
         lines.push('\n');
         self.series += 1;
     }
 
+    fn set(&mut self, name: &str, help: &str, labels: &[&str], values: &[&str], v: f64) {
+        let id = self.family(name, help);
+        self.sample(id, &label_block(labels, values), v);
+    }
+
     fn render(self, dropped: usize) -> Snapshot {
-        let size: usize = self.text.iter().map(|(n, (h, l))| 2 * n.len() + h.len() + l.len() + 32).sum();
+        let Families { mut list, index, series } = self;
+        let size: usize = list.iter().map(|f| 2 * f.name.len() + f.help.len() + f.lines.len() + 32).sum();
         let mut text = String::with_capacity(size);
         // Each family's lines are freed as soon as they are copied: the page and the families
         // are never both whole (4 MB each at 40,000 series).
-        for (name, (help, lines)) in self.text {
+        for i in index.into_values() {
+            let Family { name, help, lines } = std::mem::take(&mut list[i]);
+            if lines.is_empty() {
+                continue; // named, never set: no header without samples
+            }
             text.push_str(&format!("# HELP {name} {}\n# TYPE {name} gauge\n", escape_help(&help)));
             text.push_str(&lines);
         }
-        Snapshot { text, series: self.series, dropped }
+        Snapshot { text, series, dropped }
     }
+}
+
+/// `{a="1",b="2"}` (empty without labels), values escaped.
+fn label_block(labels: &[&str], values: &[&str]) -> String {
+    let mut block = String::with_capacity(labels.iter().chain(values).map(|s| s.len() + 4).sum::<usize>() + 2);
+    for (i, (label, value)) in labels.iter().zip(values).enumerate() {
+        block.push(if i == 0 { '{' } else { ',' });
+        block.push_str(label);
+        block.push_str("=\"");
+        block.push_str(&escape_label(value));
+        block.push('"');
+    }
+    if !labels.is_empty() {
+        block.push('}');
+    }
+    block
 }
 
 /// A label value in the text format: backslash, double quote and newline escaped.
 fn escape_label(v: &str) -> std::borrow::Cow<'_, str> {
-    if !v.contains(['\\', '"', '\n']) {
+    if !v.bytes().any(|b| matches!(b, b'\\' | b'"' | b'\n')) {
         return v.into();
     }
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n").into()
@@ -366,6 +408,9 @@ fn topic_families(
     minute: &[Option<TopicValues>],
 ) {
     let topic_labels = ["cluster", "broker", "topic"];
+    let offset = f.family("rocketmq_producer_offset", "Topic offset (sum of queue max offsets)");
+    let tps = f.family("rocketmq_producer_tps", "Messages put per second (last minute)");
+    let size_rate = f.family("rocketmq_producer_message_size", "Bytes put per second (last minute)");
     for ((topic, size), values) in topics.iter().zip(minute) {
         if let Some(group) = topic.strip_prefix(DLQ_PREFIX) {
             let help = "Dead-letter topic offset (sum of queue max offsets)";
@@ -375,16 +420,12 @@ fn topic_families(
             let help = "Retry topic offset (sum of queue max offsets)";
             f.set("rocketmq_topic_retry_offset", help, &topic_labels, &[cluster, broker, topic], *size as f64);
         } else {
-            let labels = [cluster, broker, topic.as_str()];
-            let help = "Topic offset (sum of queue max offsets)";
-            f.set("rocketmq_producer_offset", help, &topic_labels, &labels, *size as f64);
+            let block = label_block(&topic_labels, &[cluster, broker, topic.as_str()]);
+            f.sample(offset, &block, *size as f64);
             // Not asked yet (a cold start over the budget): left out rather than shown as 0.
             let Some([puts, bytes]) = values else { continue };
-            let tps = puts.map_or(0.0, |s| s.tps);
-            f.set("rocketmq_producer_tps", "Messages put per second (last minute)", &topic_labels, &labels, tps);
-            let bytes = bytes.map_or(0.0, |s| s.tps);
-            let help = "Bytes put per second (last minute)";
-            f.set("rocketmq_producer_message_size", help, &topic_labels, &labels, bytes);
+            f.sample(tps, &block, puts.map_or(0.0, |s| s.tps));
+            f.sample(size_rate, &block, bytes.map_or(0.0, |s| s.tps));
         }
     }
 }
@@ -398,19 +439,20 @@ fn pair_families(
 ) {
     let pair_labels = ["cluster", "broker", "topic", "group"];
     let diff_labels = ["group", "topic", "countOfOnlineConsumers", "msgModel"];
+    let offset = f.family("rocketmq_consumer_offset", "Committed consumer offset (sum over queues)");
+    let tps = f.family("rocketmq_consumer_tps", "Messages pulled per second (last minute)");
+    let size_rate = f.family("rocketmq_consumer_message_size", "Bytes pulled per second (last minute)");
+    let sent_back = f.family("rocketmq_send_back_nums", "Messages sent back for retry (last minute)");
+    let retry_diff = f.family("rocketmq_group_retrydiff", "Unconsumed messages of a group's retry topic");
+    let diff = f.family("rocketmq_group_diff", "Unconsumed messages: sum over queues of max offset - committed offset");
     for (p, values) in pairs.iter().zip(minute) {
-        let labels = [cluster, broker, p.topic, p.group];
-        let help = "Committed consumer offset (sum over queues)";
-        f.set("rocketmq_consumer_offset", help, &pair_labels, &labels, p.committed as f64);
+        let block = label_block(&pair_labels, &[cluster, broker, p.topic, p.group]);
+        f.sample(offset, &block, p.committed as f64);
         // Not asked yet (a cold start over the budget): left out rather than shown as 0.
         if let Some([gets, bytes, back]) = values {
-            let gets = gets.map_or(0.0, |s| s.tps);
-            f.set("rocketmq_consumer_tps", "Messages pulled per second (last minute)", &pair_labels, &labels, gets);
-            let bytes = bytes.map_or(0.0, |s| s.tps);
-            let help = "Bytes pulled per second (last minute)";
-            f.set("rocketmq_consumer_message_size", help, &pair_labels, &labels, bytes);
-            let back = back.map_or(0.0, |s| s.sum as f64);
-            f.set("rocketmq_send_back_nums", "Messages sent back for retry (last minute)", &pair_labels, &labels, back);
+            f.sample(tps, &block, gets.map_or(0.0, |s| s.tps));
+            f.sample(size_rate, &block, bytes.map_or(0.0, |s| s.tps));
+            f.sample(sent_back, &block, back.map_or(0.0, |s| s.sum as f64));
         }
 
         let consumers = online.get(p.group);
@@ -420,13 +462,8 @@ fn pair_families(
             continue;
         }
         let count = consumers.map_or(0, |c| c.clients.len()).to_string();
-        let labels = [p.group, p.topic, count.as_str(), "1"];
-        let (name, help) = if p.topic.starts_with(RETRY_PREFIX) {
-            ("rocketmq_group_retrydiff", "Unconsumed messages of a group's retry topic")
-        } else {
-            ("rocketmq_group_diff", "Unconsumed messages: sum over queues of max offset - committed offset")
-        };
-        f.set(name, help, &diff_labels, &labels, p.lag as f64);
+        let family = if p.topic.starts_with(RETRY_PREFIX) { retry_diff } else { diff };
+        f.sample(family, &label_block(&diff_labels, &[p.group, p.topic, count.as_str(), "1"]), p.lag as f64);
     }
 }
 
@@ -440,11 +477,21 @@ mod tests {
         f.set("rocketmq_b", "B's help", &["topic"], &["a\"b\\c\nd"], 2.0);
         f.set("rocketmq_a", "A", &["x", "y"], &["1", "2"], 0.5);
         f.set("rocketmq_a", "A", &["x", "y"], &["3", "4"], f64::INFINITY);
+        // Named up front and never set: no header without samples.
+        f.family("rocketmq_0_unused", "never set");
+        // One label block written into two families.
+        let (c, d) = (f.family("rocketmq_c", "C"), f.family("rocketmq_d", "D"));
+        let block = label_block(&["t"], &["x"]);
+        f.sample(d, &block, -3.0);
+        f.sample(c, &block, 1e21);
+        f.sample(d, &label_block(&[], &[]), f64::NAN);
         let snap = f.render(7);
-        assert_eq!((snap.series, snap.dropped), (3, 7));
+        assert_eq!((snap.series, snap.dropped), (6, 7));
         let want = "# HELP rocketmq_a A\n# TYPE rocketmq_a gauge\nrocketmq_a{x=\"1\",y=\"2\"} 0.5\n\
                     rocketmq_a{x=\"3\",y=\"4\"} +Inf\n# HELP rocketmq_b B's help\n# TYPE rocketmq_b gauge\n\
-                    rocketmq_b{topic=\"a\\\"b\\\\c\\nd\"} 2\n";
+                    rocketmq_b{topic=\"a\\\"b\\\\c\\nd\"} 2\n\
+                    # HELP rocketmq_c C\n# TYPE rocketmq_c gauge\nrocketmq_c{t=\"x\"} 1000000000000000000000\n\
+                    # HELP rocketmq_d D\n# TYPE rocketmq_d gauge\nrocketmq_d{t=\"x\"} -3\nrocketmq_d NaN\n";
         assert_eq!(snap.text, want);
     }
 }
