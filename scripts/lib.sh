@@ -29,11 +29,16 @@ install_missing() {
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-# A base port P with P-2..P+1 free (a broker binds P, P+1 for HA and P-2 for the VIP channel).
+# A base port P with P-2..P+1 free (a broker binds P, P+1 for HA and P-2 for the VIP channel), below
+# the kernel's ephemeral range: a port there can be taken by any outgoing connection (a broker's own,
+# to the name server) between this check and the broker's bind (a 5.5.0 slave once lost its HA port so).
 free_port() {
-  local p i busy
+  local p i busy low blocks
+  low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || low=32768
+  blocks=$(( (${low:-32768} - 20100) / 100 ))
+  [ "$blocks" -ge 20 ] || blocks=300 # an unusual ephemeral range: the wide one, as before
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM % 300) * 100 + 20000 + (RANDOM % 50) ))
+    p=$(( (RANDOM % blocks) * 100 + 20000 + (RANDOM % 50) ))
     busy=0; for i in -2 -1 0 1; do port_busy $((p + i)) && busy=1; done
     [ $busy = 0 ] && { echo "$p"; return 0; }
   done
