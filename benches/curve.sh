@@ -32,7 +32,7 @@ cluster_up "$WORK/cluster" --no-acl
 BROKER_PID=${CLUSTER_PIDS[1]}
 target/release/examples/guard_bench setup "$MASTER" 1 >/dev/null
 scripts/rocketmq.sh client produce "$NAMESRV" BenchGuard8 16 | grep -c '^ok' | xargs echo "messages produced:" >&2
-ticks() { awk '{print $14 + $15}' "/proc/$BROKER_PID/stat"; }
+ticks() { jvm_ticks "$BROKER_PID"; }
 
 STEADY=${STEADY:-1}
 MQADMIN=${MQADMIN:-1}

@@ -43,7 +43,7 @@ trap 'stop_watchers; cluster_down' EXIT
 SERVING='^(AdminBrokerThre|NettyServer|GC Thread|G1 |VM Thread)'
 broker_ticks() {
   local t whole=0 serving=0 n comm
-  whole=$(awk '{print $14 + $15}' "/proc/$BROKER_PID/stat")
+  whole=$(jvm_ticks "$BROKER_PID")
   for t in /proc/"$BROKER_PID"/task/*; do
     comm=$(cat "$t/comm" 2>/dev/null) || continue
     [[ $comm =~ $SERVING ]] || continue

@@ -89,7 +89,12 @@ cluster_up() { # $1 = work dir, [--no-acl]
 # over 2 s, twice in a row, at most 180 s. A broker just started, or just given 10,000 topics, spends
 # its first seconds at full cores (JIT, table persists); a production broker has been running for a
 # while, and a bench measured in that storm measures the storm. Says on stderr how long it waited.
-jvm_ticks() { local p; for p in "$@"; do awk '{printf "%d ", $14 + $15}' "/proc/$p/stat" 2>/dev/null || printf '0 '; done; }
+# Each process's CPU time so far (utime + stime, in clock ticks), space-separated; 0 for one gone.
+jvm_ticks() {
+  local p out=()
+  for p in "$@"; do out+=("$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0)"); done
+  echo "${out[*]}"
+}
 wait_settled() {
   local pids=("$@") hz deadline=$((SECONDS + 180)) calm=0 start=$SECONDS i busy before after
   [ ${#pids[@]} -gt 0 ] || pids=("${CLUSTER_PIDS[@]}")

@@ -170,18 +170,20 @@ async fn with_all_read_queues<'a>(
     read: &'a BrokerOffsets,
 ) -> Result<Cow<'a, BTreeMap<String, TopicOffsets>>, AdminError> {
     let read_queues = |topic: &String| read.topics.get(topic).map_or(0, |t| t.read_queue_nums);
-    let lacks_a_read_queue =
-        |(topic, queues): (&String, &TopicOffsets)| (0..read_queues(topic)).any(|q| !queues.contains_key(&q));
-    if !read.stats.iter().any(lacks_a_read_queue) {
+    let missing: Vec<(&String, u32)> = read
+        .stats
+        .iter()
+        .flat_map(|(topic, queues)| {
+            (0..read_queues(topic)).filter(|q| !queues.contains_key(q)).map(move |q| (topic, q))
+        })
+        .collect();
+    if missing.is_empty() {
         return Ok(Cow::Borrowed(&read.stats));
     }
     let mut stats = read.stats.clone();
-    for (topic, queues) in stats.iter_mut() {
-        for q in 0..read_queues(topic) {
-            if let std::collections::btree_map::Entry::Vacant(slot) = queues.entry(q) {
-                slot.insert((0, admin.max_offset(topic, q).await?));
-            }
-        }
+    for (topic, q) in missing {
+        let max = admin.max_offset(topic, q).await?;
+        stats.entry(topic.clone()).or_default().insert(q, (0, max));
     }
     Ok(Cow::Owned(stats))
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde_json::json;
 
+use crate::history::read_text;
 use crate::world::{Group, World};
 
 pub struct BrokerFact {
@@ -82,9 +83,7 @@ impl Facts {
 
     /// Reads what [`Facts::write`] wrote.
     pub fn load(dir: &Path) -> Facts {
-        let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
-        };
+        let read = |name: &str| read_text(dir, name);
         let world: serde_json::Value = serde_json::from_str(&read("world.json")).expect("world.json");
         let brokers = world["brokers"]
             .as_array()

@@ -151,19 +151,18 @@ impl History {
                 }
                 _ => Body::Text(v["body"].as_str().unwrap_or("").to_string()),
             };
-            let n = |k: &str| v[k].as_u64().unwrap_or(0);
             h.answer(Answer {
-                serve: n("serve") as usize,
+                serve: number(&v, "serve") as usize,
                 what,
-                sent: n("sent"),
-                got: n("got"),
-                code: n("code") as u16,
+                sent: number(&v, "sent"),
+                got: number(&v, "got"),
+                code: number(&v, "code") as u16,
                 body,
             });
         }
         for v in read_lines(dir, "processes.jsonl") {
             h.procs.lock().unwrap().push(ProcEvent {
-                at: v["at"].as_u64().unwrap_or(0),
+                at: number(&v, "at"),
                 key: v["key"].as_str().unwrap_or("").to_string(),
                 up: v["up"] == true,
             });
@@ -175,28 +174,26 @@ impl History {
                 _ => "hazardous",
             };
             let expect = serde_json::from_value(v["expect"].clone()).unwrap_or(None);
-            let (at, serve) = (v["at"].as_u64().unwrap_or(0), v["serve"].as_u64().unwrap_or(0) as usize);
-            h.version(Version { at, serve, expect, kind });
+            h.version(Version { at: number(&v, "at"), serve: number(&v, "serve") as usize, expect, kind });
         }
         for v in read_lines(dir, "faults.jsonl") {
             // Fault kinds are the schedule's own names; an unknown one (an older recording) keeps its text.
             let text = v["kind"].as_str().unwrap_or("");
             let kind = crate::faults::kind_named(text);
-            let (start, end) = (v["start"].as_u64().unwrap_or(0), v["end"].as_u64().unwrap_or(0));
             h.faults.lock().unwrap().push(Fault {
-                start,
-                end,
+                start: number(&v, "start"),
+                end: number(&v, "end"),
                 kind,
                 target: v["target"].as_str().unwrap_or("").into(),
             });
         }
         for v in read_lines(dir, "footprints.jsonl") {
-            let n = |k: &str| v[k].as_u64().unwrap_or(0);
+            let n = |k: &str| number(&v, k);
             h.footprint(Footprint { at: n("at"), serve: n("serve") as usize, rss_kib: n("rssKiB"), fds: n("fds") });
         }
         *h.restores.lock().unwrap() = if dir.join("restores.jsonl").exists() {
             let shard = |v: &serde_json::Value| v["shard"].as_str().unwrap_or("").to_string();
-            read_lines(dir, "restores.jsonl").iter().map(|v| (v["at"].as_u64().unwrap_or(0), shard(v))).collect()
+            read_lines(dir, "restores.jsonl").iter().map(|v| (number(v, "at"), shard(v))).collect()
         } else {
             // Recorded before restores.jsonl: each restore began as its drain answered, and a
             // drain's answer is filed under its shard's first broker.
@@ -213,9 +210,18 @@ impl History {
     }
 }
 
+/// A file of a recorded campaign, whole (it must be there).
+pub fn read_text(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()))
+}
+
 fn read_lines(dir: &Path, name: &str) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{}: {e}", dir.join(name).display()));
-    text.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+    read_text(dir, name).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+/// A number field of a JSON line (0 when missing).
+fn number(v: &serde_json::Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or(0)
 }
 
 /// One JSON line per record.
