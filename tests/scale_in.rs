@@ -9,8 +9,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{
-    client, commit_offset, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Run, Serve, ACL_ADMIN,
-    ACL_READER,
+    client, commit_offset, scratch, set_topic_queues, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Run,
+    Serve, ACL_ADMIN, ACL_READER,
 };
 use rocketmq_sidecar::admin::NamesrvAdmin;
 use rocketmq_sidecar::remoting::ClientOptions;
@@ -298,4 +298,35 @@ fn an_impossible_committed_offset_is_cannot_tell_never_safe() {
     commit_offset(&fixture().broker.addr(), "GuardGroupN", "GuardTopicN", 0, ends[0]);
     let run = check(&["--ignore-delayed"]);
     assert_eq!(run.code, Some(0), "repaired: {}", run.all_output());
+}
+
+/// Topic stats cover a topic's write queues only. Messages stored before its write queues were cut
+/// below its read queues are still there to consume: the guard asks those queues one by one, and
+/// their backlog blocks.
+#[test]
+fn messages_in_read_queues_beyond_the_write_queues_block() {
+    let _turn = turn();
+    let addr = fixture().broker.addr();
+    caught_up_group("GuardTopicR", "GuardGroupR");
+    let admin = rocketmq_sidecar::admin::BrokerAdmin::new(addr.clone(), ClientOptions::default());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let ends_now =
+        || -> Vec<i64> { (0..4).map(|q| rt.block_on(admin.max_offset("GuardTopicR", q)).unwrap()).collect() };
+    let consumed = ends_now(); // caught up: committed at every queue's end
+    produce("GuardTopicR", 8, None);
+    set_topic_queues(&addr, "GuardTopicR", 4, 1);
+    let ends = ends_now();
+    commit_offset(&addr, "GuardGroupR", "GuardTopicR", 0, ends[0]);
+    let behind: i64 = (1..4).map(|q| ends[q] - consumed[q]).sum();
+    assert!(behind > 0, "the producer wrote to more than queue 0: {ends:?}");
+    let (code, v) = check_json(&["--ignore-delayed"]);
+    assert_eq!(code, Some(1), "{v:#}");
+    let r = row(&v, "GuardGroupR", "GuardTopicR").expect("row for the group");
+    assert_eq!(r["messages"].as_i64(), Some(behind), "{v:#}");
+
+    for (q, end) in ends.iter().enumerate() {
+        commit_offset(&addr, "GuardGroupR", "GuardTopicR", q as u32, *end);
+    }
+    let (code, v) = check_json(&["--ignore-delayed"]);
+    assert_eq!(code, Some(0), "{v:#}");
 }

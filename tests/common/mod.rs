@@ -564,13 +564,18 @@ pub fn mqadmin(args: &[&str]) -> String {
 
 /// Creates `topic` with `queues` read/write queues on the broker at `addr` (UPDATE_AND_CREATE_TOPIC).
 pub fn create_topic(addr: &str, topic: &str, queues: u32) {
+    set_topic_queues(addr, topic, queues, queues);
+}
+
+/// Creates or updates `topic` with `read` read queues and `write` write queues (UPDATE_AND_CREATE_TOPIC).
+pub fn set_topic_queues(addr: &str, topic: &str, read: u32, write: u32) {
     use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
-    let q = queues.to_string();
+    let (read, write) = (read.to_string(), write.to_string());
     let req = Req::request(17)
         .with_ext("topic", topic)
         .with_ext("defaultTopic", "TBW102")
-        .with_ext("readQueueNums", q.as_str())
-        .with_ext("writeQueueNums", q.as_str())
+        .with_ext("readQueueNums", read.as_str())
+        .with_ext("writeQueueNums", write.as_str())
         .with_ext("perm", "6")
         .with_ext("topicFilterType", "SINGLE_TAG")
         .with_ext("topicSysFlag", "0")
