@@ -7,8 +7,11 @@
 #    beside it, unless MQADMIN=0, one `mqadmin brokerConsumeStats` (what the addon's remove-broker.sh runs);
 #  - `serve`'s metrics refresh: its duration (rocketmq_sidecar_broker_metrics_refresh_seconds) just
 #    after start (every minute statistic asked for) and, unless STEADY=0, once the offsets have been
-#    still for more than 2 minutes (statistics known to be 0 are not asked: src/metrics/quiet.rs); the
-#    series it renders, and serve's peak RSS (VmHWM) over the whole run;
+#    still for more than 2 minutes (statistics known to be 0 are not asked: src/metrics/quiet.rs):
+#    the median and the longest of a minute of refreshes with nothing put (most keep the topic stats
+#    of the last full read: src/guard/kept.rs), and of 6 refreshes while a producer puts 2 messages
+#    a second (each reads every topic's stats); the series it renders, and serve's peak RSS (VmHWM)
+#    over the whole run;
 #  - with STEADY=1, the broker CPU one steady refresh costs (watched rate less unwatched rate).
 # Usage: [AXIS=groups|topics] [SIZES="1000 2000 5000 10000"] [STEADY=1] [MQADMIN=1] [GLIBC=0] benches/curve.sh
 set -euo pipefail
@@ -34,10 +37,38 @@ target/release/examples/guard_bench setup "$MASTER" 1 >/dev/null
 scripts/rocketmq.sh client produce "$NAMESRV" BenchGuard8 16 | grep -c '^ok' | xargs echo "messages produced:" >&2
 ticks() { jvm_ticks "$BROKER_PID"; }
 
+# The durations of the next N refreshes (each time the last-success time moves), as
+# "median ms (max N)"; gives up after 3 minutes.
+refreshes() {
+  local n=$1 last="" now durations=() deadline=$((SECONDS + 180))
+  while [ ${#durations[@]} -lt "$n" ] && [ $SECONDS -lt $deadline ]; do
+    now=$(metric rocketmq_sidecar_broker_metrics_last_success_timestamp_seconds)
+    [ -n "$last" ] && [ "$now" != "$last" ] && durations+=("$(ms)")
+    last=$now; sleep 0.3
+  done
+  printf '%s\n' "${durations[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%d ms (max %d)", a[int((NR+1)/2)], a[NR]}'
+}
+# The same while a producer puts 2 messages a second on the 8-queue topic: no refresh can keep
+# the topic stats then. Timed once the producer's JVM has settled.
+refreshes_while_producing() {
+  # The producer runs until its standard input closes: a pipe this shell holds open (fd 3).
+  rm -f "$WORK/loop.in"; mkfifo "$WORK/loop.in"
+  scripts/rocketmq.sh client produce-loop "$NAMESRV" BenchGuard8 2 600 <"$WORK/loop.in" >"$WORK/loop.out" 2>&1 &
+  local loop=$! java_pid deadline=$((SECONDS + 60))
+  exec 3>"$WORK/loop.in"
+  until grep -q '^ok' "$WORK/loop.out" || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
+  java_pid=$(pgrep -f 'TestClient.java produce-loop' | head -1)
+  [ -n "$java_pid" ] && wait_settled "$java_pid"
+  refreshes "$1"
+  echo " $(grep -c '^ok' "$WORK/loop.out") messages put" >&2
+  exec 3>&-
+  wait "$loop" 2>/dev/null || true
+}
+
 STEADY=${STEADY:-1}
 MQADMIN=${MQADMIN:-1}
-echo "| $AXIS | scale-in check (median of 3) | broker CPU per scan | \`mqadmin brokerConsumeStats\` | metrics refresh: first | steady | broker CPU per steady refresh | series | serve peak RSS |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| $AXIS | scale-in check (median of 3) | broker CPU per scan | \`mqadmin brokerConsumeStats\` | metrics refresh: first | steady, nothing put | broker CPU per steady refresh | steady, 2 puts a second | series | serve peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 have=1 # groups (or topics) below this number exist already
 [ "$AXIS" = topics ] && have=0
 for n in $SIZES; do
@@ -66,17 +97,26 @@ for n in $SIZES; do
   for _ in $(seq 1 600); do [ "$(metric rocketmq_sidecar_broker_metrics_series)" ] && break; sleep 0.2; done
   sleep 11 # two more refreshes
   ms() { metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{printf "%.0f", $1 * 1000}'; }
-  refresh=$(ms); steady=-; per_refresh=-
-  [ "$STEADY" = 1 ] && { sleep 130; steady="$(ms) ms"; w0=$(ticks); sleep 20; w1=$(ticks); }
+  refresh=$(ms); steady=-; per_refresh=-; busy=-
+  if [ "$STEADY" = 1 ]; then
+    sleep 130
+    # A minute of refreshes with nothing put: most use the topic stats kept from the last full
+    # read, which is redone at least once a minute (src/guard/kept.rs).
+    w0=$(ticks); t0=$(date +%s%N); steady=$(refreshes 12); w1=$(ticks); t1=$(date +%s%N)
+    kept0=$(metric rocketmq_sidecar_broker_metrics_topic_stats_kept_total)
+    busy=$(refreshes_while_producing 6)
+    kept1=$(metric rocketmq_sidecar_broker_metrics_topic_stats_kept_total)
+    [ "$kept0" = "$kept1" ] || busy="$busy ($(awk -v a="$kept0" -v b="$kept1" 'BEGIN { print b - a }') kept)"
+  fi
   series=$(metric rocketmq_sidecar_broker_metrics_series)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   if [ "$STEADY" = 1 ]; then
-    # The broker's CPU per steady refresh: its CPU over 20 s watched once steady (4 refreshes plus
-    # the role poll) less its CPU over 20 s unwatched, over 4.
-    i0=$(ticks); sleep 20; i1=$(ticks)
-    per_refresh=$(awk -v w=$((w1 - w0)) -v i=$((i1 - i0)) -v hz="$(getconf CLK_TCK)" \
-      'BEGIN { printf "%.0f ms", (w - i) / 4 * 1000 / hz }')
+    # The broker's CPU per steady refresh: its CPU over the minute watched (12 refreshes plus the
+    # role poll) less what it spends unwatched in as long (measured over 30 s), per refresh.
+    i0=$(ticks); sleep 30; i1=$(ticks)
+    per_refresh=$(awk -v w=$((w1 - w0)) -v i=$((i1 - i0)) -v hz="$(getconf CLK_TCK)" -v watched_ms=$(( (t1 - t0) / 1000000 )) \
+      'BEGIN { printf "%.0f ms", (w - i * watched_ms / 30000) / 12 * 1000 / hz }')
   fi
-  echo "| $n | $scan ms | $scan_cpu ms | $mq | $refresh ms | $steady | $per_refresh | $series | $rss MiB |"
+  echo "| $n | $scan ms | $scan_cpu ms | $mq | $refresh ms | $steady | $per_refresh | $busy | $series | $rss MiB |"
 done

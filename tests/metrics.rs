@@ -61,7 +61,16 @@ fn scrape_timed(serve: &Serve) -> Duration {
 }
 
 fn wait_page(serve: &Serve, what: &str, ok: impl Fn(&BTreeMap<String, f64>) -> bool) -> BTreeMap<String, f64> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_page_within(serve, what, Duration::from_secs(30), ok)
+}
+
+fn wait_page_within(
+    serve: &Serve,
+    what: &str,
+    within: Duration,
+    ok: impl Fn(&BTreeMap<String, f64>) -> bool,
+) -> BTreeMap<String, f64> {
+    let deadline = Instant::now() + within;
     loop {
         let page = scrape(serve);
         if ok(&page) {
@@ -127,6 +136,34 @@ fn lag_and_offsets_equal_what_the_broker_reports_through_mqadmin() {
         assert!(value(&page, name, &[("brokerIP", &c.master.addr())]).is_some(), "{name} missing");
     }
     assert_eq!(value(&page, "rocketmq_sidecar_broker_metrics_dropped", &[]), Some(0.0));
+}
+
+/// An idle broker's topic offsets are read once and kept (no GET_TOPIC_STATS_INFO per topic per
+/// refresh), and the first refresh that starts after a put shows it: a kept read that missed a
+/// put would show the old offset here for up to a minute.
+#[test]
+fn an_idle_broker_keeps_its_topic_stats_and_the_next_refresh_after_a_put_shows_it() {
+    let c = cluster();
+    let topic = "MetricsKeptT";
+    create_topic(&c.master.addr(), topic, 2);
+    let serve = serve_on(&c.master.addr(), &[]);
+    let kept = |p: &BTreeMap<String, f64>| value(p, "rocketmq_sidecar_broker_metrics_topic_stats_kept_total", &[]);
+    let offset = |p: &BTreeMap<String, f64>| value(p, "rocketmq_producer_offset", &[("topic", topic)]);
+    // Other tests on this cluster put messages now and then; a refresh with nothing put since
+    // the one before comes within seconds of their last.
+    let page = wait_page_within(&serve, "stats kept", Duration::from_secs(120), |p| kept(p) >= Some(2.0));
+    assert_eq!(offset(&page), Some(0.0), "nothing put yet");
+    let sent = client(&["produce", &c.namesrv.addr(), topic, "3", "0"]);
+    assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 3, "{sent:?}");
+    // The second refresh to end after the put began after it.
+    let ended =
+        |p: &BTreeMap<String, f64>| value(p, "rocketmq_sidecar_broker_metrics_last_success_timestamp_seconds", &[]);
+    let first = ended(&scrape(&serve));
+    let page = wait_page(&serve, "one refresh after the put", |p| ended(p) > first);
+    let page = wait_page(&serve, "a refresh begun after the put", |p| ended(p) > ended(&page));
+    assert_eq!(offset(&page), Some(3.0), "the put shows at once, never a kept offset");
+    let page = wait_page_within(&serve, "stats kept again", Duration::from_secs(120), |p| kept(p) > kept(&page));
+    assert_eq!(offset(&page), Some(3.0));
 }
 
 #[test]

@@ -33,7 +33,7 @@ pub use system::{
     is_system_group, is_system_topic, own_topics, DLQ_PREFIX, RETRY_PREFIX, REVIVE_GROUP, REVIVE_PREFIX, TIMER_TOPIC,
 };
 pub use types::{
-    broker_id, is_master, runtime_info_from_body, write_permission, BrokerConfig, BrokerData, ClusterInfo, DataVersion,
-    RuntimeInfo,
+    broker_id, is_master, runtime_info_from_body, write_permission, BrokerConfig, BrokerData, ClusterInfo,
+    CommitLogMark, DataVersion, RuntimeInfo,
 };
 pub use version::BrokerVersion;

@@ -12,7 +12,7 @@ use crate::remoting::json;
 
 use super::error::DecodeError;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct TopicConfig {
     pub topic_name: String,

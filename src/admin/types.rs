@@ -45,6 +45,40 @@ pub fn write_permission(config: &BrokerConfig) -> Option<bool> {
 /// GET_BROKER_RUNTIME_INFO's key/value table (all values are strings on the wire).
 pub type RuntimeInfo = BTreeMap<String, String>;
 
+/// Where a broker's commit log stood in one runtime sample, taken only when every message in it
+/// had reached its consume queue. Every put (any topic, retries, delayed and transaction
+/// messages) extends the commit log, so two equal marks from one store mean that no queue's max
+/// offset moved between the two samples.
+///
+/// Why one sample is enough to say "dispatched": the broker reads `commitLogMaxOffset` before
+/// `dispatchBehindBytes` while it builds the answer (4.9.6 and 5.x `AdminBrokerProcessor.
+/// prepareRuntimeInfo`: the store's table first), and it moves its dispatch offset only after a
+/// message's consume-queue entry is written (`ReputMessageService.doReput`). A behind of 0 read
+/// after the max therefore covers everything up to that max.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitLogMark {
+    min_offset: i64,
+    max_offset: i64,
+    /// The store's start time: a restarted broker (recovered, perhaps truncated) is another store.
+    boot: String,
+}
+
+impl CommitLogMark {
+    /// The sample's mark; None while the broker is still dispatching, or when it leaves a
+    /// field out or unreadable (nothing is assumed).
+    pub fn of(info: &RuntimeInfo) -> Option<CommitLogMark> {
+        let number = |key: &str| info.get(key)?.trim().parse::<i64>().ok();
+        if number("dispatchBehindBytes")? != 0 {
+            return None;
+        }
+        Some(CommitLogMark {
+            min_offset: number("commitLogMinOffset")?,
+            max_offset: number("commitLogMaxOffset")?,
+            boot: info.get("bootTimestamp")?.trim().to_string(),
+        })
+    }
+}
+
 /// The name servers' view of clusters and broker groups (GET_BROKER_CLUSTER_INFO).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ClusterInfo {
@@ -131,6 +165,34 @@ impl RawClusterInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_commit_log_mark_only_when_everything_was_dispatched() {
+        let info = |behind: &str| -> RuntimeInfo {
+            [
+                ("dispatchBehindBytes", behind),
+                ("commitLogMinOffset", "0"),
+                ("commitLogMaxOffset", "4096"),
+                ("bootTimestamp", "1764900000000"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let mark = CommitLogMark::of(&info("0")).expect("dispatched");
+        assert_eq!(mark, CommitLogMark::of(&info(" 0 ")).unwrap());
+        assert_eq!(CommitLogMark::of(&info("512")), None, "still dispatching");
+        assert_eq!(CommitLogMark::of(&info("")), None, "unreadable");
+        let mut restarted = info("0");
+        restarted.insert("bootTimestamp".into(), "1764900099999".into());
+        assert_ne!(CommitLogMark::of(&restarted), Some(mark.clone()), "another store");
+        let mut put = info("0");
+        put.insert("commitLogMaxOffset".into(), "4300".into());
+        assert_ne!(CommitLogMark::of(&put), Some(mark.clone()));
+        let mut without_max = info("0");
+        without_max.remove("commitLogMaxOffset");
+        assert_eq!(CommitLogMark::of(&without_max), None);
+    }
 
     #[test]
     fn write_permission_is_the_write_bit_of_broker_permission() {

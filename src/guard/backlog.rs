@@ -178,9 +178,9 @@ async fn with_all_read_queues<'a>(
         })
         .collect();
     if missing.is_empty() {
-        return Ok(Cow::Borrowed(&read.stats));
+        return Ok(Cow::Borrowed(&*read.stats));
     }
-    let mut stats = read.stats.clone();
+    let mut stats = BTreeMap::clone(&read.stats);
     for (topic, q) in missing {
         let max = admin.max_offset(topic, q).await?;
         stats.entry(topic.clone()).or_default().insert(q, (0, max));
@@ -454,7 +454,7 @@ mod tests {
             delay: BTreeMap::new(),
             config: config.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             config_version: None,
-            stats: [("T".to_string(), queues)].into(),
+            stats: Arc::new([("T".to_string(), queues)].into()),
             last_store_ms,
             consumers: BTreeMap::new(),
             timer: None,

@@ -11,7 +11,10 @@ use crate::admin::{
     DataVersion, GroupConfig, OnlineConsumers, RuntimeInfo, TopicConfig, TopicOffsets, REVIVE_PREFIX,
 };
 
+use tokio::time::Instant;
+
 use super::error::GuardError;
+use super::kept::{topic_table_digest, KeptStats, ReadStats, RuntimeSample, StatsOutcome};
 
 pub struct BrokerOffsets {
     pub topics: BTreeMap<String, TopicConfig>,
@@ -23,8 +26,9 @@ pub struct BrokerOffsets {
     pub(super) config: BrokerConfig,
     /// The config's DataVersion: its timestamp is the broker's time of the last config update.
     pub(super) config_version: Option<DataVersion>,
-    /// Min and max offset per (write) queue of every topic, as GET_TOPIC_STATS_INFO reports them.
-    pub stats: BTreeMap<String, TopicOffsets>,
+    /// Min and max offset per (write) queue of every topic, as GET_TOPIC_STATS_INFO reports them
+    /// (shared with what the metrics refresh keeps for the next one).
+    pub stats: Arc<BTreeMap<String, TopicOffsets>>,
     /// When the broker stored its newest message, any topic (ms, broker clock; 0 = none).
     pub(super) last_store_ms: i64,
     /// Online consumers of every non-system group in the table or with offsets; absent = offline.
@@ -73,17 +77,24 @@ impl BrokerOffsets {
 /// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] before the
 /// per-topic requests when the broker is a slave.
 pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
-    read_with_runtime(admin, concurrency, None).await
+    Ok(read_with_runtime(admin, concurrency, None, None).await?.0)
 }
 
-/// [`read`], with the broker's runtime info (5.x timer-wheel totals) taken from `runtime` when
-/// given: the metrics refresh passes the sample it already holds, because a 5.5.0 broker spends
-/// ~60–100 ms of CPU on each fresh one. A guard verdict always reads its own.
+/// [`read`] for the metrics refresh:
+/// - the broker's runtime info (5.x timer-wheel totals) is taken from `runtime` when given: the
+///   refresh passes the sample it already holds, because a 5.5.0 broker spends ~60–100 ms of CPU
+///   on each fresh one;
+/// - the previous refresh's topic stats (`kept`) are used again when they still hold
+///   ([`KeptStats::still_hold`]: nothing put since before they were read); otherwise every topic
+///   is asked.
+///
+/// Also returns what the next refresh may keep. A guard verdict always reads its own ([`read`]).
 pub async fn read_with_runtime(
     admin: &Arc<BrokerAdmin>,
     concurrency: usize,
-    runtime: Option<&RuntimeInfo>,
-) -> Result<BrokerOffsets, GuardError> {
+    runtime: Option<RuntimeSample<'_>>,
+    kept: Option<KeptStats>,
+) -> Result<(BrokerOffsets, StatsOutcome), GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
     let (topics, groups, offsets, delay, config) = tokio::join!(
@@ -99,30 +110,57 @@ pub async fn read_with_runtime(
         return Err(GuardError::not_master(broker, &config));
     }
     let candidates = consumer_groups(&groups, &offsets);
+    let digest = topic_table_digest(&topics);
+    let kept = kept.filter(|k| runtime.is_some_and(|now| k.still_hold(now, digest)));
     let (stats, consumers) = tokio::join!(
-        topic_stats(admin, topics.keys().cloned().collect(), concurrency),
+        stats_of_every_topic(admin, &topics, concurrency, kept.as_ref()),
         online(admin, candidates, concurrency)
     );
-    let (stats, consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
+    let ((stats, read_began), consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
+    let next = match (kept, read_began) {
+        (Some(kept), _) => StatsOutcome { reused: true, keep: Some(kept) },
+        (None, Some(began)) => {
+            StatsOutcome { reused: false, keep: KeptStats::after_read(&stats, digest, runtime, began) }
+        }
+        (None, None) => StatsOutcome { reused: false, keep: None },
+    };
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
-    let timer = timer_wheel(admin, &config, runtime).await.map_err(err)?;
-    let last_store_ms = stats.values().map(|s| s.last_store_ms).max().unwrap_or(0);
-    let revive_last_store_ms =
-        stats.iter().filter(|(t, _)| t.starts_with(REVIVE_PREFIX)).map(|(_, s)| s.last_store_ms).max().unwrap_or(0);
-    let stats = stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect();
-    Ok(BrokerOffsets {
+    let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;
+    let read = BrokerOffsets {
         topics,
         groups,
         offsets,
         delay,
         config,
         config_version,
-        stats,
-        last_store_ms,
+        stats: stats.stats,
+        last_store_ms: stats.last_store_ms,
         consumers,
         timer,
-        revive_last_store_ms,
-    })
+        revive_last_store_ms: stats.revive_last_store_ms,
+    };
+    Ok((read, next))
+}
+
+/// Every topic's queue offsets: the kept ones when given, else one GET_TOPIC_STATS_INFO per topic
+/// (with when that read began).
+async fn stats_of_every_topic(
+    admin: &Arc<BrokerAdmin>,
+    topics: &BTreeMap<String, TopicConfig>,
+    concurrency: usize,
+    kept: Option<&KeptStats>,
+) -> Result<(ReadStats, Option<Instant>), AdminError> {
+    if let Some(k) = kept {
+        let (last_store_ms, revive_last_store_ms) = (k.last_store_ms, k.revive_last_store_ms);
+        return Ok((ReadStats { stats: k.stats.clone(), last_store_ms, revive_last_store_ms }, None));
+    }
+    let began = Instant::now();
+    let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
+    let last_store_ms = stats.values().map(|s| s.last_store_ms).max().unwrap_or(0);
+    let revive_last_store_ms =
+        stats.iter().filter(|(t, _)| t.starts_with(REVIVE_PREFIX)).map(|(_, s)| s.last_store_ms).max().unwrap_or(0);
+    let stats = Arc::new(stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect());
+    Ok((ReadStats { stats, last_store_ms, revive_last_store_ms }, Some(began)))
 }
 
 /// The timer wheel of a 5.x broker (its config has `timerWheelEnable`): the runtime info's totals

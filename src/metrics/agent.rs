@@ -54,6 +54,7 @@ struct Scrape {
     broker_refresh_ok: Gauge,
     broker_refresh_seconds: Gauge,
     broker_refresh_errors: IntCounterVec,
+    broker_stats_kept: IntCounter,
     broker_series: IntGauge,
     broker_dropped: IntGauge,
     backlog: IntGaugeVec,
@@ -190,7 +191,7 @@ impl Collector for StateCollector<'_> {
 
 impl Scrape {
     /// Every metric of a scrape (for the collector's descriptions).
-    fn collectors(&self) -> [&dyn Collector; 21] {
+    fn collectors(&self) -> [&dyn Collector; 22] {
         [
             &self.build,
             &self.broker_up,
@@ -206,6 +207,7 @@ impl Scrape {
             &self.broker_refresh_ok,
             &self.broker_refresh_seconds,
             &self.broker_refresh_errors,
+            &self.broker_stats_kept,
             &self.broker_series,
             &self.broker_dropped,
             &self.backlog,
@@ -314,6 +316,13 @@ impl Scrape {
                     &["kind"],
                 ),
             ),
+            broker_stats_kept: register(
+                r,
+                IntCounter::with_opts(opts(
+                    "broker_metrics_topic_stats_kept_total",
+                    "Refreshes that used the previous refresh's topic offsets: the commit log had not moved since before they were read",
+                )),
+            ),
             broker_series: register(
                 r,
                 IntGauge::with_opts(opts("broker_metrics_series", "Broker series in the last refresh")),
@@ -418,6 +427,7 @@ impl Scrape {
         for (kind, total) in &cache.errors {
             self.broker_refresh_errors.with_label_values(&[kind]).inc_by(*total);
         }
+        self.broker_stats_kept.inc_by(cache.topic_stats_kept);
         let snapshot = cache.snapshot.as_deref();
         self.broker_series.set(snapshot.map_or(0, |s| s.series) as i64);
         self.broker_dropped.set(snapshot.map_or(0, |s| s.dropped) as i64);

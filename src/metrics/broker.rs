@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::admin::{
     bounded, is_master, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
 };
-use crate::guard::{self, Backlog, BrokerOffsets, GuardError, Policy};
+use crate::guard::{self, Backlog, BrokerOffsets, GuardError, KeptStats, Policy};
 
 use super::quiet::{PairValues, Plan, Quiet, TopicValues};
 use super::runtime;
@@ -161,19 +161,24 @@ pub struct Collected {
     pub backlog: Option<Result<Backlog, GuardError>>,
     /// The quiet tracker for the next refresh (None on a slave: nothing to track).
     pub quiet: Option<Quiet>,
+    /// Topic stats the next refresh may use again (None on a slave, or when they cannot be trusted).
+    pub kept: Option<KeptStats>,
+    /// Whether this refresh used the previous one's topic stats.
+    pub used_kept: bool,
 }
 
 /// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
-/// The runtime info comes from `sampler`, which asks for it only as often as its cost allows.
+/// The runtime info comes from `sampler`, which asks for it only as often as its cost allows;
+/// the topic stats from the previous refresh (`kept`) while nothing was put since ([`guard::KeptStats`]).
 pub async fn collect(
     admin: Arc<BrokerAdmin>,
     limits: &Limits,
     sampler: &runtime::RuntimeSampler,
-    quiet: &Quiet,
+    (quiet, kept): (&Quiet, Option<KeptStats>),
 ) -> Result<Collected, GuardError> {
     let err = |source: AdminError| GuardError::Broker { broker: admin.addr().to_string(), source };
     let (info, config) = tokio::join!(sampler.get(&admin), admin.config());
-    let (info, config) = (info.map_err(err)?, config.map_err(err)?);
+    let ((info, asked_at), config) = (info.map_err(err)?, config.map_err(err)?);
     let cfg = |k: &str| config.get(k).cloned().unwrap_or_default();
     let cluster = cfg("brokerClusterName");
     let broker = cfg("brokerName");
@@ -192,18 +197,20 @@ pub async fn collect(
         );
     }
     if !is_master(&config) {
-        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None });
+        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None, kept: None, used_kept: false });
     }
     // One read of topics, offsets and queue stats serves both the metrics and the backlog (its
     // timer-wheel totals from the same runtime sample).
-    let read = guard::read_with_runtime(&admin, limits.concurrency, Some(&info)).await?;
+    let sample = guard::RuntimeSample { info: &info, asked_at };
+    let (read, stats) = guard::read_with_runtime(&admin, limits.concurrency, Some(sample), kept).await?;
     let policy = Policy { concurrency: limits.concurrency, ..Policy::default() };
     let (done, backlog) = tokio::join!(
         master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr], &read, quiet),
         guard::evaluate(admin.clone(), &read, &policy)
     );
     let (dropped, quiet) = done.map_err(err)?;
-    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet) })
+    let (kept, used_kept) = (stats.keep, stats.reused);
+    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet), kept, used_kept })
 }
 
 /// One group's progress on one topic, summed over the topic's queues as the broker's own

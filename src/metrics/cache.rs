@@ -27,6 +27,8 @@ pub struct CacheView {
     pub errors: BTreeMap<&'static str, u64>,
     /// Messages that would block a scale-in (masters only).
     pub backlog: Option<u64>,
+    /// Refreshes that used the previous refresh's topic stats (nothing put since they were read).
+    pub topic_stats_kept: u64,
 }
 
 pub struct BrokerMetrics {
@@ -34,8 +36,17 @@ pub struct BrokerMetrics {
     limits: Limits,
     current: RwLock<Arc<CacheView>>,
     runtime: super::runtime::RuntimeSampler,
-    /// Which minute statistics are known to be 0 (only the refresh loop uses it).
-    quiet: std::sync::Mutex<super::quiet::Quiet>,
+    /// What one refresh hands the next (only the refresh loop uses it).
+    carried: std::sync::Mutex<Carried>,
+}
+
+/// What one refresh hands the next.
+#[derive(Default)]
+struct Carried {
+    /// Which minute statistics are known to be 0.
+    quiet: super::quiet::Quiet,
+    /// Topic stats the next refresh may use again.
+    kept: Option<crate::guard::KeptStats>,
 }
 
 impl BrokerMetrics {
@@ -45,12 +56,16 @@ impl BrokerMetrics {
             limits,
             current: RwLock::default(),
             runtime: Default::default(),
-            quiet: Default::default(),
+            carried: Default::default(),
         }
     }
 
     pub fn view(&self) -> Arc<CacheView> {
         self.current.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn carried(&self) -> std::sync::MutexGuard<'_, Carried> {
+        self.carried.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn publish(&self, next: CacheView) {
@@ -63,20 +78,19 @@ impl BrokerMetrics {
         let started = Instant::now();
         let limit = self.interval.max(MIN_REFRESH_LIMIT);
         let span = tracing::info_span!("metrics_refresh", broker = %admin.addr());
-        // Taken out for the refresh (only this loop uses it) and put back, or replaced by the next.
-        let previous = std::mem::take(&mut *self.quiet.lock().unwrap_or_else(|p| p.into_inner()));
-        let outcome = tokio::time::timeout(
-            limit,
-            tracing::Instrument::instrument(collect(admin.clone(), &self.limits, &self.runtime, &previous), span),
-        )
-        .await
-        .unwrap_or(Err(GuardError::Timeout(limit)));
+        // Taken out for the refresh (only this loop uses it) and replaced by what it hands on.
+        let Carried { quiet: previous, kept } = std::mem::take(&mut *self.carried());
+        let collected = collect(admin.clone(), &self.limits, &self.runtime, (&previous, kept));
+        let outcome = tokio::time::timeout(limit, tracing::Instrument::instrument(collected, span))
+            .await
+            .unwrap_or(Err(GuardError::Timeout(limit)));
         let mut s = CacheView::clone(&self.view());
         s.last_duration = Some(started.elapsed());
         match outcome {
-            Ok(Collected { snapshot, backlog, quiet }) => {
-                *self.quiet.lock().unwrap_or_else(|p| p.into_inner()) = quiet.unwrap_or_default();
+            Ok(Collected { snapshot, backlog, quiet, kept, used_kept }) => {
+                *self.carried() = Carried { quiet: quiet.unwrap_or_default(), kept };
                 drop(previous);
+                s.topic_stats_kept += u64::from(used_kept);
                 s.snapshot = Some(Arc::new(snapshot));
                 s.last_ok = Some(SystemTime::now());
                 s.backlog = match backlog {
@@ -89,7 +103,8 @@ impl BrokerMetrics {
                 };
             }
             Err(e) => {
-                *self.quiet.lock().unwrap_or_else(|p| p.into_inner()) = previous;
+                // The quiet marks stay; kept stats do not outlive a failed refresh.
+                *self.carried() = Carried { quiet: previous, kept: None };
                 if s.snapshot.take().is_some() {
                     tracing::warn!(error = %e, "broker metrics unavailable");
                 }

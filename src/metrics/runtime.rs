@@ -186,25 +186,26 @@ pub struct RuntimeSampler(tokio::sync::Mutex<Option<Sample>>);
 
 struct Sample {
     info: std::sync::Arc<RuntimeInfo>,
+    asked_at: tokio::time::Instant,
     next_due: tokio::time::Instant,
     took: std::time::Duration,
 }
 
 impl RuntimeSampler {
-    /// The latest runtime info, asked for again when the last one is due.
+    /// The latest runtime info and when it was asked for, asked for again when the last one is due.
     pub async fn get(
         &self,
         admin: &crate::admin::BrokerAdmin,
-    ) -> Result<std::sync::Arc<RuntimeInfo>, crate::admin::AdminError> {
+    ) -> Result<(std::sync::Arc<RuntimeInfo>, tokio::time::Instant), crate::admin::AdminError> {
         let mut slot = self.0.lock().await;
         let now = tokio::time::Instant::now();
         if let Some(kept) = slot.as_ref().filter(|s| now < s.next_due) {
-            return Ok(kept.info.clone());
+            return Ok((kept.info.clone(), kept.asked_at));
         }
         let info = std::sync::Arc::new(admin.runtime_info().await?);
         let took = now.elapsed();
         let spacing = crate::periodic::spaced_by_cost(took, slot.as_ref().map(|s| s.took), SAMPLE_MAX_AGE);
-        *slot = Some(Sample { info: info.clone(), next_due: now + spacing, took });
-        Ok(info)
+        *slot = Some(Sample { info: info.clone(), asked_at: now, next_due: now + spacing, took });
+        Ok((info, now))
     }
 }

@@ -1,0 +1,174 @@
+//! Topic stats a metrics refresh may keep from the one before: a queue's max offset moves only
+//! when a message is put, and every put extends the commit log. When the broker's commit log
+//! has not moved since before the previous read of every topic's stats (two equal
+//! [`CommitLogMark`]s, the second asked after that read ended), and the topic table is the same,
+//! that read still says what a new one would, and its 10,000 requests (at 10,000 topics) are not
+//! sent again. A guard verdict never uses this: it always reads its own.
+//!
+//! Kept at most [`KEEP_AT_MOST`]: a queue's min offset moves without a put (retention deletes
+//! old files; a consume queue is cleaned some seconds after its commit log file). A min offset
+//! kept too long is lower than the broker's, which only makes a lag counted from it larger.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::admin::{CommitLogMark, RuntimeInfo, TopicConfig, TopicOffsets};
+
+/// The oldest kept topic stats get before every topic is asked again, however still the broker.
+pub const KEEP_AT_MOST: Duration = Duration::from_secs(60);
+
+/// A runtime sample and when it was asked for (before the request was sent).
+#[derive(Clone, Copy)]
+pub struct RuntimeSample<'a> {
+    pub info: &'a RuntimeInfo,
+    pub asked_at: Instant,
+}
+
+/// What one read of every topic's stats found, and what it takes for it to still hold.
+#[derive(Clone)]
+pub struct KeptStats {
+    pub(super) stats: Arc<BTreeMap<String, TopicOffsets>>,
+    pub(super) last_store_ms: i64,
+    pub(super) revive_last_store_ms: i64,
+    /// The topic table the stats were read for ([`topic_table_digest`]).
+    topics: u64,
+    /// The commit log in a sample answered before the read began.
+    mark: CommitLogMark,
+    /// When the read began (the age bound) and ended (a later sample must be asked after it).
+    read_began: Instant,
+    read_ended: Instant,
+}
+
+/// Where a read's topic stats came from, and what the next refresh may keep.
+pub struct StatsOutcome {
+    /// The previous refresh's stats were used: nothing was put since before they were read.
+    pub reused: bool,
+    pub keep: Option<KeptStats>,
+}
+
+/// A read's stats with what they derive, before they are kept.
+pub(super) struct ReadStats {
+    pub stats: Arc<BTreeMap<String, TopicOffsets>>,
+    pub last_store_ms: i64,
+    pub revive_last_store_ms: i64,
+}
+
+impl KeptStats {
+    /// Keeps a read of every topic's stats that began at `read_began` and ended now, if the
+    /// sample answered before it began says the commit log was wholly dispatched.
+    pub(super) fn after_read(
+        read: &ReadStats,
+        topics: u64,
+        before: Option<RuntimeSample<'_>>,
+        read_began: Instant,
+    ) -> Option<KeptStats> {
+        let mark = CommitLogMark::of(before?.info)?;
+        Some(KeptStats {
+            stats: read.stats.clone(),
+            last_store_ms: read.last_store_ms,
+            revive_last_store_ms: read.revive_last_store_ms,
+            topics,
+            mark,
+            read_began,
+            read_ended: Instant::now(),
+        })
+    }
+
+    /// Whether these stats still say what a read now would: `now` was asked after they were read
+    /// and shows the same commit log, the topic table is the same, and they are not too old.
+    pub(super) fn still_hold(&self, now: RuntimeSample<'_>, topics: u64) -> bool {
+        now.asked_at >= self.read_ended
+            && now.asked_at.duration_since(self.read_began) < KEEP_AT_MOST
+            && self.topics == topics
+            && CommitLogMark::of(now.info).as_ref() == Some(&self.mark)
+    }
+}
+
+/// A digest of the topic table (names, queue counts, permissions): a topic created, deleted or
+/// resized between two reads changes it.
+pub(super) fn topic_table_digest(topics: &BTreeMap<String, TopicConfig>) -> u64 {
+    let mut h = DefaultHasher::new();
+    topics.hash(&mut h);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(max: i64, behind: i64) -> RuntimeInfo {
+        [
+            ("dispatchBehindBytes", behind.to_string()),
+            ("commitLogMinOffset", "0".to_string()),
+            ("commitLogMaxOffset", max.to_string()),
+            ("bootTimestamp", "1764900000000".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn read() -> ReadStats {
+        ReadStats {
+            stats: Arc::new([("T".to_string(), [(0, (0, 5))].into())].into()),
+            last_store_ms: 7,
+            revive_last_store_ms: 0,
+        }
+    }
+
+    fn asked_now(info: &RuntimeInfo) -> RuntimeSample<'_> {
+        RuntimeSample { info, asked_at: Instant::now() }
+    }
+
+    /// Kept from a read that began a second ago, with `before` asked just before it.
+    fn kept(before: &RuntimeInfo) -> Option<KeptStats> {
+        let began = Instant::now() - Duration::from_secs(1);
+        KeptStats::after_read(&read(), 1, Some(RuntimeSample { info: before, asked_at: began }), began)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn kept_while_the_commit_log_is_still_and_the_table_the_same() {
+        let before = info(4096, 0);
+        let k = kept(&before).expect("dispatched before the read");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let (still, put) = (info(4096, 0), info(4200, 0));
+        assert!(k.still_hold(asked_now(&still), 1));
+        assert!(!k.still_hold(asked_now(&put), 1), "a message was put");
+        assert!(!k.still_hold(asked_now(&still), 2), "the topic table changed");
+        let early = RuntimeSample { info: &still, asked_at: k.read_began };
+        assert!(!k.still_hold(early, 1), "asked before the read ended");
+        tokio::time::advance(KEEP_AT_MOST).await;
+        assert!(!k.still_hold(asked_now(&still), 1), "too old");
+    }
+
+    #[test]
+    fn not_kept_when_the_sample_before_the_read_was_still_dispatching_or_missing() {
+        assert!(kept(&info(4096, 100)).is_none());
+        assert!(KeptStats::after_read(&read(), 1, None, Instant::now()).is_none());
+    }
+
+    #[test]
+    fn the_digest_follows_the_topic_table() {
+        let table = |q| -> BTreeMap<String, TopicConfig> {
+            [(
+                "T".to_string(),
+                TopicConfig {
+                    topic_name: "T".into(),
+                    read_queue_nums: q,
+                    write_queue_nums: q,
+                    perm: 6,
+                    topic_sys_flag: 0,
+                },
+            )]
+            .into()
+        };
+        assert_eq!(topic_table_digest(&table(4)), topic_table_digest(&table(4)));
+        assert_ne!(topic_table_digest(&table(4)), topic_table_digest(&table(8)));
+        assert_ne!(topic_table_digest(&table(4)), topic_table_digest(&BTreeMap::new()));
+    }
+}
