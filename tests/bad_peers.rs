@@ -4,6 +4,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -24,6 +25,27 @@ fn peer(serve: fn(TcpStream)) -> String {
 fn read_request(s: &mut TcpStream) {
     let mut buf = [0u8; 4096];
     let _ = s.read(&mut buf);
+}
+
+/// GET_ALL_TOPIC_CONFIG's request code.
+const GET_ALL_TOPIC_CONFIG: i32 = 21;
+
+/// Reads whole remoting frames until the connection closes, answering none, and counts those
+/// whose header has request code `code`.
+fn count_requests(s: &mut TcpStream, code: i32, seen: &AtomicUsize) {
+    let mut len = [0u8; 4];
+    while s.read_exact(&mut len).is_ok() {
+        let mut frame = vec![0u8; u32::from_be_bytes(len) as usize];
+        if s.read_exact(&mut frame).is_err() {
+            return;
+        }
+        let header_len =
+            frame.get(1..4).map_or(0, |b| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]));
+        let header = String::from_utf8_lossy(frame.get(4..4 + header_len).unwrap_or_default());
+        if header.contains(&format!("\"code\":{code},")) || header.contains(&format!("\"code\":{code}}}")) {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 fn config_get(addr: &str, timeout: &str) -> Run {
@@ -304,14 +326,20 @@ fn connections_over_the_cap_are_closed_at_once_and_serving_goes_on() {
 
 #[test]
 fn broker_asking_requests_over_the_cap_are_refused_busy_at_once_while_probes_answer() {
-    let hung = peer(|mut s| {
-        read_request(&mut s);
-        thread::sleep(Duration::from_secs(60));
-    });
+    // A broker that reads every request, answers none, and counts the topic-table reads.
+    static TOPIC_READS: AtomicUsize = AtomicUsize::new(0);
+    let hung = peer(|mut s| count_requests(&mut s, GET_ALL_TOPIC_CONFIG, &TOPIC_READS));
     let serve = common::Serve::start(&["--broker", &hung, "--timeout", "3s", "--no-broker-metrics"]);
     // Four seed reads fill the cap: the silent broker holds each until its 3 s request timeout.
     let port = serve.port;
     let held: Vec<_> = (0..4).map(|_| thread::spawn(move || common::http_get(port, "/topicInfo"))).collect();
+    // All four are in flight once the broker has their requests; polling before that could
+    // take a place under the cap ahead of the fourth.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while TOPIC_READS.load(Ordering::SeqCst) < 4 {
+        assert!(std::time::Instant::now() < deadline, "the four /topicInfo never reached the broker");
+        thread::sleep(Duration::from_millis(20));
+    }
     // A fifth broker-asking request is refused at once instead of queueing (/config/applied
     // answers at once when it gets through, so polling it never adds a request to the four).
     let (code, body) = serve.wait_for("/config/applied", Duration::from_secs(10), |_, b| b.contains("busy"));
