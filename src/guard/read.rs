@@ -84,9 +84,9 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
 /// - the broker's runtime info (5.x timer-wheel totals) is taken from `runtime` when given: the
 ///   refresh passes the sample it already holds, because a 5.5.0 broker spends ~60–100 ms of CPU
 ///   on each fresh one;
-/// - the previous refresh's topic stats (`kept`) are used again when they still hold
-///   ([`KeptStats::still_hold`]: nothing put since before they were read); otherwise every topic
-///   is asked.
+/// - the previous refresh's topic stats (`kept`) are used again when nothing was put since
+///   before they were read ([`KeptStats::log_unchanged`]) and the topic table is the same;
+///   otherwise every topic is asked.
 ///
 /// Also returns what the next refresh may keep. A guard verdict always reads its own ([`read`]).
 pub async fn read_with_runtime(
@@ -97,6 +97,7 @@ pub async fn read_with_runtime(
 ) -> Result<(BrokerOffsets, StatsOutcome), GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
+    let kept = kept.filter(|k| runtime.is_some_and(|now| k.log_unchanged(now)));
     let (topics, groups, offsets, delay, config) = tokio::join!(
         admin.topic_configs(),
         admin.groups(),
@@ -111,7 +112,7 @@ pub async fn read_with_runtime(
     }
     let candidates = consumer_groups(&groups, &offsets);
     let digest = topic_table_digest(&topics);
-    let kept = kept.filter(|k| runtime.is_some_and(|now| k.still_hold(now, digest)));
+    let kept = kept.filter(|k| k.same_table(digest));
     let (stats, consumers) = tokio::join!(
         stats_of_every_topic(admin, &topics, concurrency, kept.as_ref()),
         online(admin, candidates, concurrency)

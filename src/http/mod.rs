@@ -310,8 +310,34 @@ async fn metrics(State(app): State<AppState>) -> Response {
     let Some((agent, broker)) = &app.metrics else {
         return unavailable("metrics not configured".into());
     };
-    let page = agent.render(&app.probe, app.reload.as_deref(), broker.as_deref());
+    let (own, broker) = agent.render_parts(&app.probe, app.reload.as_deref(), broker.as_deref());
+    let page = axum::body::Body::new(Chunks([Some(own.into()), Some(broker)]));
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], page).into_response()
+}
+
+/// A body sent as its chunks, in order, without joining them: `/metrics` sends the broker's part
+/// as the cache holds it.
+struct Chunks<const N: usize>([Option<axum::body::Bytes>; N]);
+
+impl<const N: usize> hyper::body::Body for Chunks<N> {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        let next = self.0.iter_mut().find_map(|c| c.take().filter(|c| !c.is_empty()));
+        std::task::Poll::Ready(next.map(|chunk| Ok(hyper::body::Frame::data(chunk))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.0.iter().flatten().map(|c| c.len() as u64).sum())
+    }
 }
 
 #[derive(Deserialize)]

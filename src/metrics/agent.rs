@@ -139,6 +139,19 @@ impl AgentMetrics {
 
     /// The whole `/metrics` page: the agent's metrics, then the broker's from the cache.
     pub fn render(&self, probe: &ProbeState, reload: Option<&ReloadState>, broker: Option<&BrokerMetrics>) -> String {
+        let (mut page, broker) = self.render_parts(probe, reload, broker);
+        page.push_str(&String::from_utf8_lossy(&broker));
+        page
+    }
+
+    /// The page in two parts: the agent's metrics, written for this scrape, and the broker's, the
+    /// cache's own bytes (shared, not copied).
+    pub fn render_parts(
+        &self,
+        probe: &ProbeState,
+        reload: Option<&ReloadState>,
+        broker: Option<&BrokerMetrics>,
+    ) -> (String, axum::body::Bytes) {
         let cache = broker.map(BrokerMetrics::view).unwrap_or_default();
         let states = StateCollector { probe, reload, cache: &cache };
         let mut families = self.registry.gather();
@@ -146,12 +159,9 @@ impl AgentMetrics {
         families.sort_by(|a, b| a.get_name().cmp(b.get_name()));
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&families, &mut buf);
-        let mut page = String::from_utf8_lossy(&buf).into_owned();
+        let page = String::from_utf8_lossy(&buf).into_owned();
         // The broker's series: the same cache snapshot the collector read.
-        if let Some(s) = cache.snapshot.as_deref() {
-            page.push_str(&s.text);
-        }
-        page
+        (page, cache.snapshot.as_deref().map(|s| s.text.clone()).unwrap_or_default())
     }
 }
 

@@ -31,7 +31,9 @@ impl Default for Limits {
 /// The rendered text of one pass and what it cost.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
-    pub text: String,
+    /// The page's broker part, shared by every scrape as it is (4 MB at 40,000 series: a copy per
+    /// scrape raised `serve`'s peak by that much whenever a scrape met a refresh).
+    pub text: axum::body::Bytes,
     pub series: usize,
     /// Topics and group/topic pairs left out by [`Limits::max_series`].
     pub dropped: usize,
@@ -109,7 +111,7 @@ impl Families {
             text.push_str(&format!("# HELP {name} {}\n# TYPE {name} gauge\n", escape_help(&help)));
             text.push_str(&lines);
         }
-        Snapshot { text, series, dropped }
+        Snapshot { text: text.into(), series, dropped }
     }
 }
 
@@ -499,6 +501,6 @@ mod tests {
                     rocketmq_b{topic=\"a\\\"b\\\\c\\nd\"} 2\n\
                     # HELP rocketmq_c C\n# TYPE rocketmq_c gauge\nrocketmq_c{t=\"x\"} 1000000000000000000000\n\
                     # HELP rocketmq_d D\n# TYPE rocketmq_d gauge\nrocketmq_d{t=\"x\"} -3\nrocketmq_d NaN\n";
-        assert_eq!(snap.text, want);
+        assert_eq!(snap.text, want.as_bytes());
     }
 }
