@@ -32,9 +32,7 @@ pub struct RuntimeSample<'a> {
 /// What one read of every topic's stats found, and what it takes for it to still hold.
 #[derive(Clone)]
 pub struct KeptStats {
-    pub(super) stats: Arc<BTreeMap<String, TopicOffsets>>,
-    pub(super) last_store_ms: i64,
-    pub(super) revive_last_store_ms: i64,
+    pub(super) read: ReadStats,
     /// The topic table the stats were read for ([`topic_table_digest`]).
     topics: u64,
     /// The commit log in a sample answered before the read began.
@@ -51,7 +49,8 @@ pub struct StatsOutcome {
     pub keep: Option<KeptStats>,
 }
 
-/// A read's stats with what they derive, before they are kept.
+/// A read's stats with what they derive (the table is shared, never copied).
+#[derive(Clone)]
 pub(super) struct ReadStats {
     pub stats: Arc<BTreeMap<String, TopicOffsets>>,
     pub last_store_ms: i64,
@@ -68,15 +67,7 @@ impl KeptStats {
         read_began: Instant,
     ) -> Option<KeptStats> {
         let mark = CommitLogMark::of(before?.info)?;
-        Some(KeptStats {
-            stats: read.stats.clone(),
-            last_store_ms: read.last_store_ms,
-            revive_last_store_ms: read.revive_last_store_ms,
-            topics,
-            mark,
-            read_began,
-            read_ended: Instant::now(),
-        })
+        Some(KeptStats { read: read.clone(), topics, mark, read_began, read_ended: Instant::now() })
     }
 
     /// Whether nothing was put since before these stats were read: `now` was asked after they

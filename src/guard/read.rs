@@ -152,8 +152,7 @@ async fn stats_of_every_topic(
     kept: Option<&KeptStats>,
 ) -> Result<(ReadStats, Option<Instant>), AdminError> {
     if let Some(k) = kept {
-        let (last_store_ms, revive_last_store_ms) = (k.last_store_ms, k.revive_last_store_ms);
-        return Ok((ReadStats { stats: k.stats.clone(), last_store_ms, revive_last_store_ms }, None));
+        return Ok((k.read.clone(), None));
     }
     let began = Instant::now();
     let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
