@@ -10,8 +10,8 @@
 #    still for more than 2 minutes (statistics known to be 0 are not asked: src/metrics/quiet.rs):
 #    the median and the longest of a minute of refreshes with nothing put (most keep the topic stats
 #    of the last full read: src/guard/kept.rs), and of 6 refreshes while a producer puts 2 messages
-#    a second (each reads every topic's stats); the series it renders, and serve's peak RSS (VmHWM)
-#    over the whole run;
+#    a second (most catch the kept stats up from the ~10 commit-log entries put since:
+#    src/guard/catch_up.rs); the series it renders, and serve's peak RSS (VmHWM) over the whole run;
 #  - with STEADY=1, the broker CPU one steady refresh costs (watched rate less unwatched rate).
 # Usage: [AXIS=groups|topics] [SIZES="1000 2000 5000 10000"] [STEADY=1] [MQADMIN=1] [GLIBC=0] benches/curve.sh
 set -euo pipefail
@@ -104,9 +104,14 @@ for n in $SIZES; do
     # read, which is redone at least once a minute (src/guard/kept.rs).
     w0=$(ticks); t0=$(date +%s%N); steady=$(refreshes 12); w1=$(ticks); t1=$(date +%s%N)
     kept0=$(metric rocketmq_sidecar_broker_metrics_topic_stats_kept_total)
+    caught0=$(metric rocketmq_sidecar_broker_metrics_topic_stats_caught_up_total)
     busy=$(refreshes_while_producing 6)
     kept1=$(metric rocketmq_sidecar_broker_metrics_topic_stats_kept_total)
-    [ "$kept0" = "$kept1" ] || busy="$busy ($(awk -v a="$kept0" -v b="$kept1" 'BEGIN { print b - a }') kept)"
+    caught1=$(metric rocketmq_sidecar_broker_metrics_topic_stats_caught_up_total)
+    # How those refreshes got their topic stats: caught up from the entries put since the last
+    # read, kept (nothing put in between), or read from every topic.
+    busy="$busy ($(awk -v k="$((kept1 - kept0))" -v c="$((caught1 - caught0))" \
+      'BEGIN { printf "%d caught up, %d kept", c, k }'))"
   fi
   series=$(metric rocketmq_sidecar_broker_metrics_series)
   rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")

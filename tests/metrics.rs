@@ -166,6 +166,45 @@ fn an_idle_broker_keeps_its_topic_stats_and_the_next_refresh_after_a_put_shows_i
     assert_eq!(offset(&page), Some(3.0));
 }
 
+/// A broker with a few messages put between refreshes: the refresh reads the commit-log entries
+/// appended since the last read of every topic (one VIEW_MESSAGE_BY_ID each) instead of asking
+/// every topic again, and its offsets are what the producer was told. With the entries read but
+/// not applied, the first refresh after the puts would show the old offsets.
+#[test]
+fn a_few_puts_are_caught_up_from_the_commit_log_and_show_at_once() {
+    let c = cluster();
+    let (a, b) = ("MetricsCatchUpA", "MetricsCatchUpB");
+    create_topic(&c.master.addr(), a, 4);
+    create_topic(&c.master.addr(), b, 2);
+    // Enough topics that reading a few entries is cheaper than asking every topic (one entry
+    // per 8 topics), with room for what other tests on this cluster put meanwhile.
+    for i in 0..160 {
+        create_topic(&c.master.addr(), &format!("MetricsCatchUpIdle{i}"), 1);
+    }
+    let serve = serve_on(&c.master.addr(), &[]);
+    let counter = |name: &str, p: &BTreeMap<String, f64>| value(p, name, &[]).unwrap_or(0.0);
+    let caught_up =
+        |p: &BTreeMap<String, f64>| counter("rocketmq_sidecar_broker_metrics_topic_stats_caught_up_total", p);
+    let kept = |p: &BTreeMap<String, f64>| counter("rocketmq_sidecar_broker_metrics_topic_stats_kept_total", p);
+    let offset = |p: &BTreeMap<String, f64>, t: &str| value(p, "rocketmq_producer_offset", &[("topic", t)]);
+    // Stats read once and found still (kept, or caught up from other tests' puts).
+    let before = wait_page_within(&serve, "stats carried over", Duration::from_secs(120), |p| {
+        kept(p) + caught_up(p) >= 1.0 && offset(p, a) == Some(0.0)
+    });
+    for (topic, n) in [(a, "5"), (b, "2")] {
+        let sent = client(&["produce", &c.namesrv.addr(), topic, n, "0"]);
+        assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count().to_string(), n, "{sent:?}");
+    }
+    // The second refresh to end after the puts began after them.
+    let ended =
+        |p: &BTreeMap<String, f64>| value(p, "rocketmq_sidecar_broker_metrics_last_success_timestamp_seconds", &[]);
+    let first = ended(&scrape(&serve));
+    let page = wait_page(&serve, "one refresh after the puts", |p| ended(p) > first);
+    let page = wait_page(&serve, "a refresh begun after the puts", |p| ended(p) > ended(&page));
+    assert_eq!((offset(&page, a), offset(&page, b)), (Some(5.0), Some(2.0)), "the puts show at once");
+    assert!(caught_up(&page) > caught_up(&before), "no refresh caught up; log:\n{}", serve.log());
+}
+
 #[test]
 fn role_gauge_on_master_and_slave_and_the_slave_reports_its_fall_behind() {
     let c = cluster();

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use crate::remoting::codes::request::{
     GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO,
     GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO, GET_MAX_OFFSET, GET_TIMER_METRICS, GET_TOPIC_STATS_INFO,
-    UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA,
+    UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA, VIEW_MESSAGE_BY_ID,
 };
 use crate::remoting::codes::response::{CONSUMER_NOT_ONLINE, SYSTEM_ERROR};
 use crate::remoting::properties::{encode_update_body, parse_config_body};
-use crate::remoting::{json, Client, ClientOptions, Command, RemotingError};
+use crate::remoting::{decode_stored, json, Client, ClientOptions, Command, RemotingError, StoredEntry};
 
 use super::error::{AdminError, DecodeError};
 use super::paged;
@@ -126,6 +126,13 @@ impl BrokerAdmin {
     pub async fn topic_offsets(&self, topic: &str) -> Result<TopicStats, AdminError> {
         let resp = self.call(Command::request(GET_TOPIC_STATS_INFO).with_ext("topic", topic)).await?;
         topic_offsets_from_body(&resp.body).map_err(|e| self.decode_err("topic stats", e))
+    }
+
+    /// The commit-log entry at physical offset `offset` (VIEW_MESSAGE_BY_ID): where its message
+    /// went, or a file's end filler. The broker sends the whole stored message; only its place is read.
+    pub async fn stored_entry(&self, offset: i64) -> Result<StoredEntry, AdminError> {
+        let resp = self.call(Command::request(VIEW_MESSAGE_BY_ID).with_ext("offset", offset.to_string())).await?;
+        decode_stored(&resp.body).map_err(|reason| self.decode_err("stored message", reason))
     }
 
     /// A group's online consumers: their message model (`CLUSTERING` / `BROADCASTING`), client

@@ -77,6 +77,17 @@ impl CommitLogMark {
             boot: info.get("bootTimestamp")?.trim().to_string(),
         })
     }
+
+    /// Where the commit log ends (the physical offset the next entry gets).
+    pub fn end(&self) -> i64 {
+        self.max_offset
+    }
+
+    /// Whether this mark is `earlier`'s commit log with only entries appended: the same store,
+    /// nothing deleted from its start, and its end no earlier.
+    pub fn only_appended_to(&self, earlier: &CommitLogMark) -> bool {
+        self.boot == earlier.boot && self.min_offset == earlier.min_offset && self.max_offset >= earlier.max_offset
+    }
 }
 
 /// The name servers' view of clusters and broker groups (GET_BROKER_CLUSTER_INFO).
@@ -189,6 +200,14 @@ mod tests {
         let mut put = info("0");
         put.insert("commitLogMaxOffset".into(), "4300".into());
         assert_ne!(CommitLogMark::of(&put), Some(mark.clone()));
+        let put = CommitLogMark::of(&put).unwrap();
+        assert!(put.only_appended_to(&mark) && mark.only_appended_to(&mark) && !mark.only_appended_to(&put));
+        assert_eq!(put.end(), 4300);
+        let restarted = CommitLogMark::of(&restarted).unwrap();
+        assert!(!restarted.only_appended_to(&mark), "another store");
+        let mut deleted = info("0");
+        deleted.insert("commitLogMinOffset".into(), "1024".into());
+        assert!(!CommitLogMark::of(&deleted).unwrap().only_appended_to(&mark), "retention deleted a file");
         let mut without_max = info("0");
         without_max.remove("commitLogMaxOffset");
         assert_eq!(CommitLogMark::of(&without_max), None);

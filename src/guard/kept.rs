@@ -3,11 +3,14 @@
 //! has not moved since before the previous read of every topic's stats (two equal
 //! [`CommitLogMark`]s, the second asked after that read ended), and the topic table is the same,
 //! that read still says what a new one would, and its 10,000 requests (at 10,000 topics) are not
-//! sent again. A guard verdict never uses this: it always reads its own.
+//! sent again. When the log has only grown, by little, the entries appended since are read
+//! instead and the kept stats caught up from them ([`super::catch_up`]). A guard verdict never
+//! uses this: it always reads its own.
 //!
-//! Kept at most [`KEEP_AT_MOST`]: a queue's min offset moves without a put (retention deletes
-//! old files; a consume queue is cleaned some seconds after its commit log file). A min offset
-//! kept too long is lower than the broker's, which only makes a lag counted from it larger.
+//! Kept at most [`KEEP_AT_MOST`] after the read of every topic: a queue's min offset moves without
+//! a put (retention deletes old files; a consume queue is cleaned some seconds after its commit
+//! log file). A min offset kept too long is lower than the broker's, which only makes a lag
+//! counted from it larger.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
@@ -37,20 +40,46 @@ pub struct KeptStats {
     topics: u64,
     /// The commit log in a sample answered before the read began.
     mark: CommitLogMark,
-    /// When the read began (the age bound) and ended (a later sample must be asked after it).
+    /// When the read of every topic began (the age bound), and when these stats were last
+    /// brought up to date (a later sample must be asked after it).
     read_began: Instant,
     read_ended: Instant,
+    /// How long the read of every topic took: what keeping these stats saves.
+    read_took: Duration,
 }
+
+/// The most a commit log may have grown for kept stats to be caught up from what was appended
+/// (read whole, one entry per request); more, and every topic is asked again.
+pub const CATCH_UP_MAX_BYTES: i64 = 1024 * 1024;
 
 /// Where a read's topic stats came from, and what the next refresh may keep.
 pub struct StatsOutcome {
-    /// The previous refresh's stats were used: nothing was put since before they were read.
-    pub reused: bool,
+    pub source: StatsSource,
     pub keep: Option<KeptStats>,
 }
 
+/// Where a refresh's topic stats came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsSource {
+    /// One GET_TOPIC_STATS_INFO per topic.
+    Read,
+    /// The previous refresh's: nothing was put since before they were read.
+    Kept,
+    /// The previous refresh's, with the queues of the messages put since moved on.
+    CaughtUp,
+}
+
+/// How the broker's commit log changed since kept stats were read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Since {
+    /// Not at all: the stats still say what a read now would.
+    Unchanged,
+    /// Entries appended from `from` to the end of `now` (at most [`CATCH_UP_MAX_BYTES`]).
+    Appended { from: i64, now: CommitLogMark },
+}
+
 /// A read's stats with what they derive (the table is shared, never copied).
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub(super) struct ReadStats {
     pub stats: Arc<BTreeMap<String, TopicOffsets>>,
     pub last_store_ms: i64,
@@ -67,16 +96,37 @@ impl KeptStats {
         read_began: Instant,
     ) -> Option<KeptStats> {
         let mark = CommitLogMark::of(before?.info)?;
-        Some(KeptStats { read: read.clone(), topics, mark, read_began, read_ended: Instant::now() })
+        let read_ended = Instant::now();
+        Some(KeptStats { read: read.clone(), topics, mark, read_began, read_ended, read_took: read_ended - read_began })
     }
 
-    /// Whether nothing was put since before these stats were read: `now` was asked after they
-    /// were read and shows the same commit log, and they are not too old. Asked before the
+    /// How long the read of every topic these stats came from took: a runtime sample that takes
+    /// less is worth asking for afresh to keep them.
+    pub fn read_took(&self) -> Duration {
+        self.read_took
+    }
+
+    /// How the commit log changed since before these stats were read, if they can still be
+    /// used: `now` was asked after they were read, they are not too old, and `now` shows the same
+    /// commit log or the same one grown by at most [`CATCH_UP_MAX_BYTES`]. Asked before the
     /// tables are read, so that a busy broker's refresh never holds two stats tables at once.
-    pub(super) fn log_unchanged(&self, now: RuntimeSample<'_>) -> bool {
-        now.asked_at >= self.read_ended
-            && now.asked_at.duration_since(self.read_began) < KEEP_AT_MOST
-            && CommitLogMark::of(now.info).as_ref() == Some(&self.mark)
+    pub(super) fn since(&self, now: RuntimeSample<'_>) -> Option<Since> {
+        if now.asked_at < self.read_ended || now.asked_at.duration_since(self.read_began) >= KEEP_AT_MOST {
+            return None;
+        }
+        let mark = CommitLogMark::of(now.info)?;
+        if mark == self.mark {
+            return Some(Since::Unchanged);
+        }
+        let grown = mark.end() - self.mark.end();
+        (mark.only_appended_to(&self.mark) && grown <= CATCH_UP_MAX_BYTES)
+            .then(|| Since::Appended { from: self.mark.end(), now: mark })
+    }
+
+    /// These stats caught up to `now` ([`super::catch_up`]): the next refresh may keep them, or
+    /// catch up from there, until [`KEEP_AT_MOST`] after the read of every topic.
+    pub(super) fn caught_up(self, read: ReadStats, now: CommitLogMark) -> KeptStats {
+        KeptStats { read, mark: now, read_ended: Instant::now(), ..self }
     }
 
     /// Whether they were read for this topic table ([`topic_table_digest`]).
@@ -87,7 +137,7 @@ impl KeptStats {
     /// Whether these stats still say what a read now would.
     #[cfg(test)]
     fn still_hold(&self, now: RuntimeSample<'_>, topics: u64) -> bool {
-        self.log_unchanged(now) && self.same_table(topics)
+        self.since(now) == Some(Since::Unchanged) && self.same_table(topics)
     }
 }
 
@@ -146,6 +196,27 @@ mod tests {
         assert!(!k.still_hold(early, 1), "asked before the read ended");
         tokio::time::advance(KEEP_AT_MOST).await;
         assert!(!k.still_hold(asked_now(&still), 1), "too old");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_commit_log_grown_by_little_is_caught_up_from_where_the_read_began() {
+        let k = kept(&info(4096, 0)).expect("dispatched before the read");
+        tokio::time::advance(Duration::from_secs(5)).await;
+        let grown = info(4096 + CATCH_UP_MAX_BYTES, 0);
+        let Some(Since::Appended { from, now }) = k.since(asked_now(&grown)) else { panic!("appended") };
+        assert_eq!((from, now.end()), (4096, 4096 + CATCH_UP_MAX_BYTES));
+        assert_eq!(k.since(asked_now(&info(4097 + CATCH_UP_MAX_BYTES, 0))), None, "grown too much");
+        assert_eq!(k.since(asked_now(&info(5000, 64))), None, "still dispatching");
+        let mut deleted = info(5000, 0);
+        deleted.insert("commitLogMinOffset".into(), "1024".into());
+        assert_eq!(k.since(asked_now(&deleted)), None, "retention deleted a file");
+        // Caught up, the next refresh goes on from there; the age still counts from the read.
+        let next = k.clone().caught_up(read(), now);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(next.since(asked_now(&grown)), Some(Since::Unchanged));
+        assert!(matches!(next.since(asked_now(&info(9000 + CATCH_UP_MAX_BYTES, 0))), Some(Since::Appended { .. })));
+        tokio::time::advance(KEEP_AT_MOST).await;
+        assert_eq!(next.since(asked_now(&grown)), None, "too old");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 mod backlog;
 mod broadcast;
+mod catch_up;
 mod drain;
 mod error;
 mod kept;
@@ -16,7 +17,7 @@ mod writes;
 pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
 pub use drain::{drain, DrainOutcome, DrainSettings, Progress};
 pub use error::GuardError;
-pub use kept::{KeptStats, RuntimeSample, StatsOutcome, KEEP_AT_MOST};
+pub use kept::{KeptStats, RuntimeSample, StatsOutcome, StatsSource, KEEP_AT_MOST};
 pub use read::{read, read_with_runtime, BrokerOffsets};
 pub use removal::{
     blocking_rows, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, SKIP_ANNOTATION,

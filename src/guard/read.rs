@@ -13,8 +13,9 @@ use crate::admin::{
 
 use tokio::time::Instant;
 
+use super::catch_up::catch_up;
 use super::error::GuardError;
-use super::kept::{topic_table_digest, KeptStats, ReadStats, RuntimeSample, StatsOutcome};
+use super::kept::{topic_table_digest, KeptStats, ReadStats, RuntimeSample, Since, StatsOutcome, StatsSource};
 
 pub struct BrokerOffsets {
     pub topics: BTreeMap<String, TopicConfig>,
@@ -85,8 +86,8 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
 ///   refresh passes the sample it already holds, because a 5.5.0 broker spends ~60–100 ms of CPU
 ///   on each fresh one;
 /// - the previous refresh's topic stats (`kept`) are used again when nothing was put since
-///   before they were read ([`KeptStats::log_unchanged`]) and the topic table is the same;
-///   otherwise every topic is asked.
+///   before they were read, or caught up from the few entries appended since
+///   ([`KeptStats::since`]), if the topic table is the same; otherwise every topic is asked.
 ///
 /// Also returns what the next refresh may keep. A guard verdict always reads its own ([`read`]).
 pub async fn read_with_runtime(
@@ -97,7 +98,7 @@ pub async fn read_with_runtime(
 ) -> Result<(BrokerOffsets, StatsOutcome), GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
-    let kept = kept.filter(|k| runtime.is_some_and(|now| k.log_unchanged(now)));
+    let kept = kept.and_then(|k| Some((k.since(runtime?)?, k)));
     let (topics, groups, offsets, delay, config) = tokio::join!(
         admin.topic_configs(),
         admin.groups(),
@@ -112,19 +113,12 @@ pub async fn read_with_runtime(
     }
     let candidates = consumer_groups(&groups, &offsets);
     let digest = topic_table_digest(&topics);
-    let kept = kept.filter(|k| k.same_table(digest));
+    let kept = kept.filter(|(_, k)| k.same_table(digest));
     let (stats, consumers) = tokio::join!(
-        stats_of_every_topic(admin, &topics, concurrency, kept.as_ref()),
+        stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)),
         online(admin, candidates, concurrency)
     );
-    let ((stats, read_began), consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
-    let next = match (kept, read_began) {
-        (Some(kept), _) => StatsOutcome { reused: true, keep: Some(kept) },
-        (None, Some(began)) => {
-            StatsOutcome { reused: false, keep: KeptStats::after_read(&stats, digest, runtime, began) }
-        }
-        (None, None) => StatsOutcome { reused: false, keep: None },
-    };
+    let ((stats, next), consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
     let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;
     let read = BrokerOffsets {
@@ -143,16 +137,29 @@ pub async fn read_with_runtime(
     Ok((read, next))
 }
 
-/// Every topic's queue offsets: the kept ones when given, else one GET_TOPIC_STATS_INFO per topic
-/// (with when that read began).
+/// Every topic's queue offsets, and what the next refresh may keep of them: the kept ones when
+/// nothing was put since, caught up when little was, else one GET_TOPIC_STATS_INFO per topic.
 async fn stats_of_every_topic(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,
     concurrency: usize,
-    kept: Option<&KeptStats>,
-) -> Result<(ReadStats, Option<Instant>), AdminError> {
-    if let Some(k) = kept {
-        return Ok((k.read.clone(), None));
+    runtime: Option<RuntimeSample<'_>>,
+    (digest, kept): (u64, Option<(Since, KeptStats)>),
+) -> Result<(ReadStats, StatsOutcome), AdminError> {
+    match kept {
+        Some((Since::Unchanged, k)) => {
+            return Ok((k.read.clone(), StatsOutcome { source: StatsSource::Kept, keep: Some(k) }));
+        }
+        Some((Since::Appended { from, now }, mut k)) => {
+            // Moved out, not shared: the catch-up then changes the table in place.
+            let kept_read = std::mem::take(&mut k.read);
+            if let Some((read, entries)) = catch_up(admin, kept_read, (from, now.end()), topics.len()).await? {
+                tracing::debug!(entries, "topic stats caught up from the commit log");
+                let keep = k.caught_up(read.clone(), now);
+                return Ok((read, StatsOutcome { source: StatsSource::CaughtUp, keep: Some(keep) }));
+            }
+        }
+        None => {}
     }
     let began = Instant::now();
     let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
@@ -160,7 +167,9 @@ async fn stats_of_every_topic(
     let revive_last_store_ms =
         stats.iter().filter(|(t, _)| t.starts_with(REVIVE_PREFIX)).map(|(_, s)| s.last_store_ms).max().unwrap_or(0);
     let stats = Arc::new(stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect());
-    Ok((ReadStats { stats, last_store_ms, revive_last_store_ms }, Some(began)))
+    let read = ReadStats { stats, last_store_ms, revive_last_store_ms };
+    let keep = KeptStats::after_read(&read, digest, runtime, began);
+    Ok((read, StatsOutcome { source: StatsSource::Read, keep }))
 }
 
 /// The timer wheel of a 5.x broker (its config has `timerWheelEnable`): the runtime info's totals

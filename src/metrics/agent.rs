@@ -55,6 +55,7 @@ struct Scrape {
     broker_refresh_seconds: Gauge,
     broker_refresh_errors: IntCounterVec,
     broker_stats_kept: IntCounter,
+    broker_stats_caught_up: IntCounter,
     broker_series: IntGauge,
     broker_dropped: IntGauge,
     backlog: IntGaugeVec,
@@ -201,7 +202,7 @@ impl Collector for StateCollector<'_> {
 
 impl Scrape {
     /// Every metric of a scrape (for the collector's descriptions).
-    fn collectors(&self) -> [&dyn Collector; 22] {
+    fn collectors(&self) -> [&dyn Collector; 23] {
         [
             &self.build,
             &self.broker_up,
@@ -218,6 +219,7 @@ impl Scrape {
             &self.broker_refresh_seconds,
             &self.broker_refresh_errors,
             &self.broker_stats_kept,
+            &self.broker_stats_caught_up,
             &self.broker_series,
             &self.broker_dropped,
             &self.backlog,
@@ -333,6 +335,13 @@ impl Scrape {
                     "Refreshes that used the previous refresh's topic offsets: the commit log had not moved since before they were read",
                 )),
             ),
+            broker_stats_caught_up: register(
+                r,
+                IntCounter::with_opts(opts(
+                    "broker_metrics_topic_stats_caught_up_total",
+                    "Refreshes that moved the previous refresh's topic offsets on by the commit-log entries appended since, instead of asking every topic",
+                )),
+            ),
             broker_series: register(
                 r,
                 IntGauge::with_opts(opts("broker_metrics_series", "Broker series in the last refresh")),
@@ -438,6 +447,7 @@ impl Scrape {
             self.broker_refresh_errors.with_label_values(&[kind]).inc_by(*total);
         }
         self.broker_stats_kept.inc_by(cache.topic_stats_kept);
+        self.broker_stats_caught_up.inc_by(cache.topic_stats_caught_up);
         let snapshot = cache.snapshot.as_deref();
         self.broker_series.set(snapshot.map_or(0, |s| s.series) as i64);
         self.broker_dropped.set(snapshot.map_or(0, |s| s.dropped) as i64);

@@ -165,8 +165,8 @@ pub struct Collected {
     pub quiet: Option<Quiet>,
     /// Topic stats the next refresh may use again (None on a slave, or when they cannot be trusted).
     pub kept: Option<KeptStats>,
-    /// Whether this refresh used the previous one's topic stats.
-    pub used_kept: bool,
+    /// Where this refresh's topic stats came from (None on a slave).
+    pub stats_source: Option<guard::StatsSource>,
 }
 
 /// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
@@ -179,8 +179,14 @@ pub async fn collect(
     (quiet, kept): (&Quiet, Option<KeptStats>),
 ) -> Result<Collected, GuardError> {
     let err = |source: AdminError| GuardError::Broker { broker: admin.addr().to_string(), source };
-    let (info, config) = tokio::join!(sampler.get(&admin), admin.config());
+    // Kept topic stats are checked against a sample asked for this refresh, never an older one
+    // (a message put since that sample would not show); one is asked when it costs less than
+    // the read of every topic that keeping them saves.
+    let started = tokio::time::Instant::now();
+    let fresh_if_under = kept.as_ref().map(KeptStats::read_took);
+    let (info, config) = tokio::join!(sampler.get(&admin, fresh_if_under), admin.config());
     let ((info, asked_at), config) = (info.map_err(err)?, config.map_err(err)?);
+    let kept = kept.filter(|_| asked_at >= started);
     let cfg = |k: &str| config.get(k).cloned().unwrap_or_default();
     let cluster = cfg("brokerClusterName");
     let broker = cfg("brokerName");
@@ -199,7 +205,7 @@ pub async fn collect(
         );
     }
     if !is_master(&config) {
-        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None, kept: None, used_kept: false });
+        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None, kept: None, stats_source: None });
     }
     // One read of topics, offsets and queue stats serves both the metrics and the backlog (its
     // timer-wheel totals from the same runtime sample).
@@ -211,8 +217,8 @@ pub async fn collect(
         guard::evaluate(admin.clone(), &read, &policy)
     );
     let (dropped, quiet) = done.map_err(err)?;
-    let (kept, used_kept) = (stats.keep, stats.reused);
-    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet), kept, used_kept })
+    let (kept, stats_source) = (stats.keep, Some(stats.source));
+    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet), kept, stats_source })
 }
 
 /// One group's progress on one topic, summed over the topic's queues as the broker's own

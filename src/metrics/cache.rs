@@ -29,6 +29,8 @@ pub struct CacheView {
     pub backlog: Option<u64>,
     /// Refreshes that used the previous refresh's topic stats (nothing put since they were read).
     pub topic_stats_kept: u64,
+    /// Refreshes that caught the previous refresh's topic stats up from the commit log.
+    pub topic_stats_caught_up: u64,
 }
 
 pub struct BrokerMetrics {
@@ -87,10 +89,11 @@ impl BrokerMetrics {
         let mut s = CacheView::clone(&self.view());
         s.last_duration = Some(started.elapsed());
         match outcome {
-            Ok(Collected { snapshot, backlog, quiet, kept, used_kept }) => {
+            Ok(Collected { snapshot, backlog, quiet, kept, stats_source }) => {
                 *self.carried() = Carried { quiet: quiet.unwrap_or_default(), kept };
                 drop(previous);
-                s.topic_stats_kept += u64::from(used_kept);
+                s.topic_stats_kept += u64::from(stats_source == Some(crate::guard::StatsSource::Kept));
+                s.topic_stats_caught_up += u64::from(stats_source == Some(crate::guard::StatsSource::CaughtUp));
                 s.snapshot = Some(Arc::new(snapshot));
                 s.last_ok = Some(SystemTime::now());
                 s.backlog = match backlog {

@@ -192,14 +192,18 @@ struct Sample {
 }
 
 impl RuntimeSampler {
-    /// The latest runtime info and when it was asked for, asked for again when the last one is due.
+    /// The latest runtime info and when it was asked for, asked for again when the last one is
+    /// due, or at once when its answer took less than `fresh_if_under` (what a fresh sample saves:
+    /// kept topic stats need one, [`crate::guard::KeptStats`]).
     pub async fn get(
         &self,
         admin: &crate::admin::BrokerAdmin,
+        fresh_if_under: Option<std::time::Duration>,
     ) -> Result<(std::sync::Arc<RuntimeInfo>, tokio::time::Instant), crate::admin::AdminError> {
         let mut slot = self.0.lock().await;
         let now = tokio::time::Instant::now();
-        if let Some(kept) = slot.as_ref().filter(|s| now < s.next_due) {
+        let worth_asking = |s: &Sample| fresh_if_under.is_some_and(|saved| s.took < saved);
+        if let Some(kept) = slot.as_ref().filter(|s| now < s.next_due && !worth_asking(s)) {
             return Ok((kept.info.clone(), kept.asked_at));
         }
         let info = std::sync::Arc::new(admin.runtime_info().await?);

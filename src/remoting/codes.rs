@@ -8,6 +8,8 @@ pub mod request {
     pub const GET_BROKER_CONFIG: i32 = 26;
     pub const GET_BROKER_RUNTIME_INFO: i32 = 28;
     pub const GET_MAX_OFFSET: i32 = 30;
+    /// One commit-log entry by its physical offset (the broker sends the stored bytes).
+    pub const VIEW_MESSAGE_BY_ID: i32 = 33;
     pub const GET_ALL_CONSUMER_OFFSET: i32 = 43;
     pub const GET_ALL_DELAY_OFFSET: i32 = 45;
     /// 5.x only: the timer wheel's per-topic count of messages waiting for their delivery time.
@@ -46,6 +48,7 @@ pub fn request_name(code: i32) -> &'static str {
         26 => "GET_BROKER_CONFIG",
         28 => "GET_BROKER_RUNTIME_INFO",
         30 => "GET_MAX_OFFSET",
+        33 => "VIEW_MESSAGE_BY_ID",
         43 => "GET_ALL_CONSUMER_OFFSET",
         45 => "GET_ALL_DELAY_OFFSET",
         61 => "GET_TIMER_METRICS",

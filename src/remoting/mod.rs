@@ -11,6 +11,7 @@ mod command;
 mod error;
 mod frame;
 pub mod json;
+mod message;
 pub mod properties;
 mod tls;
 
@@ -19,5 +20,6 @@ pub use client::{Client, ClientOptions, RequestObserver};
 pub use command::{Command, LanguageCode, SerializeType, CURRENT_VERSION};
 pub use error::{AclModel, FrameError, RemotingError};
 pub use frame::{decode_payload, encode, parse_length, split_frame, DEFAULT_MAX_FRAME};
+pub use message::{decode_stored, StoredEntry};
 pub(crate) use tls::{file_stamp, read_certs, read_key, ring_provider};
 pub use tls::{Tls, TlsConfigError, TlsFailure, TlsFiles};
