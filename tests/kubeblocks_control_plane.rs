@@ -344,6 +344,10 @@ fn wait_full_route(namesrv: &str, topic: &str, shards: usize) {
     }
 }
 
+/// How long a removal with a backlog is watched being held once the leaving shard is read-only:
+/// the producers refresh their routes every 30 s, and 10 s of sends after that are checked.
+const HOLD_READ_ONLY_MS: i64 = 45_000;
+
 /// What one guarded shard removal showed.
 struct Removal {
     comp: String,
@@ -380,7 +384,9 @@ fn remove_shard_with_backlog(cp: &ControlPlane, fleet: &[Pod], ns: &str, to: usi
         warnings(cp, &comp).iter().any(|m| m.contains("unconsumed message(s)") && m.contains(GROUP))
     });
     eprintln!("{comp} held: {:?}", warnings(cp, &comp).last());
-    while held_since.elapsed() < Duration::from_secs(60) {
+    // Held until it has been read-only for HOLD_READ_ONLY: past the producers' route refresh, so
+    // that what they send after it can be checked below.
+    while now_ms() < read_only_at + HOLD_READ_ONLY_MS {
         assert!(components(cp).contains(&comp), "{comp} deleted with a backlog");
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -698,7 +704,7 @@ fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hook
     // runs the ComponentDefinition's preTerminate before deleting the removed shard's Component, and
     // holds the deletion while it fails. The exec variant is left to KubeBlocks' own error backoff.
     let removal = remove_shard_with_backlog(&cp, &fleet, &ns, 1, false);
-    assert!(removal.held_for >= Duration::from_secs(60) && removal.sent > 0);
+    assert!(removal.held_for >= Duration::from_millis(HOLD_READ_ONLY_MS as u64) && removal.sent > 0);
     println!(
         "exec: held {:.0} s, removed {:.0} s after the consumer caught up (KubeBlocks' backoff, no poke)",
         removal.held_for.as_secs_f64(),

@@ -8,6 +8,7 @@ mod catch_up;
 mod drain;
 mod error;
 mod kept;
+mod online;
 mod read;
 mod removal;
 mod rows;
@@ -17,8 +18,9 @@ mod writes;
 pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
 pub use drain::{drain, DrainOutcome, DrainSettings, Progress};
 pub use error::GuardError;
-pub use kept::{KeptStats, RuntimeSample, StatsOutcome, StatsSource, KEEP_AT_MOST};
-pub use read::{read, read_with_runtime, BrokerOffsets};
+pub use kept::{KeptStats, RuntimeSample, StatsSource, KEEP_AT_MOST};
+pub use online::OFFLINE_ASKS_PER_REFRESH;
+pub use read::{read, read_with_runtime, BrokerOffsets, Carry};
 pub use removal::{
     blocking_rows, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, SKIP_ANNOTATION,
 };

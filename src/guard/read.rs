@@ -16,6 +16,7 @@ use tokio::time::Instant;
 use super::catch_up::catch_up;
 use super::error::GuardError;
 use super::kept::{topic_table_digest, KeptStats, ReadStats, RuntimeSample, Since, StatsOutcome, StatsSource};
+use super::online::OnlineSeen;
 
 pub struct BrokerOffsets {
     pub topics: BTreeMap<String, TopicConfig>,
@@ -75,29 +76,54 @@ impl BrokerOffsets {
     }
 }
 
+/// What one metrics refresh's read hands the next: the topic stats it may keep
+/// ([`KeptStats`]) and when each group's online consumers were last asked ([`OnlineSeen`]).
+/// Empty, the read asks everything, as a guard verdict always does.
+#[derive(Default)]
+pub struct Carry {
+    stats: Option<KeptStats>,
+    online: OnlineSeen,
+}
+
+impl Carry {
+    /// How long the read of every topic that the kept stats save took, if any are kept.
+    pub fn stats_read_took(&self) -> Option<std::time::Duration> {
+        self.stats.as_ref().map(KeptStats::read_took)
+    }
+
+    /// This carry without its kept stats unless `fresh` (they are checked only against a runtime
+    /// sample asked for this refresh).
+    pub fn keep_stats_if(self, fresh: bool) -> Carry {
+        Carry { stats: self.stats.filter(|_| fresh), ..self }
+    }
+}
+
 /// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] before the
 /// per-topic requests when the broker is a slave.
 pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
-    Ok(read_with_runtime(admin, concurrency, None, None).await?.0)
+    Ok(read_with_runtime(admin, concurrency, None, Carry::default()).await?.0)
 }
 
 /// [`read`] for the metrics refresh:
 /// - the broker's runtime info (5.x timer-wheel totals) is taken from `runtime` when given: the
 ///   refresh passes the sample it already holds, because a 5.5.0 broker spends ~60–100 ms of CPU
 ///   on each fresh one;
-/// - the previous refresh's topic stats (`kept`) are used again when nothing was put since
+/// - the previous refresh's topic stats (`carry`) are used again when nothing was put since
 ///   before they were read, or caught up from the few entries appended since
-///   ([`KeptStats::since`]), if the topic table is the same; otherwise every topic is asked.
+///   ([`KeptStats::since`]), if the topic table is the same; otherwise every topic is asked;
+/// - groups offline at their last answer are asked in turns ([`super::online`]).
 ///
-/// Also returns what the next refresh may keep. A guard verdict always reads its own ([`read`]).
+/// Also returns where the topic stats came from and what the next refresh may carry. A guard
+/// verdict always reads everything itself ([`read`]).
 pub async fn read_with_runtime(
     admin: &Arc<BrokerAdmin>,
     concurrency: usize,
     runtime: Option<RuntimeSample<'_>>,
-    kept: Option<KeptStats>,
-) -> Result<(BrokerOffsets, StatsOutcome), GuardError> {
+    carry: Carry,
+) -> Result<(BrokerOffsets, StatsSource, Carry), GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
+    let Carry { stats: kept, online: seen } = carry;
     let kept = kept.and_then(|k| Some((k.since(runtime?)?, k)));
     let (topics, groups, offsets, delay, config) = tokio::join!(
         admin.topic_configs(),
@@ -114,11 +140,13 @@ pub async fn read_with_runtime(
     let candidates = consumer_groups(&groups, &offsets);
     let digest = topic_table_digest(&topics);
     let kept = kept.filter(|(_, k)| k.same_table(digest));
-    let (stats, consumers) = tokio::join!(
+    let (ask, asked_at) = (seen.to_ask(&candidates), Instant::now());
+    let (stats, answers) = tokio::join!(
         stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)),
-        online(admin, candidates, concurrency)
+        online(admin, ask.clone(), concurrency)
     );
-    let ((stats, next), consumers) = (stats.map_err(err)?, consumers.map_err(err)?);
+    let ((stats, next), answers) = (stats.map_err(err)?, answers.map_err(err)?);
+    let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
     let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;
     let read = BrokerOffsets {
@@ -134,7 +162,7 @@ pub async fn read_with_runtime(
         timer,
         revive_last_store_ms: stats.revive_last_store_ms,
     };
-    Ok((read, next))
+    Ok((read, next.source, Carry { stats: next.keep, online: seen }))
 }
 
 /// Every topic's queue offsets, and what the next refresh may keep of them: the kept ones when

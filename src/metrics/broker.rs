@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::admin::{
     bounded, is_master, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
 };
-use crate::guard::{self, Backlog, BrokerOffsets, GuardError, KeptStats, Policy};
+use crate::guard::{self, Backlog, BrokerOffsets, GuardError, Policy};
 
 use super::quiet::{PairValues, Plan, Quiet, TopicValues};
 use super::runtime;
@@ -163,30 +163,29 @@ pub struct Collected {
     pub backlog: Option<Result<Backlog, GuardError>>,
     /// The quiet tracker for the next refresh (None on a slave: nothing to track).
     pub quiet: Option<Quiet>,
-    /// Topic stats the next refresh may use again (None on a slave, or when they cannot be trusted).
-    pub kept: Option<KeptStats>,
+    /// What the next refresh's read may carry over (None on a slave).
+    pub carry: Option<guard::Carry>,
     /// Where this refresh's topic stats came from (None on a slave).
     pub stats_source: Option<guard::StatsSource>,
 }
 
 /// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
 /// The runtime info comes from `sampler`, which asks for it only as often as its cost allows;
-/// the topic stats from the previous refresh (`kept`) while nothing was put since ([`guard::KeptStats`]).
+/// the topic stats and online consumers carried from the previous refresh (`carry`, [`guard::Carry`]).
 pub async fn collect(
     admin: Arc<BrokerAdmin>,
     limits: &Limits,
     sampler: &runtime::RuntimeSampler,
-    (quiet, kept): (&Quiet, Option<KeptStats>),
+    (quiet, carry): (&Quiet, guard::Carry),
 ) -> Result<Collected, GuardError> {
     let err = |source: AdminError| GuardError::Broker { broker: admin.addr().to_string(), source };
     // Kept topic stats are checked against a sample asked for this refresh, never an older one
     // (a message put since that sample would not show); one is asked when it costs less than
     // the read of every topic that keeping them saves.
     let started = tokio::time::Instant::now();
-    let fresh_if_under = kept.as_ref().map(KeptStats::read_took);
-    let (info, config) = tokio::join!(sampler.get(&admin, fresh_if_under), admin.config());
+    let (info, config) = tokio::join!(sampler.get(&admin, carry.stats_read_took()), admin.config());
     let ((info, asked_at), config) = (info.map_err(err)?, config.map_err(err)?);
-    let kept = kept.filter(|_| asked_at >= started);
+    let carry = carry.keep_stats_if(asked_at >= started);
     let cfg = |k: &str| config.get(k).cloned().unwrap_or_default();
     let cluster = cfg("brokerClusterName");
     let broker = cfg("brokerName");
@@ -205,20 +204,20 @@ pub async fn collect(
         );
     }
     if !is_master(&config) {
-        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None, kept: None, stats_source: None });
+        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None, carry: None, stats_source: None });
     }
     // One read of topics, offsets and queue stats serves both the metrics and the backlog (its
     // timer-wheel totals from the same runtime sample).
     let sample = guard::RuntimeSample { info: &info, asked_at };
-    let (read, stats) = guard::read_with_runtime(&admin, limits.concurrency, Some(sample), kept).await?;
+    let (read, stats_source, carry) = guard::read_with_runtime(&admin, limits.concurrency, Some(sample), carry).await?;
     let policy = Policy { concurrency: limits.concurrency, ..Policy::default() };
     let (done, backlog) = tokio::join!(
         master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr], &read, quiet),
         guard::evaluate(admin.clone(), &read, &policy)
     );
     let (dropped, quiet) = done.map_err(err)?;
-    let (kept, stats_source) = (stats.keep, Some(stats.source));
-    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet), kept, stats_source })
+    let (carry, stats_source) = (Some(carry), Some(stats_source));
+    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet), carry, stats_source })
 }
 
 /// One group's progress on one topic, summed over the topic's queues as the broker's own

@@ -47,8 +47,9 @@ pub struct BrokerMetrics {
 struct Carried {
     /// Which minute statistics are known to be 0.
     quiet: super::quiet::Quiet,
-    /// Topic stats the next refresh may use again.
-    kept: Option<crate::guard::KeptStats>,
+    /// What the next refresh's read may carry over: kept topic stats, when each group's online
+    /// consumers were last asked.
+    carry: crate::guard::Carry,
 }
 
 impl BrokerMetrics {
@@ -81,16 +82,16 @@ impl BrokerMetrics {
         let limit = self.interval.max(MIN_REFRESH_LIMIT);
         let span = tracing::info_span!("metrics_refresh", broker = %admin.addr());
         // Taken out for the refresh (only this loop uses it) and replaced by what it hands on.
-        let Carried { quiet: previous, kept } = std::mem::take(&mut *self.carried());
-        let collected = collect(admin.clone(), &self.limits, &self.runtime, (&previous, kept));
+        let Carried { quiet: previous, carry } = std::mem::take(&mut *self.carried());
+        let collected = collect(admin.clone(), &self.limits, &self.runtime, (&previous, carry));
         let outcome = tokio::time::timeout(limit, tracing::Instrument::instrument(collected, span))
             .await
             .unwrap_or(Err(GuardError::Timeout(limit)));
         let mut s = CacheView::clone(&self.view());
         s.last_duration = Some(started.elapsed());
         match outcome {
-            Ok(Collected { snapshot, backlog, quiet, kept, stats_source }) => {
-                *self.carried() = Carried { quiet: quiet.unwrap_or_default(), kept };
+            Ok(Collected { snapshot, backlog, quiet, carry, stats_source }) => {
+                *self.carried() = Carried { quiet: quiet.unwrap_or_default(), carry: carry.unwrap_or_default() };
                 drop(previous);
                 s.topic_stats_kept += u64::from(stats_source == Some(crate::guard::StatsSource::Kept));
                 s.topic_stats_caught_up += u64::from(stats_source == Some(crate::guard::StatsSource::CaughtUp));
@@ -106,8 +107,8 @@ impl BrokerMetrics {
                 };
             }
             Err(e) => {
-                // The quiet marks stay; kept stats do not outlive a failed refresh.
-                *self.carried() = Carried { quiet: previous, kept: None };
+                // The quiet marks stay; the read's carry does not outlive a failed refresh.
+                *self.carried() = Carried { quiet: previous, carry: Default::default() };
                 if s.snapshot.take().is_some() {
                     tracing::warn!(error = %e, "broker metrics unavailable");
                 }
