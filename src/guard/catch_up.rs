@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::admin::{AdminError, BrokerAdmin, REVIVE_PREFIX};
+use crate::admin::{BrokerAdmin, REVIVE_PREFIX};
 use crate::remoting::StoredEntry;
 
 use super::kept::ReadStats;
@@ -28,19 +28,17 @@ struct Moved {
     store_ms: i64,
 }
 
-/// `read` with the entries in `[from, to)` applied; None when the walk would take more than
-/// `topics / TOPICS_PER_ENTRY` entries, or an entry cannot be read or placed (then every topic
-/// is asked instead). A remote error is returned as is.
+/// `read` with the entries in `[from, to)` applied, and how many were read; None when the walk
+/// would take more than `topics / TOPICS_PER_ENTRY` entries, or an entry cannot be asked for,
+/// read or placed (then every topic is asked instead).
 pub(super) async fn catch_up(
     admin: &BrokerAdmin,
     read: ReadStats,
     (from, to): (i64, i64),
     topics: usize,
-) -> Result<Option<(ReadStats, usize)>, AdminError> {
-    let Some((moved, entries)) = walk(admin, from, to, topics / TOPICS_PER_ENTRY).await? else {
-        return Ok(None);
-    };
-    Ok(Some((apply(read, &moved), entries)))
+) -> Option<(ReadStats, usize)> {
+    let (moved, entries) = walk(admin, from, to, topics / TOPICS_PER_ENTRY).await?;
+    Some((apply(read, &moved), entries))
 }
 
 /// Reads the entries from `from` until `to`, at most `at_most` of them: the newest place of every
@@ -50,21 +48,22 @@ async fn walk(
     from: i64,
     to: i64,
     at_most: usize,
-) -> Result<Option<(BTreeMap<(String, u32), Moved>, usize)>, AdminError> {
+) -> Option<(BTreeMap<(String, u32), Moved>, usize)> {
     let mut moved: BTreeMap<(String, u32), Moved> = BTreeMap::new();
     let (mut at, mut entries) = (from, 0);
     while at < to {
         if entries == at_most {
-            return Ok(None);
+            return None;
         }
         let entry = match admin.stored_entry(at).await {
             Ok(entry) => entry,
-            // An entry this reader cannot place: the read of every topic will.
-            Err(e @ AdminError::Decode { .. }) => {
+            // An entry this reader cannot place, or a request the broker refuses (an ACL that
+            // does not let this account view messages): the read of every topic will do. A
+            // broker that stopped answering fails that read too, with its own error.
+            Err(e) => {
                 tracing::debug!(error = %e, at, "catch-up gave up; reading every topic");
-                return Ok(None);
+                return None;
             }
-            Err(e) => return Err(e),
         };
         entries += 1;
         if let StoredEntry::Queued { topic, queue_id, queue_offset, store_ms, .. } = &entry {
@@ -75,7 +74,7 @@ async fn walk(
         at += entry.size();
     }
     // Landing past the end means the entries were not where the sizes said.
-    Ok((at == to).then_some((moved, entries)))
+    (at == to).then_some((moved, entries))
 }
 
 /// The stats with each moved queue's max offset raised. Queues of topics the stats do not hold

@@ -181,7 +181,7 @@ async fn stats_of_every_topic(
         Some((Since::Appended { from, now }, mut k)) => {
             // Moved out, not shared: the catch-up then changes the table in place.
             let kept_read = std::mem::take(&mut k.read);
-            if let Some((read, entries)) = catch_up(admin, kept_read, (from, now.end()), topics.len()).await? {
+            if let Some((read, entries)) = catch_up(admin, kept_read, (from, now.end()), topics.len()).await {
                 tracing::debug!(entries, "topic stats caught up from the commit log");
                 let keep = k.caught_up(read.clone(), now);
                 return Ok((read, StatsOutcome { source: StatsSource::CaughtUp, keep: Some(keep) }));
