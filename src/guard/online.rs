@@ -25,10 +25,10 @@ pub struct OnlineSeen {
     groups: HashMap<String, Seen>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct Seen {
     asked_at: Instant,
-    online: Option<OnlineConsumers>,
+    online: bool,
 }
 
 impl OnlineSeen {
@@ -39,7 +39,7 @@ impl OnlineSeen {
         let mut ask: Vec<String> = Vec::new();
         for group in candidates {
             match self.groups.get(group) {
-                Some(Seen { online: None, asked_at }) => offline.push((*asked_at, group)),
+                Some(Seen { online: false, asked_at }) => offline.push((*asked_at, group)),
                 _ => ask.push(group.clone()),
             }
         }
@@ -62,7 +62,7 @@ impl OnlineSeen {
         at: Instant,
     ) -> (BTreeMap<String, OnlineConsumers>, OnlineSeen) {
         for group in asked {
-            self.groups.insert(group.clone(), Seen { asked_at: at, online: answers.get(group).cloned() });
+            self.groups.insert(group.clone(), Seen { asked_at: at, online: answers.contains_key(group) });
         }
         let mut groups = HashMap::with_capacity(candidates.len());
         for group in candidates {
