@@ -103,9 +103,6 @@ public class TestClient {
         c.setNamesrvAddr(namesrv);
         c.setAutoCommit(false);
         c.setPollTimeoutMillis(500);
-        // Offsets reach the broker by the periodic persist task (one-way requests); the one at
-        // shutdown can be lost with the closing connection, so persist often and wait for it.
-        c.setPersistConsumerOffsetInterval(100);
         c.subscribe(topic, "*");
         c.start();
         long deadline = System.currentTimeMillis() + seconds * 1000L;
@@ -115,6 +112,11 @@ public class TestClient {
             got += batch.size();
         }
         c.commitSync();
+        // Offsets reach the broker as one-way requests. The client's periodic persist first runs
+        // 10 s after start (MQClientInstance.startScheduledTask), and the one at shutdown can be
+        // lost with the closing connection: send them now, on the live connection, and give the
+        // broker a second to take them before closing it.
+        c.commit(c.assignment(), true);
         Thread.sleep(1000);
         c.shutdown();
         System.out.println("consumed " + got);
