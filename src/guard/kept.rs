@@ -40,10 +40,11 @@ pub struct KeptStats {
     topics: u64,
     /// The commit log in a sample answered before the read began.
     mark: CommitLogMark,
-    /// When the read of every topic began (the age bound), and when these stats were last
-    /// brought up to date (a later sample must be asked after it).
+    /// When the read of every topic began (the age bound), and when these stats were last shown
+    /// to hold (read, caught up or kept): a later use needs a sample asked after it, so a message
+    /// put after an older sample is never missed.
     read_began: Instant,
-    read_ended: Instant,
+    confirmed_at: Instant,
     /// How long the read of every topic took: what keeping these stats saves.
     read_took: Duration,
 }
@@ -97,7 +98,8 @@ impl KeptStats {
     ) -> Option<KeptStats> {
         let mark = CommitLogMark::of(before?.info)?;
         let read_ended = Instant::now();
-        Some(KeptStats { read: read.clone(), topics, mark, read_began, read_ended, read_took: read_ended - read_began })
+        let read_took = read_ended - read_began;
+        Some(KeptStats { read: read.clone(), topics, mark, read_began, confirmed_at: read_ended, read_took })
     }
 
     /// How long the read of every topic these stats came from took: a runtime sample that takes
@@ -107,11 +109,11 @@ impl KeptStats {
     }
 
     /// How the commit log changed since before these stats were read, if they can still be
-    /// used: `now` was asked after they were read, they are not too old, and `now` shows the same
+    /// used: `now` was asked after they were last confirmed, they are not too old, and `now` shows the same
     /// commit log or the same one grown by at most [`CATCH_UP_MAX_BYTES`]. Asked before the
     /// tables are read, so that a busy broker's refresh never holds two stats tables at once.
     pub(super) fn since(&self, now: RuntimeSample<'_>) -> Option<Since> {
-        if now.asked_at < self.read_ended || now.asked_at.duration_since(self.read_began) >= KEEP_AT_MOST {
+        if now.asked_at < self.confirmed_at || now.asked_at.duration_since(self.read_began) >= KEEP_AT_MOST {
             return None;
         }
         let mark = CommitLogMark::of(now.info)?;
@@ -126,7 +128,13 @@ impl KeptStats {
     /// These stats caught up to `now` ([`super::catch_up`]): the next refresh may keep them, or
     /// catch up from there, until [`KEEP_AT_MOST`] after the read of every topic.
     pub(super) fn caught_up(self, read: ReadStats, now: CommitLogMark) -> KeptStats {
-        KeptStats { read, mark: now, read_ended: Instant::now(), ..self }
+        KeptStats { read, mark: now, confirmed_at: Instant::now(), ..self }
+    }
+
+    /// These stats kept by a refresh ([`Since::Unchanged`]): the next use needs a sample asked
+    /// after this one's.
+    pub(super) fn reconfirmed(self) -> KeptStats {
+        KeptStats { confirmed_at: Instant::now(), ..self }
     }
 
     /// Whether they were read for this topic table ([`topic_table_digest`]).
@@ -194,6 +202,15 @@ mod tests {
         assert!(!k.still_hold(asked_now(&still), 2), "the topic table changed");
         let early = RuntimeSample { info: &still, asked_at: k.read_began };
         assert!(!k.still_hold(early, 1), "asked before the read ended");
+        // Kept by one refresh, the next needs a sample of its own: the older one may miss a put.
+        let used_at = Instant::now();
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let k = k.reconfirmed();
+        assert!(
+            !k.still_hold(RuntimeSample { info: &still, asked_at: used_at }, 1),
+            "a sample older than the last use"
+        );
+        assert!(k.still_hold(asked_now(&still), 1));
         tokio::time::advance(KEEP_AT_MOST).await;
         assert!(!k.still_hold(asked_now(&still), 1), "too old");
     }

@@ -90,12 +90,6 @@ impl Carry {
     pub fn stats_read_took(&self) -> Option<std::time::Duration> {
         self.stats.as_ref().map(KeptStats::read_took)
     }
-
-    /// This carry without its kept stats unless `fresh` (they are checked only against a runtime
-    /// sample asked for this refresh).
-    pub fn keep_stats_if(self, fresh: bool) -> Carry {
-        Carry { stats: self.stats.filter(|_| fresh), ..self }
-    }
 }
 
 /// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] before the
@@ -176,6 +170,7 @@ async fn stats_of_every_topic(
 ) -> Result<(ReadStats, StatsOutcome), AdminError> {
     match kept {
         Some((Since::Unchanged, k)) => {
+            let k = k.reconfirmed();
             return Ok((k.read.clone(), StatsOutcome { source: StatsSource::Kept, keep: Some(k) }));
         }
         Some((Since::Appended { from, now }, mut k)) => {

@@ -179,13 +179,10 @@ pub async fn collect(
     (quiet, carry): (&Quiet, guard::Carry),
 ) -> Result<Collected, GuardError> {
     let err = |source: AdminError| GuardError::Broker { broker: admin.addr().to_string(), source };
-    // Kept topic stats are checked against a sample asked for this refresh, never an older one
-    // (a message put since that sample would not show); one is asked when it costs less than
-    // the read of every topic that keeping them saves.
-    let started = tokio::time::Instant::now();
+    // Kept topic stats are used only with a sample asked after their last use ([`guard::KeptStats`]):
+    // one is asked afresh when it costs less than the read of every topic that keeping them saves.
     let (info, config) = tokio::join!(sampler.get(&admin, carry.stats_read_took()), admin.config());
     let ((info, asked_at), config) = (info.map_err(err)?, config.map_err(err)?);
-    let carry = carry.keep_stats_if(asked_at >= started);
     let cfg = |k: &str| config.get(k).cloned().unwrap_or_default();
     let cluster = cfg("brokerClusterName");
     let broker = cfg("brokerName");
