@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::bytes::ByteReader;
 use super::command::{Command, LanguageCode, SerializeType};
 use super::error::FrameError;
 use super::json;
@@ -196,35 +197,9 @@ fn encode_binary_header(cmd: &Command) -> Result<Vec<u8>, FrameError> {
     Ok(out)
 }
 
-/// A bounds-checked reader over a header; every read fails cleanly on truncation.
-struct Reader<'a> {
-    buf: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], FrameError> {
-        if n > self.buf.len() {
-            return Err(bin_err(format!("{what}: needs {n} bytes, {} left", self.buf.len())));
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-    fn i16(&mut self, what: &str) -> Result<i16, FrameError> {
-        let b = self.take(2, what)?;
-        Ok(i16::from_be_bytes([b[0], b[1]]))
-    }
-    fn i32(&mut self, what: &str) -> Result<i32, FrameError> {
-        let b = self.take(4, what)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn len(&mut self, raw: i64, what: &str) -> Result<usize, FrameError> {
-        usize::try_from(raw).map_err(|_| bin_err(format!("{what}: negative length {raw}")))
-    }
-    fn string(&mut self, n: usize, what: &str) -> Result<String, FrameError> {
-        let b = self.take(n, what)?;
-        String::from_utf8(b.to_vec()).map_err(|_| bin_err(format!("{what}: not UTF-8")))
-    }
+/// A length read as a signed number: negative is a malformed header.
+fn length(raw: i64, what: &str) -> Result<usize, String> {
+    usize::try_from(raw).map_err(|_| format!("{what}: negative length {raw}"))
 }
 
 fn bin_err(reason: String) -> FrameError {
@@ -232,27 +207,31 @@ fn bin_err(reason: String) -> FrameError {
 }
 
 fn decode_binary_header(bytes: &[u8]) -> Result<Command, FrameError> {
-    let mut r = Reader { buf: bytes };
+    read_binary_header(bytes).map_err(bin_err)
+}
+
+fn read_binary_header(bytes: &[u8]) -> Result<Command, String> {
+    let mut r = ByteReader::new(bytes);
     let code = r.i16("code")? as i32;
-    let language = LanguageCode(r.take(1, "language")?[0]);
+    let language = LanguageCode(r.u8("language")?);
     let version = r.i16("version")? as i32;
     let opaque = r.i32("opaque")?;
     let flag = r.i32("flag")?;
     let raw = r.i32("remark length")? as i64;
-    let remark_len = r.len(raw, "remark")?;
+    let remark_len = length(raw, "remark")?;
     // A zero length means null on the Java side.
-    let remark = if remark_len == 0 { None } else { Some(r.string(remark_len, "remark")?) };
+    let remark = if remark_len == 0 { None } else { Some(r.str(remark_len, "remark")?.to_string()) };
     let raw = r.i32("extFields length")? as i64;
-    let ext_len = r.len(raw, "extFields")?;
-    let mut ext = Reader { buf: r.take(ext_len, "extFields")? };
+    let ext_len = length(raw, "extFields")?;
+    let mut ext = ByteReader::new(r.take(ext_len, "extFields")?);
     let mut ext_fields = BTreeMap::new();
-    while !ext.buf.is_empty() {
+    while !ext.is_empty() {
         let raw = ext.i16("ext key length")? as i64;
-        let klen = ext.len(raw, "ext key")?;
-        let key = ext.string(klen, "ext key")?;
+        let klen = length(raw, "ext key")?;
+        let key = ext.str(klen, "ext key")?.to_string();
         let raw = ext.i32("ext value length")? as i64;
-        let vlen = ext.len(raw, "ext value")?;
-        let value = ext.string(vlen, "ext value")?;
+        let vlen = length(raw, "ext value")?;
+        let value = ext.str(vlen, "ext value")?.to_string();
         ext_fields.insert(key, value);
     }
     Ok(Command {

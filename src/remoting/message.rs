@@ -15,6 +15,8 @@
 //! The last entry of a commit-log file may be a blank: its size and a blank magic, the rest of the
 //! file unused. The next entry starts at the next file.
 
+use super::bytes::ByteReader;
+
 /// The magic of a message whose topic length is one byte (4.x, and 5.x by default).
 const MAGIC_V1: i32 = -626_843_481;
 /// 5.x: the topic length is two bytes (`MessageVersion.MESSAGE_VERSION_V2`).
@@ -55,7 +57,7 @@ impl StoredEntry {
 /// Reads one entry from the start of `bytes`. Errors name what did not fit; an entry this reader
 /// does not know (a batch, another magic) is an error too, never a guess.
 pub fn decode_stored(bytes: &[u8]) -> Result<StoredEntry, String> {
-    let mut r = Reader { bytes, at: 0 };
+    let mut r = ByteReader::new(bytes);
     let size = r.i32("total size")?;
     let magic = r.i32("magic")?;
     if size < 8 {
@@ -89,46 +91,14 @@ pub fn decode_stored(bytes: &[u8]) -> Result<StoredEntry, String> {
     let body_len = r.i32("body length")?;
     r.skip(usize::try_from(body_len).map_err(|_| format!("body length {body_len}"))?, "body")?;
     let topic_len =
-        if topic_len_bytes == 1 { usize::from(r.take(1, "topic length")?[0]) } else { r.u16("topic length")? };
-    let topic = std::str::from_utf8(r.take(topic_len, "topic")?).map_err(|_| "topic is not UTF-8".to_string())?;
+        if topic_len_bytes == 1 { usize::from(r.u8("topic length")?) } else { usize::from(r.u16("topic length")?) };
+    let topic = r.str(topic_len, "topic")?;
     let size = i64::from(size);
     if matches!(sys_flag & TRANSACTION_TYPE, TRANSACTION_PREPARED | TRANSACTION_ROLLBACK) {
         return Ok(StoredEntry::Unqueued { size });
     }
     let queue_id = u32::try_from(queue_id).map_err(|_| format!("queue id {queue_id}"))?;
     Ok(StoredEntry::Queued { size, topic: topic.to_string(), queue_id, queue_offset, store_ms })
-}
-
-/// A cursor over the entry's bytes.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], String> {
-        let end = self.at.checked_add(n).filter(|end| *end <= self.bytes.len());
-        let end = end.ok_or_else(|| format!("cut short in the {what} ({} bytes)", self.bytes.len()))?;
-        let out = &self.bytes[self.at..end];
-        self.at = end;
-        Ok(out)
-    }
-
-    fn skip(&mut self, n: usize, what: &str) -> Result<(), String> {
-        self.take(n, what).map(|_| ())
-    }
-
-    fn i32(&mut self, what: &str) -> Result<i32, String> {
-        Ok(i32::from_be_bytes(self.take(4, what)?.try_into().expect("4 bytes")))
-    }
-
-    fn i64(&mut self, what: &str) -> Result<i64, String> {
-        Ok(i64::from_be_bytes(self.take(8, what)?.try_into().expect("8 bytes")))
-    }
-
-    fn u16(&mut self, what: &str) -> Result<usize, String> {
-        Ok(usize::from(u16::from_be_bytes(self.take(2, what)?.try_into().expect("2 bytes"))))
-    }
 }
 
 #[cfg(test)]

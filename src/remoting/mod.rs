@@ -5,6 +5,7 @@
 //! The wire format is documented in `proto/README.md`.
 
 mod acl;
+mod bytes;
 mod client;
 pub mod codes;
 mod command;
