@@ -4,7 +4,8 @@
 # 5.1.4 and 5.3.3), then runs every test, including those against real RocketMQ processes started
 # on loopback by the harness.
 #
-#   scripts/test.sh [CARGO TEST ARGS]   the suite (4.9.6, plus the 5.5.0 compatibility suite)
+#   scripts/test.sh [CARGO TEST ARGS]   the suite (4.9.6, plus the 5.5.0 compatibility suite); with
+#                                       no arguments its binaries run in two lanes (below)
 #   scripts/test.sh --matrix            also the 5.x suite (tests/rocketmq5.rs) on 5.1.4 and 5.3.3:
 #                                       README's version matrix (not in CI: about 6 more minutes)
 set -euo pipefail
@@ -20,36 +21,47 @@ ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
 # The Go tools, then etcd, kube-apiserver, the KubeBlocks v1.0.2 manager, kbagent and kbhelper
 # (tests/kubeblocks*.rs), built while cargo compiles the tests: each leaves cores idle while it
 # downloads and links, and on a fresh 2-core machine the two together take minutes less.
+scripts/tools.sh musl # first: the background's tools.sh then finds the target there
 go_log=$(mktemp)
 (scripts/tools.sh && scripts/kubeblocks.sh build) >"$go_log" 2>&1 &
 go_pid=$!
 compiled=0
 cargo test --locked --no-run "$@" || compiled=$?
+# The whole suite: the static binary tests/deploy.rs checks, built while the Go builds still run
+# (on a fresh machine they end minutes after this compile) rather than inside that test. A
+# failure here is left for that test to report.
+if [ "$compiled" = 0 ] && [ $# = 0 ]; then
+  cargo build --release --locked -q --bin rocketmq-sidecar --target x86_64-unknown-linux-musl ||
+    echo "test.sh: the static (musl) build failed; tests/deploy.rs reports why" >&2
+fi
 go_status=0
 wait "$go_pid" || go_status=$?
 cat "$go_log" >&2; rm -f "$go_log"
 [ "$go_status" = 0 ] || { echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; }
 [ "$compiled" = 0 ] || exit "$compiled"
-# The suite in two lanes, both logged to $1: the control-plane binary
-# (tests/kubeblocks_control_plane.rs, ~7 min) spends most of its time waiting on the KubeBlocks
-# manager's reconciles (a quarter of the 2 cores busy on average), so it runs beside every other
-# binary instead of after them, saving about as long as it takes. Doc tests run last. Returns the
-# worse status.
+# The suite in two lanes, both logged to $1. The side lane holds binaries that mostly wait: the
+# control plane (tests/kubeblocks_control_plane.rs, ~7 min) on the KubeBlocks manager's
+# reconciles (a quarter of the 2 cores busy on average), the push-client tests
+# (tests/scale_in_clients.rs, ~2.5 min) on the Java clients' offset saves. It runs beside every
+# other binary instead of after them, saving about as long as it takes. Doc tests run last.
+# Returns the worse status.
+SIDE_LANE=(kubeblocks_control_plane scale_in_clients)
 run_in_two_lanes() {
-  local log=$1 side side_pid side_status main_status doc_status targets=() f name s
+  local log=$1 side side_pid side_status main_status doc_status main=() side_args=() f name s
   side=$(mktemp)
-  cargo test --locked --no-fail-fast --test kubeblocks_control_plane >"$side" 2>&1 &
+  for name in "${SIDE_LANE[@]}"; do side_args+=(--test "$name"); done
+  cargo test --locked --no-fail-fast "${side_args[@]}" >"$side" 2>&1 &
   side_pid=$!
   for f in tests/*.rs tests/*/main.rs; do
     name=${f#tests/}; name=${name%/main.rs}; name=${name%.rs}
-    [ "$name" = kubeblocks_control_plane ] || targets+=(--test "$name")
+    [[ " ${SIDE_LANE[*]} " == *" $name "* ]] || main+=(--test "$name")
   done
-  cargo test --locked --no-fail-fast --lib --bins "${targets[@]}" 2>&1 | tee "$log"
+  cargo test --locked --no-fail-fast --lib --bins "${main[@]}" 2>&1 | tee "$log"
   main_status=${PIPESTATUS[0]}
   cargo test --locked --no-fail-fast --doc 2>&1 | tee -a "$log"
   doc_status=${PIPESTATUS[0]}
   wait "$side_pid"; side_status=$?
-  echo "test.sh: the control-plane lane (ran beside the above)" >&2
+  echo "test.sh: the side lane (${SIDE_LANE[*]}), which ran beside the above" >&2
   tee -a "$log" <"$side"; rm -f "$side"
   for s in "$main_status" "$doc_status" "$side_status"; do [ "$s" = 0 ] || return "$s"; done
 }

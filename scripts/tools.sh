@@ -4,7 +4,8 @@
 #  - promtool (checks and unit-tests deploy/kubeblocks/prometheusrule.yaml), built from Prometheus'
 #    Go module without its service-discovery plugins (tag remove_all_sd: half the build time);
 #  - the Rust musl target (the static binary the image ships), from rustup.
-# `scripts/tools.sh kubeconform` installs only the first (what the demo uses).
+# `scripts/tools.sh kubeconform` installs only the first (what the demo uses), `scripts/tools.sh musl`
+# only the last (seconds: scripts/test.sh builds the static binary while the Go builds run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 KUBECONFORM_VERSION=v0.6.7
@@ -22,11 +23,15 @@ go_tool() {
   GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod go install "$@" "$package@$version"
   echo "$version" > ".cache/bin/$name.version"
 }
+musl_target() {
+  if command -v rustup >/dev/null; then
+    rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl >&2
+  else
+    echo "tools.sh: no rustup: the static (musl) build test will fail; install Rust with rustup" >&2
+  fi
+}
+[ "${1:-}" = musl ] && { musl_target; exit 0; }
 go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kubeconform
 [ "${1:-}" = kubeconform ] && exit 0
 go_tool promtool "$PROMTOOL_VERSION" github.com/prometheus/prometheus/cmd/promtool -tags remove_all_sd
-if command -v rustup >/dev/null; then
-  rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl >&2
-else
-  echo "tools.sh: no rustup: the static (musl) build test will fail; install Rust with rustup" >&2
-fi
+musl_target

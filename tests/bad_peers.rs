@@ -9,6 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::{sidecar, Run};
+use rocketmq_sidecar::remoting::decode_payload;
 
 /// A listener that runs `serve` on every accepted connection (in a thread) for the test's life.
 fn peer(serve: fn(TcpStream)) -> String {
@@ -31,7 +32,7 @@ fn read_request(s: &mut TcpStream) {
 const GET_ALL_TOPIC_CONFIG: i32 = 21;
 
 /// Reads whole remoting frames until the connection closes, answering none, and counts those
-/// whose header has request code `code`.
+/// with request code `code` (whichever header format the sidecar sends).
 fn count_requests(s: &mut TcpStream, code: i32, seen: &AtomicUsize) {
     let mut len = [0u8; 4];
     while s.read_exact(&mut len).is_ok() {
@@ -39,10 +40,7 @@ fn count_requests(s: &mut TcpStream, code: i32, seen: &AtomicUsize) {
         if s.read_exact(&mut frame).is_err() {
             return;
         }
-        let header_len =
-            frame.get(1..4).map_or(0, |b| usize::from(b[0]) << 16 | usize::from(b[1]) << 8 | usize::from(b[2]));
-        let header = String::from_utf8_lossy(frame.get(4..4 + header_len).unwrap_or_default());
-        if header.contains(&format!("\"code\":{code},")) || header.contains(&format!("\"code\":{code}}}")) {
+        if decode_payload(&frame).is_ok_and(|request| request.code == code) {
             seen.fetch_add(1, Ordering::SeqCst);
         }
     }

@@ -183,14 +183,22 @@ fn opts() -> ClientOptions {
 }
 
 #[tokio::test]
-async fn rocketmq_binary_headers_work_against_the_real_broker() {
+async fn both_header_formats_work_against_the_real_broker_signed_or_not() {
     let c = Cluster::shared();
-    let admin = BrokerAdmin::new(c.master.addr(), ClientOptions { serialize_type: SerializeType::RocketMq, ..opts() });
-    assert_eq!(admin.config().await.unwrap()["brokerId"], "0");
-    // Signed binary-header requests are accepted by the ACL broker too.
-    let creds = Credentials::new(ACL_ADMIN.0, ACL_ADMIN.1);
-    let o = ClientOptions { serialize_type: SerializeType::RocketMq, credentials: Some(creds), ..opts() };
-    assert_eq!(BrokerAdmin::new(c.acl.addr(), o).config().await.unwrap()["aclEnable"], "true");
+    for format in [SerializeType::RocketMq, SerializeType::Json] {
+        let admin = BrokerAdmin::new(c.master.addr(), ClientOptions { serialize_type: format, ..opts() });
+        assert_eq!(admin.config().await.unwrap()["brokerId"], "0", "{format:?}");
+        // Signed requests are accepted by the ACL broker in either format.
+        let creds = Credentials::new(ACL_ADMIN.0, ACL_ADMIN.1);
+        let o = ClientOptions { serialize_type: format, credentials: Some(creds), ..opts() };
+        assert_eq!(BrokerAdmin::new(c.acl.addr(), o).config().await.unwrap()["aclEnable"], "true", "{format:?}");
+    }
+    assert_eq!(ClientOptions::default().serialize_type, SerializeType::RocketMq, "binary by default");
+    // The command line's switch back to JSON.
+    let addr = c.master.addr();
+    let run = sidecar(&["config", "get", "--broker", &addr, "--header-format", "json"], &[], LIMIT);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.contains("brokerId=0"), "{}", run.stdout);
 }
 
 #[tokio::test]

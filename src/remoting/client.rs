@@ -55,7 +55,10 @@ pub struct ClientOptions {
     pub max_frame: usize,
     /// Sign every request when set.
     pub credentials: Option<Credentials>,
-    /// Header serialization for our requests (answers are accepted in either).
+    /// Header serialization for our requests (answers are accepted in either). Binary (ROCKETMQ)
+    /// by default: brokers answer in the request's format, and a 4.9.6 broker spends about a tenth
+    /// less CPU on a 10,000-group scan with binary headers both ways than with JSON ones
+    /// (README, "What the sidecar costs its broker").
     pub serialize_type: SerializeType,
     /// Told about every request (metrics); none by default.
     pub observer: Option<RequestObserver>,
@@ -72,7 +75,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(3),
             max_frame: DEFAULT_MAX_FRAME,
             credentials: None,
-            serialize_type: SerializeType::Json,
+            serialize_type: SerializeType::RocketMq,
             observer: None,
             tls: None,
             plaintext_fallback: false,
@@ -187,7 +190,11 @@ impl Client {
     ) -> impl std::future::Future<Output = Result<(), RemotingError>> + '_ {
         let request = request_name(cmd.code);
         cmd.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed) & i32::MAX;
-        cmd.serialize_type = self.opts.serialize_type;
+        cmd.serialize_type = match self.opts.serialize_type {
+            // The binary header holds the code in 16 bits; DLedger's own codes (50000 and up) go as JSON.
+            SerializeType::RocketMq if i16::try_from(cmd.code).is_err() => SerializeType::Json,
+            chosen => chosen,
+        };
         if let Some(creds) = &self.opts.credentials {
             sign(&mut cmd, creds);
         }
