@@ -81,9 +81,12 @@ prepare_home() { # $1 = home dir
 }
 
 # Launch java in the background with stdio detached; print its PID; arm the owner watchdog.
+# java.io.tmpdir is the process's home: a broker or name server in TLS permissive mode (the
+# default) makes Netty write a self-signed key and certificate there at every start and never
+# deletes them (2,268 keyutil_localhost_* files in /tmp after a day of test runs).
 launch() { # $1 = home, $2 = log name, $3 = owner pid or "", rest = java args
   local home=$1 log=$2 owner=$3; shift 3
-  java "${JVM_FLAGS[@]}" -Duser.home="$home" -Drocketmq.home.dir="$home" "$@" \
+  java "${JVM_FLAGS[@]}" -Duser.home="$home" -Djava.io.tmpdir="$home" -Drocketmq.home.dir="$home" "$@" \
     </dev/null >"$home/logs/$log.out" 2>&1 &
   local pid=$!
   if [ -n "$owner" ]; then
