@@ -13,7 +13,6 @@ pub mod proxy;
 pub mod roles;
 pub mod tls;
 
-use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -84,21 +83,57 @@ fn port_free(p: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() && std::net::TcpListener::bind(("0.0.0.0", p)).is_ok()
 }
 
+/// Where the test ports come from: below the kernel's ephemeral range (32768–60999 by default),
+/// so no outgoing connection of any process can take one between the check and a JVM's bind.
+const PORT_BLOCKS_FROM: u16 = 20_000;
+const PORT_BLOCK: u16 = 4;
+
 /// A port P with P-2..=P+1 free (a broker also binds P+1 for HA and P-2 for its VIP channel),
-/// never handed out twice by this process.
+/// never handed out twice while this test process lives, by it or by any other test process.
+///
+/// Test binaries run in two lanes at once (scripts/test.sh). Asking the kernel for a free port
+/// (bind to :0) let two processes pick overlapping ranges, and let an outgoing connection take a
+/// broker's HA port before the broker bound it (a CI run failed so). So each 4-port block below
+/// the ephemeral range is reserved by an exclusive `flock` on a file under the shared scratch
+/// base, held until this process exits; the kernel drops the lock when a process dies, so a
+/// killed test run frees its blocks, and a port still bound by something it left running is
+/// skipped by the bind check.
 pub fn free_port() -> u16 {
-    static USED: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
-    let mut used = USED.lock().unwrap();
-    let used = used.get_or_insert_with(HashSet::new);
-    for _ in 0..1000 {
-        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if !(2000..=65000).contains(&p) || (p - 2..=p + 1).any(|q| used.contains(&q) || !port_free(q)) {
-            continue;
+    static HELD: Mutex<Vec<std::fs::File>> = Mutex::new(Vec::new());
+    let dir = std::env::temp_dir().join("rocketmq-sidecar-tests").join("ports");
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocks = (ephemeral_ports_start().saturating_sub(PORT_BLOCKS_FROM)) / PORT_BLOCK;
+    assert!(blocks > 0, "no test ports below the ephemeral range ({})", ephemeral_ports_start());
+    // Start where this process's pid points, so parallel processes rarely contend for one block.
+    let first = std::process::id() as u16 % blocks;
+    let mut held = HELD.lock().unwrap();
+    for i in 0..blocks {
+        let low = PORT_BLOCKS_FROM + (first + i) % blocks * PORT_BLOCK;
+        let Some(lock) = lock_file(&dir.join(low.to_string())) else { continue };
+        if (low..low + PORT_BLOCK).all(port_free) {
+            held.push(lock);
+            return low + 2;
         }
-        used.extend(p - 3..=p + 2);
-        return p;
     }
-    panic!("no free port range found");
+    panic!("no free block of {PORT_BLOCK} test ports from {PORT_BLOCKS_FROM}: every one is locked or bound");
+}
+
+/// The first port the kernel hands out for outgoing connections (32768 if it cannot be read).
+fn ephemeral_ports_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768)
+}
+
+/// The file, exclusively locked (a lock is per open file, so this process's own earlier locks
+/// on it refuse too), or None when another holder has it.
+fn lock_file(path: &Path) -> Option<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(path).unwrap();
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+    locked.then_some(file)
 }
 
 /// One JVM started by scripts/rocketmq.sh.
