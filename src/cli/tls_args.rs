@@ -118,10 +118,14 @@ fn read_tls_properties(path: &Path) -> Result<HashMap<String, String>, CliError>
 mod tests {
     use super::*;
 
+    /// Each call its own file: tests run at once, and two writing one path (same text length, as
+    /// the name once was) let one read the other's half-written file.
     fn with_file(text: &str) -> TlsArgs {
-        let dir = std::env::temp_dir().join(format!("tls-args-{}-{}", std::process::id(), text.len()));
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("tls-args-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("tls.properties");
+        let path = dir.join(format!("tls-{n}.properties"));
         std::fs::write(&path, text).unwrap();
         TlsArgs { tls_config: Some(path), ..TlsArgs::default() }
     }
