@@ -164,6 +164,11 @@ fn an_idle_broker_keeps_its_topic_stats_and_the_next_refresh_after_a_put_shows_i
     assert_eq!(offset(&page), Some(3.0), "the put shows at once, never a kept offset");
     let page = wait_page_within(&serve, "stats kept again", Duration::from_secs(120), |p| kept(p) > kept(&page));
     assert_eq!(offset(&page), Some(3.0));
+    // Kept offsets are read again in turns, a share of the topics per refresh (every topic within
+    // a minute of its last read), never as a read of every topic at once.
+    let again = |p: &BTreeMap<String, f64>| value(p, "rocketmq_sidecar_broker_metrics_topics_read_again_total", &[]);
+    let page = wait_page_within(&serve, "topics read again in turn", Duration::from_secs(90), |p| again(p) > Some(0.0));
+    assert_eq!(offset(&page), Some(3.0));
 }
 
 /// A broker with a few messages put between refreshes: the refresh reads the commit-log entries

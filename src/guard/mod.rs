@@ -18,7 +18,7 @@ mod writes;
 pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
 pub use drain::{drain, DrainOutcome, DrainSettings, Progress};
 pub use error::GuardError;
-pub use kept::{KeptStats, RuntimeSample, StatsSource, KEEP_AT_MOST};
+pub use kept::{KeptStats, RuntimeSample, StatsRead, StatsSource, KEEP_AT_MOST};
 pub use online::OFFLINE_ASKS_PER_REFRESH;
 pub use read::{read, read_with_runtime, BrokerOffsets, Carry};
 pub use removal::{

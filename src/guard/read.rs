@@ -15,7 +15,9 @@ use tokio::time::Instant;
 
 use super::catch_up::catch_up;
 use super::error::GuardError;
-use super::kept::{topic_table_digest, KeptStats, ReadStats, RuntimeSample, Since, StatsOutcome, StatsSource};
+use super::kept::{
+    topic_table_digest, KeptStats, ReadStats, RuntimeSample, Since, StatsOutcome, StatsRead, StatsSource,
+};
 use super::online::OnlineSeen;
 
 pub struct BrokerOffsets {
@@ -114,7 +116,7 @@ pub async fn read_with_runtime(
     concurrency: usize,
     runtime: Option<RuntimeSample<'_>>,
     carry: Carry,
-) -> Result<(BrokerOffsets, StatsSource, Carry), GuardError> {
+) -> Result<(BrokerOffsets, StatsRead, Carry), GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
     let Carry { stats: kept, online: seen } = carry;
@@ -156,11 +158,12 @@ pub async fn read_with_runtime(
         timer,
         revive_last_store_ms: stats.revive_last_store_ms,
     };
-    Ok((read, next.source, Carry { stats: next.keep, online: seen }))
+    Ok((read, next.read, Carry { stats: next.keep, online: seen }))
 }
 
 /// Every topic's queue offsets, and what the next refresh may keep of them: the kept ones when
-/// nothing was put since, caught up when little was, else one GET_TOPIC_STATS_INFO per topic.
+/// nothing was put since, caught up when little was, with the topics whose turn it is read again
+/// ([`KeptStats::due_now`]); else one GET_TOPIC_STATS_INFO per topic.
 async fn stats_of_every_topic(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,
@@ -168,21 +171,22 @@ async fn stats_of_every_topic(
     runtime: Option<RuntimeSample<'_>>,
     (digest, kept): (u64, Option<(Since, KeptStats)>),
 ) -> Result<(ReadStats, StatsOutcome), AdminError> {
-    match kept {
-        Some((Since::Unchanged, k)) => {
-            let k = k.reconfirmed();
-            return Ok((k.read.clone(), StatsOutcome { source: StatsSource::Kept, keep: Some(k) }));
-        }
+    let carried = match kept {
+        Some((Since::Unchanged, k)) => Some((k.reconfirmed(), StatsSource::Kept)),
         Some((Since::Appended { from, now }, mut k)) => {
             // Moved out, not shared: the catch-up then changes the table in place.
             let kept_read = std::mem::take(&mut k.read);
-            if let Some((read, entries)) = catch_up(admin, kept_read, (from, now.end()), topics.len()).await {
+            catch_up(admin, kept_read, (from, now.end()), topics.len()).await.map(|(read, entries)| {
                 tracing::debug!(entries, "topic stats caught up from the commit log");
-                let keep = k.caught_up(read.clone(), now);
-                return Ok((read, StatsOutcome { source: StatsSource::CaughtUp, keep: Some(keep) }));
-            }
+                (k.caught_up(read, now), StatsSource::CaughtUp)
+            })
         }
-        None => {}
+        None => None,
+    };
+    if let Some((k, source)) = carried {
+        let (k, read_again) = read_due_turn(admin, k, topics, concurrency).await?;
+        let read = StatsRead { source, read_again };
+        return Ok((k.read.clone(), StatsOutcome { read, keep: Some(k) }));
     }
     let began = Instant::now();
     let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
@@ -191,8 +195,24 @@ async fn stats_of_every_topic(
         stats.iter().filter(|(t, _)| t.starts_with(REVIVE_PREFIX)).map(|(_, s)| s.last_store_ms).max().unwrap_or(0);
     let stats = Arc::new(stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect());
     let read = ReadStats { stats, last_store_ms, revive_last_store_ms };
-    let keep = KeptStats::after_read(&read, digest, runtime, began);
-    Ok((read, StatsOutcome { source: StatsSource::Read, keep }))
+    let keep = KeptStats::after_read(&read, (digest, topics.len()), runtime, began);
+    Ok((read, StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep }))
+}
+
+/// Kept stats with the topics whose turn it is read again, and how many: their min offsets move
+/// without puts, and a share each refresh spares any one refresh the read of every topic.
+async fn read_due_turn(
+    admin: &Arc<BrokerAdmin>,
+    kept: KeptStats,
+    topics: &BTreeMap<String, TopicConfig>,
+    concurrency: usize,
+) -> Result<(KeptStats, usize), AdminError> {
+    let (due, began) = kept.due_now(topics.keys());
+    if due.is_empty() {
+        return Ok((kept, 0));
+    }
+    let fresh = topic_stats(admin, due.clone(), concurrency).await?;
+    Ok((kept.reread(&due, fresh, began), due.len()))
 }
 
 /// The timer wheel of a 5.x broker (its config has `timerWheelEnable`): the runtime info's totals

@@ -56,6 +56,7 @@ struct Scrape {
     broker_refresh_errors: IntCounterVec,
     broker_stats_kept: IntCounter,
     broker_stats_caught_up: IntCounter,
+    broker_topics_read_again: IntCounter,
     broker_series: IntGauge,
     broker_dropped: IntGauge,
     backlog: IntGaugeVec,
@@ -202,7 +203,7 @@ impl Collector for StateCollector<'_> {
 
 impl Scrape {
     /// Every metric of a scrape (for the collector's descriptions).
-    fn collectors(&self) -> [&dyn Collector; 23] {
+    fn collectors(&self) -> [&dyn Collector; 24] {
         [
             &self.build,
             &self.broker_up,
@@ -220,6 +221,7 @@ impl Scrape {
             &self.broker_refresh_errors,
             &self.broker_stats_kept,
             &self.broker_stats_caught_up,
+            &self.broker_topics_read_again,
             &self.broker_series,
             &self.broker_dropped,
             &self.backlog,
@@ -342,6 +344,13 @@ impl Scrape {
                     "Refreshes that moved the previous refresh's topic offsets on by the commit-log entries appended since, instead of asking every topic",
                 )),
             ),
+            broker_topics_read_again: register(
+                r,
+                IntCounter::with_opts(opts(
+                    "broker_metrics_topics_read_again_total",
+                    "Topics whose kept offsets a refresh read again in their turn (every topic once a minute, a share per refresh)",
+                )),
+            ),
             broker_series: register(
                 r,
                 IntGauge::with_opts(opts("broker_metrics_series", "Broker series in the last refresh")),
@@ -448,6 +457,7 @@ impl Scrape {
         }
         self.broker_stats_kept.inc_by(cache.topic_stats_kept);
         self.broker_stats_caught_up.inc_by(cache.topic_stats_caught_up);
+        self.broker_topics_read_again.inc_by(cache.topics_read_again);
         let snapshot = cache.snapshot.as_deref();
         self.broker_series.set(snapshot.map_or(0, |s| s.series) as i64);
         self.broker_dropped.set(snapshot.map_or(0, |s| s.dropped) as i64);

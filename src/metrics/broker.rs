@@ -166,7 +166,7 @@ pub struct Collected {
     /// What the next refresh's read may carry over (None on a slave).
     pub carry: Option<guard::Carry>,
     /// Where this refresh's topic stats came from (None on a slave).
-    pub stats_source: Option<guard::StatsSource>,
+    pub stats_read: Option<guard::StatsRead>,
 }
 
 /// Asks the broker for everything the metrics need; fails as a whole (no half-filled snapshot).
@@ -201,20 +201,20 @@ pub async fn collect(
         );
     }
     if !is_master(&config) {
-        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None, carry: None, stats_source: None });
+        return Ok(Collected { snapshot: f.render(0), backlog: None, quiet: None, carry: None, stats_read: None });
     }
     // One read of topics, offsets and queue stats serves both the metrics and the backlog (its
     // timer-wheel totals from the same runtime sample).
     let sample = guard::RuntimeSample { info: &info, asked_at };
-    let (read, stats_source, carry) = guard::read_with_runtime(&admin, limits.concurrency, Some(sample), carry).await?;
+    let (read, stats_read, carry) = guard::read_with_runtime(&admin, limits.concurrency, Some(sample), carry).await?;
     let policy = Policy { concurrency: limits.concurrency, ..Policy::default() };
     let (done, backlog) = tokio::join!(
         master_metrics(&admin, limits, &mut f, [&cluster, &broker, &addr], &read, quiet),
         guard::evaluate(admin.clone(), &read, &policy)
     );
     let (dropped, quiet) = done.map_err(err)?;
-    let (carry, stats_source) = (Some(carry), Some(stats_source));
-    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet), carry, stats_source })
+    let (carry, stats_read) = (Some(carry), Some(stats_read));
+    Ok(Collected { snapshot: f.render(dropped), backlog: Some(backlog), quiet: Some(quiet), carry, stats_read })
 }
 
 /// One group's progress on one topic, summed over the topic's queues as the broker's own

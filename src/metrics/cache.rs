@@ -31,6 +31,8 @@ pub struct CacheView {
     pub topic_stats_kept: u64,
     /// Refreshes that caught the previous refresh's topic stats up from the commit log.
     pub topic_stats_caught_up: u64,
+    /// Topics whose kept stats refreshes read again in their turn.
+    pub topics_read_again: u64,
 }
 
 pub struct BrokerMetrics {
@@ -90,11 +92,13 @@ impl BrokerMetrics {
         let mut s = CacheView::clone(&self.view());
         s.last_duration = Some(started.elapsed());
         match outcome {
-            Ok(Collected { snapshot, backlog, quiet, carry, stats_source }) => {
+            Ok(Collected { snapshot, backlog, quiet, carry, stats_read }) => {
                 *self.carried() = Carried { quiet: quiet.unwrap_or_default(), carry: carry.unwrap_or_default() };
                 drop(previous);
-                s.topic_stats_kept += u64::from(stats_source == Some(crate::guard::StatsSource::Kept));
-                s.topic_stats_caught_up += u64::from(stats_source == Some(crate::guard::StatsSource::CaughtUp));
+                let source = stats_read.map(|r| r.source);
+                s.topic_stats_kept += u64::from(source == Some(crate::guard::StatsSource::Kept));
+                s.topic_stats_caught_up += u64::from(source == Some(crate::guard::StatsSource::CaughtUp));
+                s.topics_read_again += stats_read.map_or(0, |r| r.read_again as u64);
                 s.snapshot = Some(Arc::new(snapshot));
                 s.last_ok = Some(SystemTime::now());
                 s.backlog = match backlog {
