@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-use super::{free_port, root, scratch};
+use super::{free_port, kill_when_this_test_process_is_gone, root, scratch};
 
 pub const SIDECAR: &str = env!("CARGO_BIN_EXE_rocketmq-sidecar");
 
@@ -104,7 +104,9 @@ impl KbAgent {
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(std::fs::File::create(log.with_extension("err")).unwrap());
-        let agent = KbAgent { child: cmd.spawn().expect("spawn kbagent"), addr: format!("{address}:{port}"), log };
+        let child = cmd.spawn().expect("spawn kbagent");
+        kill_when_this_test_process_is_gone(&child);
+        let agent = KbAgent { child, addr: format!("{address}:{port}"), log };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(&agent.addr).is_err() {
             assert!(Instant::now() < deadline, "kbagent did not listen on {}: {}", agent.addr, agent.logs());

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::kb::bin;
-use super::{free_port, root, scratch};
+use super::{free_port, kill_when_this_test_process_is_gone, root, scratch};
 
 pub struct ControlPlane {
     children: Vec<Child>,
@@ -18,11 +18,14 @@ pub struct ControlPlane {
 }
 
 fn spawn(dir: &Path, name: &str, cmd: &mut Command) -> Child {
-    cmd.stdin(Stdio::null())
+    let child = cmd
+        .stdin(Stdio::null())
         .stdout(std::fs::File::create(dir.join(format!("{name}.log"))).unwrap())
         .stderr(std::fs::File::create(dir.join(format!("{name}.err"))).unwrap())
         .spawn()
-        .unwrap_or_else(|e| panic!("spawn {name}: {e}"))
+        .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+    kill_when_this_test_process_is_gone(&child);
+    child
 }
 
 fn openssl(args: &[&str]) {

@@ -136,6 +136,25 @@ fn lock_file(path: &Path) -> Option<std::fs::File> {
     locked.then_some(file)
 }
 
+/// Like the JVMs' `--owner` watchdog (scripts/rocketmq.sh): `child` is SIGKILLed once this test
+/// process is gone, even by SIGKILL, when no Drop runs. The watchdog shell is started in the
+/// background of one that exits at once, so it is never left a zombie of this process.
+pub fn kill_when_this_test_process_is_gone(child: &std::process::Child) {
+    let watch = format!(
+        "(while kill -0 {0} 2>/dev/null && kill -0 {1} 2>/dev/null; do sleep 1; done; kill -9 {1} 2>/dev/null) &",
+        std::process::id(),
+        child.id()
+    );
+    let armed = Command::new("sh")
+        .arg("-c")
+        .arg(watch)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(armed.is_ok_and(|s| s.success()), "could not arm the watchdog of pid {}", child.id());
+}
+
 /// One JVM started by scripts/rocketmq.sh.
 pub struct Proc {
     pub pid: u32,
@@ -479,18 +498,7 @@ impl Serve {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .expect("spawn serve");
-        // Like the JVMs: killed when this test process is gone, even by SIGKILL (Drop never runs then).
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "while kill -0 {0} 2>/dev/null && kill -0 {1} 2>/dev/null; do sleep 1; done; kill -9 {1} 2>/dev/null",
-                std::process::id(),
-                child.id()
-            ))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
+        kill_when_this_test_process_is_gone(&child);
         Serve { child, port, log }
     }
 
