@@ -8,18 +8,23 @@
 #  - `serve`'s metrics refresh: its duration (rocketmq_sidecar_broker_metrics_refresh_seconds) just
 #    after start (every minute statistic asked for) and, unless STEADY=0, once the offsets have been
 #    still for more than 2 minutes (statistics known to be 0 are not asked: src/metrics/quiet.rs):
-#    the median and the longest of a minute of refreshes with nothing put (most keep the topic stats
-#    of the last full read: src/guard/kept.rs), and of 6 refreshes while a producer puts 2 messages
-#    a second (most catch the kept stats up from the ~10 commit-log entries put since:
+#    the median and the longest of a minute of refreshes with nothing put (each keeps the topic
+#    stats it has and reads a share of the topics again: src/guard/kept.rs), and of 6 refreshes
+#    while a producer puts 2 messages a second (most catch the kept stats up from the entries put since:
 #    src/guard/catch_up.rs); the series it renders, and serve's peak RSS (VmHWM) over the whole run;
 #  - with STEADY=1, the broker CPU one steady refresh costs (watched rate less unwatched rate).
-# Usage: [AXIS=groups|topics] [SIZES="1000 2000 5000 10000"] [STEADY=1] [MQADMIN=1] [GLIBC=0] benches/curve.sh
+# METRICS_INTERVAL (seconds, default 5) is serve's --metrics-interval; "a minute" of steady refreshes
+# is as many as fit in 60 s (at least 4).
+# Usage: [AXIS=groups|topics] [SIZES="1000 2000 5000 10000"] [STEADY=1] [MQADMIN=1] [GLIBC=0]
+#        [METRICS_INTERVAL=5] benches/curve.sh
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . scripts/lib.sh
 SIZES=${SIZES:-1000 2000 5000 10000}
 AXIS=${AXIS:-groups}
+METRICS_INTERVAL=${METRICS_INTERVAL:-5}
+STEADY_REFRESHES=$(( 60 / METRICS_INTERVAL > 4 ? 60 / METRICS_INTERVAL : 4 ))
 case "$AXIS" in groups) grow=setup ;; topics) grow=setup-topics ;; *) echo "AXIS is groups or topics" >&2; exit 64 ;; esac
 cargo build --release --locked -q --examples --bins
 SIDECAR=$ROOT/target/release/rocketmq-sidecar
@@ -91,18 +96,18 @@ for n in $SIZES; do
     mq="$(( ($(date +%s%N) - s) / 1000000 )) ms$why"
   fi
   port=$(free_port)
-  "$SIDECAR" serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$port" --metrics-interval 5s --log warn &
+  "$SIDECAR" serve --broker "$MASTER" --namesrv "$NAMESRV" --listen "127.0.0.1:$port" --metrics-interval "${METRICS_INTERVAL}s" --log warn &
   pid=$!
   metric() { curl -s "127.0.0.1:$port/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
   for _ in $(seq 1 600); do [ "$(metric rocketmq_sidecar_broker_metrics_series)" ] && break; sleep 0.2; done
-  sleep 11 # two more refreshes
+  sleep $(( 2 * METRICS_INTERVAL + 1 )) # two more refreshes
   ms() { metric rocketmq_sidecar_broker_metrics_refresh_seconds | awk '{printf "%.0f", $1 * 1000}'; }
   refresh=$(ms); steady=-; per_refresh=-; busy=-
   if [ "$STEADY" = 1 ]; then
     sleep 130
-    # A minute of refreshes with nothing put: most use the topic stats kept from the last full
-    # read, which is redone at least once a minute (src/guard/kept.rs).
-    w0=$(ticks); t0=$(date +%s%N); steady=$(refreshes 12); w1=$(ticks); t1=$(date +%s%N)
+    # A minute of refreshes with nothing put: each keeps the topic stats it has and reads a share
+    # of the topics again, every topic once a minute (src/guard/kept.rs).
+    w0=$(ticks); t0=$(date +%s%N); steady=$(refreshes "$STEADY_REFRESHES"); w1=$(ticks); t1=$(date +%s%N)
     kept0=$(metric rocketmq_sidecar_broker_metrics_topic_stats_kept_total)
     caught0=$(metric rocketmq_sidecar_broker_metrics_topic_stats_caught_up_total)
     busy=$(refreshes_while_producing 6)
@@ -117,11 +122,11 @@ for n in $SIZES; do
   rss=$(awk '/VmHWM/ {printf "%.1f", $2 / 1024}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
   if [ "$STEADY" = 1 ]; then
-    # The broker's CPU per steady refresh: its CPU over the minute watched (12 refreshes plus the
+    # The broker's CPU per steady refresh: its CPU over the minute watched (its refreshes plus the
     # role poll) less what it spends unwatched in as long (measured over 30 s), per refresh.
     i0=$(ticks); sleep 30; i1=$(ticks)
     per_refresh=$(awk -v w=$((w1 - w0)) -v i=$((i1 - i0)) -v hz="$(getconf CLK_TCK)" -v watched_ms=$(( (t1 - t0) / 1000000 )) \
-      'BEGIN { printf "%.0f ms", (w - i * watched_ms / 30000) / 12 * 1000 / hz }')
+      -v n="$STEADY_REFRESHES" 'BEGIN { printf "%.0f ms", (w - i * watched_ms / 30000) / n * 1000 / hz }')
   fi
   echo "| $n | $scan ms | $scan_cpu ms | $mq | $refresh ms | $steady | $per_refresh | $busy | $series | $rss MiB |"
 done
