@@ -28,9 +28,11 @@ STEADY_REFRESHES=$(( 60 / METRICS_INTERVAL > 4 ? 60 / METRICS_INTERVAL : 4 ))
 case "$AXIS" in groups) grow=setup ;; topics) grow=setup-topics ;; *) echo "AXIS is groups or topics" >&2; exit 64 ;; esac
 cargo build --release --locked -q --examples --bins
 SIDECAR=$ROOT/target/release/rocketmq-sidecar
-# The image's binary (static musl: deploy/Dockerfile) when that target is installed: its allocator
-# is the one whose peak RSS a pod shows. GLIBC=1 keeps the glibc build (its arenas hold more).
-if [ "${GLIBC:-0}" != 1 ] && rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+# The image's binary (static musl: deploy/Dockerfile) when that target and its C compiler (for ring)
+# are installed (scripts/test.sh installs both): its allocator is the one whose peak RSS a pod shows.
+# GLIBC=1 keeps the glibc build (its arenas hold more).
+if [ "${GLIBC:-0}" != 1 ] && command -v x86_64-linux-musl-gcc >/dev/null \
+  && rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
   cargo build --release --locked -q --target x86_64-unknown-linux-musl --bin rocketmq-sidecar
   SIDECAR=$ROOT/target/x86_64-unknown-linux-musl/release/rocketmq-sidecar
 fi

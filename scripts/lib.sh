@@ -32,15 +32,25 @@ port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # A base port P with P-2..P+1 free (a broker binds P, P+1 for HA and P-2 for the VIP channel), below
 # the kernel's ephemeral range: a port there can be taken by any outgoing connection (a broker's own,
 # to the name server) between this check and the broker's bind (a 5.5.0 slave once lost its HA port so).
+# P-2..P+1 is one of the 4-port slots aligned from 20000 (as tests/common's), so two ports handed out
+# never overlap in part; and each port handed out is remembered for this shell ($$ is the same in a
+# $(...) subshell), since what was started on the last one may not have bound it yet when the next is
+# asked for (a bench's slave broker once took its master's HA port so).
 free_port() {
-  local p i busy low blocks
+  local p i busy low slots given f
   low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) || low=32768
-  blocks=$(( (${low:-32768} - 20100) / 100 ))
-  [ "$blocks" -ge 20 ] || blocks=300 # an unusual ephemeral range: the wide one, as before
+  slots=$(( (${low:-32768} - 20000) / 4 ))
+  [ "$slots" -ge 500 ] || slots=3000 # an unusual ephemeral range: the wide one, as before
+  given=${TMPDIR:-/tmp}/rocketmq-sidecar-ports/$$
+  mkdir -p "${given%/*}"
+  for f in "${given%/*}"/*; do # the lists of shells gone
+    if [ -e "$f" ] && ! kill -0 "${f##*/}" 2>/dev/null; then rm -f "$f"; fi
+  done
   for _ in $(seq 1 200); do
-    p=$(( (RANDOM % blocks) * 100 + 20000 + (RANDOM % 50) ))
+    p=$(( 20000 + 4 * (RANDOM % slots) + 2 ))
+    grep -qx "$p" "$given" 2>/dev/null && continue
     busy=0; for i in -2 -1 0 1; do port_busy $((p + i)) && busy=1; done
-    [ $busy = 0 ] && { echo "$p"; return 0; }
+    [ $busy = 0 ] && { echo "$p" >>"$given"; echo "$p"; return 0; }
   done
   echo "no free port found" >&2; return 1
 }

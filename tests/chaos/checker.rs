@@ -289,6 +289,8 @@ fn safe_verdicts(facts: &Facts, answers: &[Answer], traffic: &[Traffic; 2], repo
         if a.code != 200 {
             continue;
         }
+        // Counted apart so the figures show the rule below had "safe" answers to check at all.
+        report.count("scale-in verdicts that said safe or drained", 1);
         // A drain's verdict is the moment it said drained; a check's, the moment it was asked.
         let at = if a.what == "cli scale-in drain" { a.got } else { a.sent };
         let group = facts.brokers[facts.serves.get(a.serve).map_or(a.serve, |s| s.broker)].group;
