@@ -284,6 +284,8 @@ fn two_master_window(
 fn safe_verdicts(facts: &Facts, answers: &[Answer], traffic: &[Traffic; 2], report: &mut Report) {
     // (side, consumer, shard, queue, offset) of messages a consumer moved past without finishing.
     let mut skipped: BTreeMap<(usize, usize, String, u32, u64), String> = BTreeMap::new();
+    // Shown even when 0: a short campaign can have no "safe" answer, and the rule then checked nothing.
+    report.count("scale-in verdicts that said safe or drained", 0);
     for a in answers.iter().filter(|a| a.what == "/scale-in" || a.what.starts_with("cli scale-in")) {
         report.count("scale-in verdicts checked against sends and consumes", 1);
         if a.code != 200 {
