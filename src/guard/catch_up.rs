@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::admin::{BrokerAdmin, REVIVE_PREFIX};
+use crate::admin::BrokerAdmin;
 use crate::remoting::StoredEntry;
 
 use super::kept::ReadStats;
@@ -84,15 +84,12 @@ fn apply(mut read: ReadStats, moved: &BTreeMap<(String, u32), Moved>) -> ReadSta
     if moved.is_empty() {
         return read;
     }
-    // The refresh holds the only reference; a copy is made only if a reader still has the table.
-    let stats = Arc::make_mut(&mut read.stats);
     for ((topic, queue_id), m) in moved {
+        // The refresh holds the only reference; a copy is made only if a reader still has the table.
+        let stats = Arc::make_mut(&mut read.stats);
         let Some((_, max)) = stats.get_mut(topic).and_then(|queues| queues.get_mut(queue_id)) else { continue };
         *max = (*max).max(m.max);
-        read.last_store_ms = read.last_store_ms.max(m.store_ms);
-        if topic.starts_with(REVIVE_PREFIX) {
-            read.revive_last_store_ms = read.revive_last_store_ms.max(m.store_ms);
-        }
+        read.saw_store(topic, m.store_ms);
     }
     read
 }

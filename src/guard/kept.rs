@@ -96,6 +96,17 @@ pub(super) struct ReadStats {
     pub revive_last_store_ms: i64,
 }
 
+impl ReadStats {
+    /// A message of `topic` stored at `store_ms` (a topic's newest, or one entry caught up): the
+    /// newest store times, and the revive topics' own, move on to it.
+    pub(super) fn saw_store(&mut self, topic: &str, store_ms: i64) {
+        self.last_store_ms = self.last_store_ms.max(store_ms);
+        if topic.starts_with(REVIVE_PREFIX) {
+            self.revive_last_store_ms = self.revive_last_store_ms.max(store_ms);
+        }
+    }
+}
+
 impl KeptStats {
     /// Keeps a read of every topic's stats that began at `read_began` and ended now, if the
     /// sample answered before it began says the commit log was wholly dispatched. `table` is the
@@ -168,19 +179,15 @@ impl KeptStats {
         if names.is_empty() {
             return self;
         }
-        let read = &mut self.read;
-        // The refresh holds the only reference; a copy is made only if a reader still has the table.
-        let stats = Arc::make_mut(&mut read.stats);
         for name in names {
+            // The refresh holds the only reference; a copy is made only if a reader still has the table.
+            let stats = Arc::make_mut(&mut self.read.stats);
             let Some(TopicStats { queues, last_store_ms }) = fresh.remove(name) else {
                 stats.remove(name);
                 continue;
             };
             stats.insert(name.clone(), queues);
-            read.last_store_ms = read.last_store_ms.max(last_store_ms);
-            if name.starts_with(REVIVE_PREFIX) {
-                read.revive_last_store_ms = read.revive_last_store_ms.max(last_store_ms);
-            }
+            self.read.saw_store(name, last_store_ms);
         }
         self.turns.took(names.len(), began);
         self

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::admin::{
     bounded, is_master, is_system_group, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets,
-    DataVersion, GroupConfig, OnlineConsumers, RuntimeInfo, TopicConfig, TopicOffsets, REVIVE_PREFIX,
+    DataVersion, GroupConfig, OnlineConsumers, RuntimeInfo, TopicConfig, TopicOffsets,
 };
 
 use tokio::time::Instant;
@@ -190,11 +190,11 @@ async fn stats_of_every_topic(
     }
     let began = Instant::now();
     let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
-    let last_store_ms = stats.values().map(|s| s.last_store_ms).max().unwrap_or(0);
-    let revive_last_store_ms =
-        stats.iter().filter(|(t, _)| t.starts_with(REVIVE_PREFIX)).map(|(_, s)| s.last_store_ms).max().unwrap_or(0);
-    let stats = Arc::new(stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect());
-    let read = ReadStats { stats, last_store_ms, revive_last_store_ms };
+    let mut read = ReadStats::default();
+    for (topic, s) in &stats {
+        read.saw_store(topic, s.last_store_ms);
+    }
+    read.stats = Arc::new(stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect());
     let keep = KeptStats::after_read(&read, (digest, topics.len()), runtime, began);
     Ok((read, StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep }))
 }

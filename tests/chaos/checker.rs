@@ -285,14 +285,14 @@ fn safe_verdicts(facts: &Facts, answers: &[Answer], traffic: &[Traffic; 2], repo
     // (side, consumer, shard, queue, offset) of messages a consumer moved past without finishing.
     let mut skipped: BTreeMap<(usize, usize, String, u32, u64), String> = BTreeMap::new();
     // Shown even when 0: a short campaign can have no "safe" answer, and the rule then checked nothing.
-    report.count("scale-in verdicts that said safe or drained", 0);
+    const SAID_SAFE: &str = "scale-in verdicts that said safe or drained";
+    report.count(SAID_SAFE, 0);
     for a in answers.iter().filter(|a| a.what == "/scale-in" || a.what.starts_with("cli scale-in")) {
         report.count("scale-in verdicts checked against sends and consumes", 1);
         if a.code != 200 {
             continue;
         }
-        // Counted apart so the figures show the rule below had "safe" answers to check at all.
-        report.count("scale-in verdicts that said safe or drained", 1);
+        report.count(SAID_SAFE, 1);
         // A drain's verdict is the moment it said drained; a check's, the moment it was asked.
         let at = if a.what == "cli scale-in drain" { a.got } else { a.sent };
         let group = facts.brokers[facts.serves.get(a.serve).map_or(a.serve, |s| s.broker)].group;
