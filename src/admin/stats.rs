@@ -69,12 +69,21 @@ fn parse(body: &[u8]) -> Result<Value, DecodeError> {
 /// paged table's `dataVersion`). A missing or `null` table has no rows.
 pub(super) fn rows_of<T: DeserializeOwned>(body: &[u8], field: &str) -> Result<TableRows<T>, DecodeError> {
     let mut rows = Vec::new();
-    let rest = json::each_member_of(body, field, |name, row| {
-        let row = T::deserialize(row).map_err(|e| format!("{field} {name:?}: {e}"))?;
+    let rest = json::each_row_text_of(body, field, |name, text| {
+        let row = typed_row(text).map_err(|e| format!("{field} {name:?}: {e}"))?;
         rows.push((name, row));
         Ok::<_, DecodeError>(())
     })?;
     Ok(TableRows { rows, rest })
+}
+
+/// One row as `T`: straight from its text when it is standard JSON (fastjson writes beans so),
+/// else through the lenient reader (bare-number keys, object keys).
+fn typed_row<T: DeserializeOwned>(text: &str) -> Result<T, DecodeError> {
+    if let Ok(row) = serde_json::from_str(text) {
+        return Ok(row);
+    }
+    Ok(T::deserialize(json::parse(text.as_bytes())?).map_err(|e| e.to_string())?)
 }
 
 /// What [`rows_of`] read: the table's rows in body order, and every other top-level member.
@@ -96,11 +105,13 @@ pub fn groups_from_body(body: &[u8]) -> Result<BTreeMap<String, GroupConfig>, De
 /// the sidecar reads (10,000 groups x 8 queues = 80,000 offsets).
 pub fn consumer_offsets_from_body(body: &[u8]) -> Result<ConsumerOffsets, DecodeError> {
     let mut out = ConsumerOffsets::new();
-    for (key, queues) in rows_of::<BTreeMap<String, i64>>(body, "offsetTable")?.rows {
+    json::each_int_map_of(body, "offsetTable", |key, queues| {
         // Topic and group names cannot contain '@' (RocketMQ's name pattern), so the split is exact.
         let (topic, group) = key.split_once('@').ok_or_else(|| format!("offset key {key:?} is not topic@group"))?;
-        out.insert((topic.to_string(), group.to_string()), queue_map(queues)?);
-    }
+        let queues = queues.into_iter().map(|(q, offset)| Ok((queue_id(q)?, offset)));
+        out.insert((topic.to_string(), group.to_string()), queues.collect::<Result<_, DecodeError>>()?);
+        Ok::<_, DecodeError>(())
+    })?;
     Ok(out)
 }
 
@@ -121,6 +132,10 @@ pub fn timer_counts_from_body(body: &[u8]) -> Result<BTreeMap<String, i64>, Deco
             Ok((topic.clone(), count.ok_or_else(|| format!("timer count of {topic:?} is not a number"))?))
         })
         .collect()
+}
+
+fn queue_id(q: i64) -> Result<u32, DecodeError> {
+    u32::try_from(q).map_err(|_| format!("queue id {q} is out of range").into())
 }
 
 fn queue_map(raw: BTreeMap<String, i64>) -> Result<BTreeMap<u32, i64>, DecodeError> {

@@ -274,7 +274,10 @@ fn kind_name(kind: Kind) -> String {
     serde_json::to_value(kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
+/// The rows, then the verdict line. Buffered: stdout flushes every line, and a 10,000-group table
+/// as 10,000 writes took a tenth of a scan's CPU.
 pub fn print_table(out: &mut impl Write, b: &Backlog) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(out);
     if !b.rows.is_empty() {
         writeln!(out, "{:<32} {:<32} {:<16} {:>6} {:>10}  blocks", "group", "topic", "kind", "queues", "messages")?;
         for r in &b.rows {
@@ -310,7 +313,8 @@ pub fn print_table(out: &mut impl Write, b: &Backlog) -> std::io::Result<()> {
         out,
         "total: {} unconsumed message(s) block the scale-in of {} ({} groups, {} online, {} topics checked): {verdict}",
         b.blocking_messages, b.broker, b.groups, b.online_groups, b.topics
-    )
+    )?;
+    out.flush()
 }
 
 async fn run_drain(args: DrainArgs) -> Result<(), CliError> {

@@ -33,8 +33,9 @@ struct Seen {
 
 impl OnlineSeen {
     /// Which of `candidates` to ask now: the online and the never asked, then the offline ones
-    /// asked longest ago, up to [`OFFLINE_ASKS_PER_REFRESH`] of them.
-    pub(super) fn to_ask(&self, candidates: &[String]) -> Vec<String> {
+    /// asked longest ago, up to `offline_budget` of them; and how many of those offline ones.
+    /// A refresh that asks in two goes shares [`OFFLINE_ASKS_PER_REFRESH`] between them.
+    pub(super) fn to_ask(&self, candidates: &[String], offline_budget: usize) -> (Vec<String>, usize) {
         let mut offline: Vec<(Instant, &String)> = Vec::new();
         let mut ask: Vec<String> = Vec::new();
         for group in candidates {
@@ -43,12 +44,13 @@ impl OnlineSeen {
                 _ => ask.push(group.clone()),
             }
         }
-        if offline.len() > OFFLINE_ASKS_PER_REFRESH {
-            offline.select_nth_unstable(OFFLINE_ASKS_PER_REFRESH);
-            offline.truncate(OFFLINE_ASKS_PER_REFRESH);
+        if offline.len() > offline_budget {
+            offline.select_nth_unstable(offline_budget);
+            offline.truncate(offline_budget);
         }
+        let offline_asked = offline.len();
         ask.extend(offline.into_iter().map(|(_, g)| g.clone()));
-        ask
+        (ask, offline_asked)
     }
 
     /// The online consumers of every candidate (the answers just received for `asked`, the last
@@ -91,7 +93,7 @@ mod tests {
     async fn offline_groups_are_asked_in_turns_and_online_or_new_ones_every_refresh() {
         let all = names(OFFLINE_ASKS_PER_REFRESH * 2 + 10);
         let seen = OnlineSeen::default();
-        assert_eq!(seen.to_ask(&all), all, "a first refresh asks every group");
+        assert_eq!(seen.to_ask(&all, OFFLINE_ASKS_PER_REFRESH), (all.clone(), 0), "a first refresh asks every group");
         let answers: BTreeMap<_, _> = [(all[3].clone(), online())].into();
         let (now_online, mut seen) = seen.merge(&all, &all, answers, Instant::now());
         assert_eq!(now_online.keys().collect::<Vec<_>>(), [&all[3]]);
@@ -101,7 +103,8 @@ mod tests {
         with_new.push("Gnew".into());
         for refresh in 0..3 {
             tokio::time::advance(Duration::from_secs(15)).await;
-            let ask = seen.to_ask(&with_new);
+            let (ask, offline) = seen.to_ask(&with_new, OFFLINE_ASKS_PER_REFRESH);
+            assert_eq!(offline, OFFLINE_ASKS_PER_REFRESH);
             let new = usize::from(refresh == 0);
             assert_eq!(ask.len(), 1 + new + OFFLINE_ASKS_PER_REFRESH, "online, new and the budget");
             assert!(ask.contains(&all[3]) && (new == 0 || ask.contains(&"Gnew".to_string())));
@@ -115,6 +118,10 @@ mod tests {
         }
         assert!(all.iter().all(|g| asked_per_group.get(g).is_some_and(|n| *n >= 1)), "every group within 3 refreshes");
         assert_eq!(asked_per_group[&all[3]], 3);
+
+        let (ask, offline) = seen.to_ask(&all[..10], 2);
+        assert_eq!((ask.len(), offline), (3, 2), "the online group and the budget's two offline ones");
+        assert_eq!(seen.to_ask(&all[..10], 0), (vec![all[3].clone()], 0), "a spent budget asks no offline group");
 
         let (_, seen) = seen.merge(&all[..5], &[], BTreeMap::new(), Instant::now());
         assert_eq!(seen.groups.len(), 5, "groups no longer candidates are forgotten");

@@ -18,7 +18,7 @@ use super::error::GuardError;
 use super::kept::{
     topic_table_digest, KeptStats, ReadStats, RuntimeSample, Since, StatsOutcome, StatsRead, StatsSource,
 };
-use super::online::OnlineSeen;
+use super::online::{OnlineSeen, OFFLINE_ASKS_PER_REFRESH};
 
 pub struct BrokerOffsets {
     pub topics: BTreeMap<String, TopicConfig>,
@@ -94,8 +94,8 @@ impl Carry {
     }
 }
 
-/// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] before the
-/// per-topic requests when the broker is a slave.
+/// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] after the config,
+/// before any table or per-topic request, when the broker is a slave.
 pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
     Ok(read_with_runtime(admin, concurrency, None, Carry::default()).await?.0)
 }
@@ -111,6 +111,11 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
 ///
 /// Also returns where the topic stats came from and what the next refresh may carry. A guard
 /// verdict always reads everything itself ([`read`]).
+///
+/// Each table's per-row requests start as soon as that table is in: the topic stats after the
+/// topic table, the online consumers of the group table's groups after the group table, while
+/// the committed offsets (at 10,000 groups the slowest table for the broker to write: ~50 ms)
+/// are still on their way. Groups known only from their offsets are asked once those are in.
 pub async fn read_with_runtime(
     admin: &Arc<BrokerAdmin>,
     concurrency: usize,
@@ -121,28 +126,33 @@ pub async fn read_with_runtime(
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
     let Carry { stats: kept, online: seen } = carry;
     let kept = kept.and_then(|k| Some((k.since(runtime?)?, k)));
-    let (topics, groups, offsets, delay, config) = tokio::join!(
-        admin.topic_configs(),
-        admin.groups(),
-        admin.consumer_offsets(),
-        admin.delay_offsets(),
-        admin.config_versioned()
-    );
-    let (topics, groups, offsets, delay, (config, config_version)) =
-        (topics.map_err(err)?, groups.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?, config.map_err(err)?);
+    let (config, config_version) = admin.config_versioned().await.map_err(err)?;
     if !is_master(&config) {
         return Err(GuardError::not_master(broker, &config));
     }
-    let candidates = consumer_groups(&groups, &offsets);
-    let digest = topic_table_digest(&topics);
-    let kept = kept.filter(|(_, k)| k.same_table(digest));
-    let (ask, asked_at) = (seen.to_ask(&candidates), Instant::now());
-    let (stats, answers) = tokio::join!(
-        stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)),
-        online(admin, ask.clone(), concurrency)
-    );
-    let ((stats, next), answers) = (stats.map_err(err)?, answers.map_err(err)?);
-    let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
+    let asked_at = Instant::now();
+    let topics_then_stats = async {
+        let topics = admin.topic_configs().await?;
+        let digest = topic_table_digest(&topics);
+        let kept = kept.filter(|(_, k)| k.same_table(digest));
+        let stats = stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)).await?;
+        Ok::<_, AdminError>((topics, stats))
+    };
+    let groups_then_online = async {
+        let groups = admin.groups().await?;
+        let (ask, offline_asked) = seen.to_ask(&table_groups(&groups), OFFLINE_ASKS_PER_REFRESH);
+        let answers = online(admin, ask.clone(), concurrency).await?;
+        Ok::<_, AdminError>((groups, ask, offline_asked, answers))
+    };
+    let (topics_and_stats, groups_and_online, offsets, delay) =
+        tokio::join!(topics_then_stats, groups_then_online, admin.consumer_offsets(), admin.delay_offsets());
+    let ((topics, (stats, next)), (groups, mut ask, offline_asked, mut answers), offsets, delay) =
+        (topics_and_stats.map_err(err)?, groups_and_online.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?);
+    let (ask_more, _) =
+        seen.to_ask(&groups_only_with_offsets(&groups, &offsets), OFFLINE_ASKS_PER_REFRESH - offline_asked);
+    answers.extend(online(admin, ask_more.clone(), concurrency).await.map_err(err)?);
+    ask.extend(ask_more);
+    let (consumers, seen) = seen.merge(&consumer_groups(&groups, &offsets), &ask, answers, asked_at);
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
     let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;
     let read = BrokerOffsets {
@@ -258,6 +268,17 @@ fn consumer_groups(groups: &BTreeMap<String, GroupConfig>, offsets: &ConsumerOff
     let with_offsets = offsets.keys().map(|(_, group)| group);
     let all: BTreeSet<&String> = groups.keys().chain(with_offsets).collect();
     all.into_iter().filter(|g| !is_system_group(g)).cloned().collect()
+}
+
+/// The group table's groups, system groups left out.
+fn table_groups(groups: &BTreeMap<String, GroupConfig>) -> Vec<String> {
+    groups.keys().filter(|g| !is_system_group(g)).cloned().collect()
+}
+
+/// Groups with committed offsets that are not in the group table, system groups left out.
+fn groups_only_with_offsets(groups: &BTreeMap<String, GroupConfig>, offsets: &ConsumerOffsets) -> Vec<String> {
+    let with_offsets: BTreeSet<&String> = offsets.keys().map(|(_, group)| group).collect();
+    with_offsets.into_iter().filter(|g| !groups.contains_key(*g) && !is_system_group(g)).cloned().collect()
 }
 
 /// GET_CONSUMER_CONNECTION_LIST for each group, concurrently with a bound; offline groups are

@@ -34,7 +34,42 @@ pub fn parse(input: &[u8]) -> Result<Value, JsonError> {
 pub fn each_member_of<E: From<JsonError>>(
     input: &[u8],
     field: &str,
-    mut f: impl FnMut(String, Value) -> Result<(), E>,
+    f: impl FnMut(String, Value) -> Result<(), E>,
+) -> Result<Map<String, Value>, E> {
+    each_row_of(input, field, |p| p.value(2), f)
+}
+
+/// [`each_member_of`] for a table whose rows map integers to integers (`{0:12,1:7}`, fastjson's
+/// `Map<Integer, Long>`: the committed offsets of every topic@group), each row read straight into
+/// its pairs. Building a [`Value`] per row and deserializing it again took ~40 ms of a
+/// 10,000-group scan, before any per-group request could start. A row that is anything else
+/// (a fraction, a string value) is an error.
+pub fn each_int_map_of<E: From<JsonError>>(
+    input: &[u8],
+    field: &str,
+    f: impl FnMut(String, Vec<(i64, i64)>) -> Result<(), E>,
+) -> Result<Map<String, Value>, E> {
+    each_row_of(input, field, |p| p.int_map(), f)
+}
+
+/// [`each_member_of`] with each row as its JSON text (checked as [`parse`] would, never built),
+/// for a caller that deserializes standard rows straight into a type: the group table at 10,000
+/// groups took ~25 ms as [`Value`] trees first.
+pub fn each_row_text_of<'a, E: From<JsonError>>(
+    input: &'a [u8],
+    field: &str,
+    f: impl FnMut(String, &'a str) -> Result<(), E>,
+) -> Result<Map<String, Value>, E> {
+    each_row_of(input, field, |p| p.text_of_value(2), f)
+}
+
+/// The walk behind [`each_member_of`] and [`each_int_map_of`]: `read_row` reads each member of
+/// `field` (the parser at its value), `f` takes it.
+fn each_row_of<'a, R, E: From<JsonError>>(
+    input: &'a [u8],
+    field: &str,
+    mut read_row: impl FnMut(&mut Parser<'a>) -> Result<R, JsonError>,
+    mut f: impl FnMut(String, R) -> Result<(), E>,
 ) -> Result<Map<String, Value>, E> {
     let mut p = Parser::over(input)?;
     p.ws();
@@ -42,11 +77,11 @@ pub fn each_member_of<E: From<JsonError>>(
         return Err(p.err("expected an object").into());
     }
     let mut rest = Map::new();
-    p.members(0, |p: &mut Parser, key| {
+    p.members(0, |p: &mut Parser<'a>, key| {
         p.ws();
         match (key == field, p.peek()) {
-            (true, Some(b'{')) => p.members(1, |p: &mut Parser, row| {
-                let v = p.value(2)?;
+            (true, Some(b'{')) => p.members(1, |p: &mut Parser<'a>, row| {
+                let v = read_row(p)?;
                 f(row, v)
             }),
             (true, Some(b'n')) => p.value(1).map(drop).map_err(E::from),
@@ -284,6 +319,48 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// The next value's text as written, checked but not built.
+    fn text_of_value(&mut self, depth: usize) -> Result<&'a str, JsonError> {
+        self.ws();
+        let start = self.pos;
+        self.skip(depth)?;
+        Ok(&self.text[start..self.pos])
+    }
+
+    /// An object of integer keys (bare or quoted) to integer values, as pairs in written order.
+    fn int_map(&mut self) -> Result<Vec<(i64, i64)>, JsonError> {
+        self.ws();
+        if self.peek() != Some(b'{') {
+            return Err(self.err("expected an object of integers"));
+        }
+        let mut pairs = Vec::new();
+        self.members(2, |p: &mut Self, key| {
+            let key = key.parse().map_err(|_| p.err(&format!("key {key:?} is not an integer")))?;
+            p.ws();
+            pairs.push((key, p.integer()?));
+            Ok::<_, JsonError>(())
+        })?;
+        Ok(pairs)
+    }
+
+    /// A number that must be a whole i64 (no fraction or exponent).
+    fn integer(&mut self) -> Result<i64, JsonError> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        while let Some(b'0'..=b'9') = self.peek() {
+            self.pos += 1;
+        }
+        let whole = !matches!(self.peek(), Some(b'.' | b'e' | b'E'));
+        // ASCII digits only: slicing the str is on char boundaries.
+        let t = &self.text[start..self.pos];
+        t.parse()
+            .ok()
+            .filter(|_| whole)
+            .ok_or_else(|| JsonError { at: start, reason: format!("expected an integer at {t:?}") })
+    }
+
     fn number(&mut self) -> Result<Value, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
@@ -419,6 +496,35 @@ mod tests {
         ];
         for bad in bad {
             assert!(count(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    /// The integer-map reader gives the pairs the whole parse holds (bare and quoted keys, blanks,
+    /// negatives) and refuses what is not an integer map.
+    #[test]
+    fn each_int_map_of_reads_the_pairs_the_whole_parse_holds() {
+        let body = br#"{"offsetTable":{"t@g":{0:5,1:7},"u@h":{}, "v@k" : { "3" : -1 }},"dataVersion":{"counter":3}}"#;
+        let mut rows = Vec::new();
+        let rest = each_int_map_of(body, "offsetTable", |k, v| {
+            rows.push((k, v));
+            Ok::<_, JsonError>(())
+        })
+        .unwrap();
+        let want =
+            vec![("t@g".into(), vec![(0, 5), (1, 7)]), ("u@h".into(), vec![]), ("v@k".to_string(), vec![(3, -1)])];
+        assert_eq!(rows, want);
+        assert_eq!(rest.get("dataVersion"), parse(body).unwrap().get("dataVersion"));
+        let read = |b: &[u8]| each_int_map_of(b, "offsetTable", |_, _| Ok::<_, JsonError>(()));
+        for bad in [
+            &br#"{"offsetTable":{"t@g":{0:5.5}}}"#[..],
+            br#"{"offsetTable":{"t@g":{0:1e3}}}"#,
+            br#"{"offsetTable":{"t@g":{"a":1}}}"#,
+            br#"{"offsetTable":{"t@g":{0:"1"}}}"#,
+            br#"{"offsetTable":{"t@g":[1]}}"#,
+            br#"{"offsetTable":{"t@g":{0:}}}"#,
+            br#"{"offsetTable":{"t@g":{0:99999999999999999999}}}"#,
+        ] {
+            assert!(read(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
     }
 
