@@ -18,63 +18,62 @@ matrix=false
 if [ "${1:-}" = --matrix ]; then matrix=true; shift; fi
 scripts/rocketmq.sh fetch
 ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
-# The Go tools, then etcd, kube-apiserver, the KubeBlocks v1.0.2 manager, kbagent and kbhelper
-# (tests/kubeblocks*.rs), built while cargo compiles the tests: each leaves cores idle while it
-# downloads and links, and on a fresh 2-core machine the two together take minutes less.
-scripts/tools.sh musl # first: the background's tools.sh then finds the target there
-go_log=$(mktemp)
-(scripts/tools.sh && scripts/kubeblocks.sh build) >"$go_log" 2>&1 &
-go_pid=$!
-compiled=0
-cargo test --locked --no-run "$@" || compiled=$?
-# The whole suite: the static binary tests/deploy.rs checks, built while the Go builds still run
-# (on a fresh machine they end minutes after this compile) rather than inside that test. A
-# failure here is left for that test to report.
-if [ "$compiled" = 0 ] && [ $# = 0 ]; then
+scripts/tools.sh musl # the rustup target, seconds: the lanes below build the static binary with it
+# The Go tools (kubeconform, promtool) and etcd, kube-apiserver, the KubeBlocks v1.0.2 manager,
+# kbagent and kbhelper, built from Go modules: minutes on a fresh machine, and only three test
+# binaries need them (KUBE_LANE).
+build_go() { scripts/tools.sh && scripts/kubeblocks.sh build; }
+# The binaries that need the Go builds: the manifests (tests/deploy.rs, which also checks the
+# static musl binary), the real kbagent (tests/kubeblocks.rs) and the real control plane
+# (tests/kubeblocks_control_plane.rs, ~10 min, mostly waiting on the manager's reconciles).
+KUBE_LANE=(deploy kubeblocks kubeblocks_control_plane)
+# The kube lane: the Go builds from the start, beside the test compile; then the static binary;
+# then its binaries (cargo waits on the main lane's compile through its build lock). It runs
+# beside the main lane, so no other test waits for a Go build.
+kube_lane() {
+  local name args=()
+  build_go || { echo "test.sh: building the Go tools failed (above): ${KUBE_LANE[*]} not run" >&2; return 1; }
   cargo build --release --locked -q --bin rocketmq-sidecar --target x86_64-unknown-linux-musl ||
     echo "test.sh: the static (musl) build failed; tests/deploy.rs reports why" >&2
-fi
-go_status=0
-wait "$go_pid" || go_status=$?
-cat "$go_log" >&2; rm -f "$go_log"
-[ "$go_status" = 0 ] || { echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; }
-[ "$compiled" = 0 ] || exit "$compiled"
-# The suite in two lanes, both logged to $1. The side lane holds binaries that mostly wait: the
-# control plane (tests/kubeblocks_control_plane.rs, ~7 min) on the KubeBlocks manager's
-# reconciles (a quarter of the 2 cores busy on average), the push-client tests
-# (tests/scale_in_clients.rs, ~2.5 min) on the Java clients' offset saves. It runs beside every
-# other binary instead of after them, saving about as long as it takes. Doc tests run last.
-# Returns the worse status.
-SIDE_LANE=(kubeblocks_control_plane scale_in_clients)
-run_in_two_lanes() {
-  local log=$1 side side_pid side_status main_status doc_status main=() side_args=() f name s
-  side=$(mktemp)
-  for name in "${SIDE_LANE[@]}"; do side_args+=(--test "$name"); done
-  cargo test --locked --no-fail-fast "${side_args[@]}" >"$side" 2>&1 &
-  side_pid=$!
+  for name in "${KUBE_LANE[@]}"; do args+=(--test "$name"); done
+  cargo test --locked --no-fail-fast "${args[@]}"
+}
+# The main lane: every other binary, as soon as the suite is compiled, then the doc tests.
+main_lane() {
+  local f name main=()
   for f in tests/*.rs tests/*/main.rs; do
     name=${f#tests/}; name=${name%/main.rs}; name=${name%.rs}
-    [[ " ${SIDE_LANE[*]} " == *" $name "* ]] || main+=(--test "$name")
+    [[ " ${KUBE_LANE[*]} " == *" $name "* ]] || main+=(--test "$name")
   done
-  cargo test --locked --no-fail-fast --lib --bins "${main[@]}" 2>&1 | tee "$log"
-  main_status=${PIPESTATUS[0]}
-  cargo test --locked --no-fail-fast --doc 2>&1 | tee -a "$log"
-  doc_status=${PIPESTATUS[0]}
-  wait "$side_pid"; side_status=$?
-  echo "test.sh: the side lane (${SIDE_LANE[*]}), which ran beside the above" >&2
-  tee -a "$log" <"$side"; rm -f "$side"
-  for s in "$main_status" "$doc_status" "$side_status"; do [ "$s" = 0 ] || return "$s"; done
+  local status=0
+  cargo test --locked --no-fail-fast --lib --bins "${main[@]}" || status=$?
+  cargo test --locked --no-fail-fast --doc || status=$?
+  return "$status"
 }
 export KUBECONFORM="$PWD/.cache/bin/kubeconform" PROMTOOL="$PWD/.cache/bin/promtool"
 # Every test binary runs even when an earlier one fails; a summary per binary follows.
 log=$(mktemp)
 set +e
 if [ $# -gt 0 ]; then
+  # Any cargo test arguments: the Go builds first (beside the compile), then one cargo test.
+  build_go >"$log" 2>&1 & go_pid=$!
+  cargo test --locked --no-run "$@"; compiled=$?
+  wait "$go_pid"; go_status=$?
+  cat "$log" >&2; : >"$log"
+  if [ "$go_status" != 0 ]; then echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; fi
+  [ "$compiled" = 0 ] || exit "$compiled"
   cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
 else
-  run_in_two_lanes "$log"
-  status=$?
+  # The suite in two lanes, both logged; the worse status counts.
+  kube_log=$(mktemp)
+  kube_lane >"$kube_log" 2>&1 & kube_pid=$!
+  main_lane 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  wait "$kube_pid"; kube_status=$?
+  echo "test.sh: the kube lane (${KUBE_LANE[*]}: the Go builds, then these), which ran beside the above" >&2
+  tee -a "$log" <"$kube_log"; rm -f "$kube_log"
+  [ "$status" != 0 ] || status=$kube_status
 fi
 set -e
 echo "test.sh: summary per test binary" >&2
