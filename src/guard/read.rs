@@ -148,11 +148,13 @@ pub async fn read_with_runtime(
         tokio::join!(topics_then_stats, groups_then_online, admin.consumer_offsets(), admin.delay_offsets());
     let ((topics, (stats, next)), (groups, mut ask, offline_asked, mut answers), offsets, delay) =
         (topics_and_stats.map_err(err)?, groups_and_online.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?);
-    let (ask_more, _) =
-        seen.to_ask(&groups_only_with_offsets(&groups, &offsets), OFFLINE_ASKS_PER_REFRESH - offline_asked);
+    let only_offsets = groups_only_with_offsets(&groups, &offsets);
+    let (ask_more, _) = seen.to_ask(&only_offsets, OFFLINE_ASKS_PER_REFRESH - offline_asked);
     answers.extend(online(admin, ask_more.clone(), concurrency).await.map_err(err)?);
     ask.extend(ask_more);
-    let (consumers, seen) = seen.merge(&consumer_groups(&groups, &offsets), &ask, answers, asked_at);
+    // Every group that may consume here (system groups left out).
+    let candidates: Vec<String> = table_groups(&groups).into_iter().chain(only_offsets).collect();
+    let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
     let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;
     let read = BrokerOffsets {
@@ -262,20 +264,13 @@ async fn timer_wheel(
     Ok(Some(TimerWheel { per_topic, total }))
 }
 
-/// Every group that may consume here: the subscription-group table and the groups with
-/// committed offsets (a group deleted from the table keeps its offsets), system groups left out.
-fn consumer_groups(groups: &BTreeMap<String, GroupConfig>, offsets: &ConsumerOffsets) -> Vec<String> {
-    let with_offsets = offsets.keys().map(|(_, group)| group);
-    let all: BTreeSet<&String> = groups.keys().chain(with_offsets).collect();
-    all.into_iter().filter(|g| !is_system_group(g)).cloned().collect()
-}
-
 /// The group table's groups, system groups left out.
 fn table_groups(groups: &BTreeMap<String, GroupConfig>) -> Vec<String> {
     groups.keys().filter(|g| !is_system_group(g)).cloned().collect()
 }
 
-/// Groups with committed offsets that are not in the group table, system groups left out.
+/// Groups with committed offsets that are not in the group table (a group deleted from the table
+/// keeps its offsets), system groups left out.
 fn groups_only_with_offsets(groups: &BTreeMap<String, GroupConfig>, offsets: &ConsumerOffsets) -> Vec<String> {
     let with_offsets: BTreeSet<&String> = offsets.keys().map(|(_, group)| group).collect();
     with_offsets.into_iter().filter(|g| !groups.contains_key(*g) && !is_system_group(g)).cloned().collect()
