@@ -20,13 +20,14 @@ scripts/rocketmq.sh fetch
 ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
 scripts/tools.sh musl # the rustup target, seconds: the lanes below build the static binary with it
 # The Go tools (kubeconform, promtool) and etcd, kube-apiserver, the KubeBlocks v1.0.2 manager,
-# kbagent and kbhelper, built from Go modules: minutes on a fresh machine, and only three test
+# kbagent and kbhelper, built from Go modules: minutes on a fresh machine, and only four test
 # binaries need them (KUBE_LANE).
 build_go() { scripts/tools.sh && scripts/kubeblocks.sh build; }
 # The binaries that need the Go builds: the manifests (tests/deploy.rs, which also checks the
-# static musl binary), the real kbagent (tests/kubeblocks.rs) and the real control plane
-# (tests/kubeblocks_control_plane.rs, ~10 min, mostly waiting on the manager's reconciles).
-KUBE_LANE=(deploy kubeblocks kubeblocks_control_plane)
+# static musl binary), KubeBlocks' role handling (tests/dledger.rs runs kbhelper), the real kbagent
+# (tests/kubeblocks.rs) and the real control plane (tests/kubeblocks_control_plane.rs, ~10 min,
+# mostly waiting on the manager's reconciles).
+KUBE_LANE=(deploy dledger kubeblocks kubeblocks_control_plane)
 # The kube lane: the Go builds from the start, beside the test compile; then the static binary;
 # then its binaries (cargo waits on the main lane's compile through its build lock). It runs
 # beside the main lane, so no other test waits for a Go build.
