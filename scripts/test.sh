@@ -18,36 +18,64 @@ matrix=false
 if [ "${1:-}" = --matrix ]; then matrix=true; shift; fi
 scripts/rocketmq.sh fetch
 ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
-scripts/tools.sh musl # the rustup target, seconds: the lanes below build the static binary with it
-# The Go tools (kubeconform, promtool) and etcd, kube-apiserver, the KubeBlocks v1.0.2 manager,
-# kbagent and kbhelper, built from Go modules: minutes on a fresh machine, and only four test
-# binaries need them (KUBE_LANE).
-build_go() { scripts/tools.sh && scripts/kubeblocks.sh build; }
-# The binaries that need the Go builds: the manifests (tests/deploy.rs, which also checks the
-# static musl binary), KubeBlocks' role handling (tests/dledger.rs runs kbhelper), the real kbagent
-# (tests/kubeblocks.rs) and the real control plane (tests/kubeblocks_control_plane.rs, ~10 min,
-# mostly waiting on the manager's reconciles).
-KUBE_LANE=(deploy dledger kubeblocks kubeblocks_control_plane)
-# The kube lane: the Go builds from the start, beside the test compile; then the static binary;
-# then its binaries (cargo waits on the main lane's compile through its build lock). It runs
-# beside the main lane, so no other test waits for a Go build.
+scripts/tools.sh musl # the rustup target, seconds: tests/deploy.rs builds the static binary with it
+# Built from Go modules, minutes each on a fresh machine: etcd, kube-apiserver, the KubeBlocks
+# v1.0.2 manager, kbagent and kbhelper (scripts/kubeblocks.sh), and kubeconform and promtool
+# (scripts/tools.sh). Only four test binaries need them.
+build_go() { scripts/kubeblocks.sh build && scripts/tools.sh; }
+# The control plane (tests/kubeblocks_control_plane.rs, ~10 min, mostly waiting on the manager's
+# reconciles) is the longest binary and needs the KubeBlocks builds, so it has a lane of its own
+# that starts with those builds, then runs it and the push clients (tests/scale_in_clients.rs,
+# ~3 min of waiting on the Java clients' offset saves).
+KUBE_LANE=(kubeblocks_control_plane scale_in_clients)
+# The three other binaries that need Go builds run last in the main lane: the manifests
+# (tests/deploy.rs: kubeconform, promtool and the static musl binary), KubeBlocks' role handling
+# (tests/dledger.rs runs kbhelper) and the real kbagent (tests/kubeblocks.rs).
+GO_LAST=(deploy dledger kubeblocks)
+# Each Go build's exit status lands in its file when it ends.
+kb_built=$(mktemp -u) tools_built=$(mktemp -u)
 kube_lane() {
-  local name args=()
-  build_go || { echo "test.sh: building the Go tools failed (above): ${KUBE_LANE[*]} not run" >&2; return 1; }
-  cargo build --release --locked -q --bin rocketmq-sidecar --target x86_64-unknown-linux-musl ||
-    echo "test.sh: the static (musl) build failed; tests/deploy.rs reports why" >&2
-  for name in "${KUBE_LANE[@]}"; do args+=(--test "$name"); done
-  cargo test --locked --no-fail-fast "${args[@]}"
+  local name args=() status
+  scripts/kubeblocks.sh build; status=$?
+  echo "$status" >"$kb_built"
+  # The tools and the static binary tests/deploy.rs checks, beside this lane's tests.
+  (
+    scripts/tools.sh; tools=$?
+    cargo build --release --locked -q --bin rocketmq-sidecar --target x86_64-unknown-linux-musl ||
+      echo "test.sh: the static (musl) build failed; tests/deploy.rs reports why" >&2
+    echo "$tools" >"$tools_built"
+  ) &
+  if [ "$status" != 0 ]; then
+    echo "test.sh: scripts/kubeblocks.sh build failed (above): ${KUBE_LANE[0]} not run" >&2
+    args=(--test scale_in_clients)
+  else
+    for name in "${KUBE_LANE[@]}"; do args+=(--test "$name"); done
+  fi
+  cargo test --locked --no-fail-fast "${args[@]}" || status=$?
+  wait
+  return "$status"
 }
-# The main lane: every other binary, as soon as the suite is compiled, then the doc tests.
+# Waits for a Go build's status file; returns that status.
+built() {
+  while [ ! -s "$1" ]; do sleep 2; done
+  return "$(cat "$1")"
+}
+# The main lane: every other binary as soon as the suite is compiled (no Go build delays them), then
+# GO_LAST once the Go builds are done, then the doc tests.
 main_lane() {
-  local f name main=()
+  local f name main=() last=() status=0
   for f in tests/*.rs tests/*/main.rs; do
     name=${f#tests/}; name=${name%/main.rs}; name=${name%.rs}
-    [[ " ${KUBE_LANE[*]} " == *" $name "* ]] || main+=(--test "$name")
+    [[ " ${KUBE_LANE[*]} ${GO_LAST[*]} " == *" $name "* ]] || main+=(--test "$name")
   done
-  local status=0
+  for name in "${GO_LAST[@]}"; do last+=(--test "$name"); done
   cargo test --locked --no-fail-fast --lib --bins "${main[@]}" || status=$?
+  if built "$kb_built" && built "$tools_built"; then
+    cargo test --locked --no-fail-fast "${last[@]}" || status=$?
+  else
+    echo "test.sh: a Go build failed (the kube lane's output, below): ${GO_LAST[*]} not run" >&2
+    status=1
+  fi
   cargo test --locked --no-fail-fast --doc || status=$?
   return "$status"
 }
@@ -72,8 +100,8 @@ else
   main_lane 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
   wait "$kube_pid"; kube_status=$?
-  echo "test.sh: the kube lane (${KUBE_LANE[*]}: the Go builds, then these), which ran beside the above" >&2
-  tee -a "$log" <"$kube_log"; rm -f "$kube_log"
+  echo "test.sh: the kube lane (the Go builds, then ${KUBE_LANE[*]}), which ran beside the above" >&2
+  tee -a "$log" <"$kube_log"; rm -f "$kube_log" "$kb_built" "$tools_built"
   [ "$status" != 0 ] || status=$kube_status
 fi
 set -e
