@@ -18,91 +18,63 @@ matrix=false
 if [ "${1:-}" = --matrix ]; then matrix=true; shift; fi
 scripts/rocketmq.sh fetch
 ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
-scripts/tools.sh musl # the rustup target, seconds: tests/deploy.rs builds the static binary with it
-# Built from Go modules, minutes each on a fresh machine: etcd, kube-apiserver, the KubeBlocks
-# v1.0.2 manager, kbagent and kbhelper (scripts/kubeblocks.sh), and kubeconform and promtool
-# (scripts/tools.sh). Only four test binaries need them.
-build_go() { scripts/kubeblocks.sh build && scripts/tools.sh; }
-# The control plane (tests/kubeblocks_control_plane.rs, ~10 min, mostly waiting on the manager's
-# reconciles) is the longest binary and needs the KubeBlocks builds, so it has a lane of its own
-# that starts with those builds, then runs it and the push clients (tests/scale_in_clients.rs,
-# ~3 min of waiting on the Java clients' offset saves).
-KUBE_LANE=(kubeblocks_control_plane scale_in_clients)
-# The three other binaries that need Go builds run last in the main lane: the manifests
-# (tests/deploy.rs: kubeconform, promtool and the static musl binary), KubeBlocks' role handling
-# (tests/dledger.rs runs kbhelper) and the real kbagent (tests/kubeblocks.rs).
-GO_LAST=(deploy dledger kubeblocks)
-# Each Go build's exit status lands in its file when it ends.
-kb_built=$(mktemp -u) tools_built=$(mktemp -u)
-kube_lane() {
-  local name args=() status
-  scripts/kubeblocks.sh build; status=$?
-  echo "$status" >"$kb_built"
-  # The tools and the static binary tests/deploy.rs checks, beside this lane's tests.
-  (
-    scripts/tools.sh; tools=$?
-    cargo build --release --locked -q --bin rocketmq-sidecar --target x86_64-unknown-linux-musl ||
-      echo "test.sh: the static (musl) build failed; tests/deploy.rs reports why" >&2
-    echo "$tools" >"$tools_built"
-  ) &
-  if [ "$status" != 0 ]; then
-    echo "test.sh: scripts/kubeblocks.sh build failed (above): ${KUBE_LANE[0]} not run" >&2
-    args=(--test scale_in_clients)
-  else
-    for name in "${KUBE_LANE[@]}"; do args+=(--test "$name"); done
-  fi
-  cargo test --locked --no-fail-fast "${args[@]}" || status=$?
-  wait
-  return "$status"
-}
-# Waits for a Go build's status file; returns that status.
-built() {
-  while [ ! -s "$1" ]; do sleep 2; done
-  return "$(cat "$1")"
-}
-# The main lane: every other binary as soon as the suite is compiled (no Go build delays them), then
-# GO_LAST once the Go builds are done, then the doc tests.
-main_lane() {
-  local f name main=() last=() status=0
+# The Go tools, then etcd, kube-apiserver, the KubeBlocks v1.0.2 manager, kbagent and kbhelper
+# (tests/kubeblocks*.rs), built while cargo compiles the tests: each leaves cores idle while it
+# downloads and links, and on a fresh 2-core machine the two together take minutes less.
+scripts/tools.sh musl # first: the background's tools.sh then finds the target there
+go_log=$(mktemp)
+(scripts/tools.sh && scripts/kubeblocks.sh build) >"$go_log" 2>&1 &
+go_pid=$!
+compiled=0
+cargo test --locked --no-run "$@" || compiled=$?
+# The whole suite: the static binary tests/deploy.rs checks, built while the Go builds still run
+# (on a fresh machine they end minutes after this compile) rather than inside that test. A
+# failure here is left for that test to report.
+if [ "$compiled" = 0 ] && [ $# = 0 ]; then
+  cargo build --release --locked -q --bin rocketmq-sidecar --target x86_64-unknown-linux-musl ||
+    echo "test.sh: the static (musl) build failed; tests/deploy.rs reports why" >&2
+fi
+go_status=0
+wait "$go_pid" || go_status=$?
+cat "$go_log" >&2; rm -f "$go_log"
+[ "$go_status" = 0 ] || { echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; }
+[ "$compiled" = 0 ] || exit "$compiled"
+# The suite in two lanes, both logged to $1. The side lane holds binaries that mostly wait: the
+# control plane (tests/kubeblocks_control_plane.rs, ~7 min) on the KubeBlocks manager's
+# reconciles (a quarter of the 2 cores busy on average), the push-client tests
+# (tests/scale_in_clients.rs, ~2.5 min) on the Java clients' offset saves. It runs beside every
+# other binary instead of after them, saving about as long as it takes. Doc tests run last.
+# Returns the worse status.
+SIDE_LANE=(kubeblocks_control_plane scale_in_clients)
+run_in_two_lanes() {
+  local log=$1 side side_pid side_status main_status doc_status main=() side_args=() f name s
+  side=$(mktemp)
+  for name in "${SIDE_LANE[@]}"; do side_args+=(--test "$name"); done
+  cargo test --locked --no-fail-fast "${side_args[@]}" >"$side" 2>&1 &
+  side_pid=$!
   for f in tests/*.rs tests/*/main.rs; do
     name=${f#tests/}; name=${name%/main.rs}; name=${name%.rs}
-    [[ " ${KUBE_LANE[*]} ${GO_LAST[*]} " == *" $name "* ]] || main+=(--test "$name")
+    [[ " ${SIDE_LANE[*]} " == *" $name "* ]] || main+=(--test "$name")
   done
-  for name in "${GO_LAST[@]}"; do last+=(--test "$name"); done
-  cargo test --locked --no-fail-fast --lib --bins "${main[@]}" || status=$?
-  if built "$kb_built" && built "$tools_built"; then
-    cargo test --locked --no-fail-fast "${last[@]}" || status=$?
-  else
-    echo "test.sh: a Go build failed (the kube lane's output, below): ${GO_LAST[*]} not run" >&2
-    status=1
-  fi
-  cargo test --locked --no-fail-fast --doc || status=$?
-  return "$status"
+  cargo test --locked --no-fail-fast --lib --bins "${main[@]}" 2>&1 | tee "$log"
+  main_status=${PIPESTATUS[0]}
+  cargo test --locked --no-fail-fast --doc 2>&1 | tee -a "$log"
+  doc_status=${PIPESTATUS[0]}
+  wait "$side_pid"; side_status=$?
+  echo "test.sh: the side lane (${SIDE_LANE[*]}), which ran beside the above" >&2
+  tee -a "$log" <"$side"; rm -f "$side"
+  for s in "$main_status" "$doc_status" "$side_status"; do [ "$s" = 0 ] || return "$s"; done
 }
 export KUBECONFORM="$PWD/.cache/bin/kubeconform" PROMTOOL="$PWD/.cache/bin/promtool"
 # Every test binary runs even when an earlier one fails; a summary per binary follows.
 log=$(mktemp)
 set +e
 if [ $# -gt 0 ]; then
-  # Any cargo test arguments: the Go builds first (beside the compile), then one cargo test.
-  build_go >"$log" 2>&1 & go_pid=$!
-  cargo test --locked --no-run "$@"; compiled=$?
-  wait "$go_pid"; go_status=$?
-  cat "$log" >&2; : >"$log"
-  if [ "$go_status" != 0 ]; then echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; fi
-  [ "$compiled" = 0 ] || exit "$compiled"
   cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
 else
-  # The suite in two lanes, both logged; the worse status counts.
-  kube_log=$(mktemp)
-  kube_lane >"$kube_log" 2>&1 & kube_pid=$!
-  main_lane 2>&1 | tee "$log"
-  status=${PIPESTATUS[0]}
-  wait "$kube_pid"; kube_status=$?
-  echo "test.sh: the kube lane (the Go builds, then ${KUBE_LANE[*]}), which ran beside the above" >&2
-  tee -a "$log" <"$kube_log"; rm -f "$kube_log" "$kb_built" "$tools_built"
-  [ "$status" != 0 ] || status=$kube_status
+  run_in_two_lanes "$log"
+  status=$?
 fi
 set -e
 echo "test.sh: summary per test binary" >&2
