@@ -110,9 +110,8 @@ build_kbhelper() {
   stamp kbhelper "$KB_VERSION-$helper_sum"
 }
 
-# One build at a time: a test binary that needs a piece runs `build` itself (tests/common/kb.rs),
-# and may start while scripts/test.sh's kube lane is still building; the second waits, then finds
-# everything fresh.
+# One build at a time: test binaries that need a piece run `build` themselves (tests/common/kb.rs),
+# and the demo runs `agent`; a second build started meanwhile waits, then finds everything fresh.
 case "${1:-}" in build | agent) exec 9>"$OUT/.build.lock"; flock 9 ;; esac
 case "${1:-}" in
   build)

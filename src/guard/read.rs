@@ -140,20 +140,21 @@ pub async fn read_with_runtime(
     };
     let groups_then_online = async {
         let groups = admin.groups().await?;
-        let (ask, offline_asked) = seen.to_ask(&table_groups(&groups), OFFLINE_ASKS_PER_REFRESH);
+        let in_table = table_groups(&groups);
+        let (ask, offline_asked) = seen.to_ask(&in_table, OFFLINE_ASKS_PER_REFRESH);
         let answers = online(admin, ask.clone(), concurrency).await?;
-        Ok::<_, AdminError>((groups, ask, offline_asked, answers))
+        Ok::<_, AdminError>((groups, in_table, ask, offline_asked, answers))
     };
     let (topics_and_stats, groups_and_online, offsets, delay) =
         tokio::join!(topics_then_stats, groups_then_online, admin.consumer_offsets(), admin.delay_offsets());
-    let ((topics, (stats, next)), (groups, mut ask, offline_asked, mut answers), offsets, delay) =
+    let ((topics, (stats, next)), (groups, in_table, mut ask, offline_asked, mut answers), offsets, delay) =
         (topics_and_stats.map_err(err)?, groups_and_online.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?);
     let only_offsets = groups_only_with_offsets(&groups, &offsets);
     let (ask_more, _) = seen.to_ask(&only_offsets, OFFLINE_ASKS_PER_REFRESH - offline_asked);
     answers.extend(online(admin, ask_more.clone(), concurrency).await.map_err(err)?);
     ask.extend(ask_more);
     // Every group that may consume here (system groups left out).
-    let candidates: Vec<String> = table_groups(&groups).into_iter().chain(only_offsets).collect();
+    let candidates: Vec<String> = in_table.into_iter().chain(only_offsets).collect();
     let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
     let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;

@@ -63,7 +63,7 @@ pub fn each_row_text_of<'a, E: From<JsonError>>(
     each_row_of(input, field, |p| p.text_of_value(2), f)
 }
 
-/// The walk behind [`each_member_of`] and [`each_int_map_of`]: `read_row` reads each member of
+/// The walk behind [`each_member_of`], [`each_int_map_of`] and [`each_row_text_of`]: `read_row` reads each member of
 /// `field` (the parser at its value), `f` takes it.
 fn each_row_of<'a, R, E: From<JsonError>>(
     input: &'a [u8],
