@@ -114,6 +114,10 @@ fn backlog_is_exact_per_group_and_topic_then_zero_once_consumed() {
     );
     assert!(r["queuesBehind"].as_u64().unwrap() >= 1);
     assert_eq!(v["safe"], false);
+    // Its offsets already block: its online consumers are not asked, and the output says so.
+    assert!(v["groupsNotAsked"].as_u64().unwrap() >= 1, "{v:#}");
+    let notes = v["notes"].as_array().unwrap();
+    assert!(notes.iter().any(|n| n.as_str().unwrap().contains("were not asked for their online consumers")), "{v:#}");
     let run = check(&["--ignore-delayed"]);
     assert_eq!(run.code, Some(1));
     assert!(run.stdout.contains("GuardGroupA") && run.stdout.contains("NOT safe"), "{}", run.stdout);
@@ -129,6 +133,7 @@ fn backlog_is_exact_per_group_and_topic_then_zero_once_consumed() {
     let (code, v) = check_json(&["--ignore-delayed"]);
     assert_eq!(code, Some(0), "{v:#}");
     assert!(row(&v, "GuardGroupA", "GuardTopicA").is_none());
+    assert_eq!(v["groupsNotAsked"], 0, "a safe verdict asked every group: {v:#}");
 }
 
 #[test]

@@ -309,10 +309,14 @@ pub fn print_table(out: &mut impl Write, b: &Backlog) -> std::io::Result<()> {
         Verdict::Unsafe => "NOT safe to remove",
         Verdict::CannotTell => "CANNOT TELL (not safe to remove)",
     };
+    let online = match b.groups_not_asked {
+        0 => format!("{} online", b.online_groups),
+        n => format!("{} online of those asked, {n} not asked", b.online_groups),
+    };
     writeln!(
         out,
-        "total: {} unconsumed message(s) block the scale-in of {} ({} groups, {} online, {} topics checked): {verdict}",
-        b.blocking_messages, b.broker, b.groups, b.online_groups, b.topics
+        "total: {} unconsumed message(s) block the scale-in of {} ({} groups, {online}, {} topics checked): {verdict}",
+        b.blocking_messages, b.broker, b.groups, b.topics
     )?;
     out.flush()
 }

@@ -29,12 +29,10 @@ use crate::admin::{
 use super::broadcast::broadcast_rows;
 use super::error::GuardError;
 use super::read::{read, BrokerOffsets};
-use super::rows::{behind, push};
+use super::rows::{behind, committed_kind, push, HALF_TOPIC, SCHEDULE_TOPIC};
 pub use super::rows::{Kind, Row};
 use super::writes::{assess, now_ms, Writes, DEFAULT_QUIET_WINDOW};
 
-const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
-const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 const HALF_GROUP: &str = "CID_RMQ_SYS_TRANS";
 /// A POP record that landed in the revive log this long ago has been read by the revive service
 /// (it reads due records within seconds), whatever offset it last committed.
@@ -102,8 +100,12 @@ pub struct Backlog {
     /// What was counted or set aside, in words (e.g. offline groups accepted by the policy).
     pub notes: Vec<String>,
     pub groups: usize,
-    /// Groups with consumers online now.
+    /// Groups with consumers online now, of those asked.
     pub online_groups: usize,
+    /// Groups not asked for their online consumers because their committed offsets already
+    /// block (so never while the verdict can be safe): their subscriptions without offsets and
+    /// their BROADCASTING clients are not in the rows. One request per group saved.
+    pub groups_not_asked: usize,
     pub topics: usize,
 }
 
@@ -155,6 +157,7 @@ pub async fn evaluate(admin: Arc<BrokerAdmin>, read: &BrokerOffsets, policy: &Po
     f.cannot_tell.extend(unknown);
     f.nobody_consumes();
     f.offline_groups();
+    f.not_asked();
     f.timer_wheel();
     f.pop_in_flight(now_ms());
     let writes = assess(read, policy.quiet_window, now_ms());
@@ -194,17 +197,8 @@ impl<'a> Findings<'a> {
     fn committed(&mut self) {
         for ((topic, group), committed) in &self.read.offsets {
             let Some(queues) = self.stats.get(topic) else { continue }; // topic deleted: its messages are gone
-            if topic == HALF_TOPIC || topic == SCHEDULE_TOPIC || topic.starts_with(REVIVE_PREFIX) {
-                continue;
-            }
+            let Some(kind) = committed_kind(topic) else { continue };
             self.consumed.insert(topic.clone());
-            let kind = if topic.starts_with(RETRY_PREFIX) {
-                Kind::Retry
-            } else if topic.starts_with(DLQ_PREFIX) {
-                Kind::DeadLetter
-            } else {
-                Kind::Consumer
-            };
             let blocks = kind != Kind::DeadLetter || self.policy.strict;
             if let Some(reason) = impossible(topic, group, queues, committed) {
                 self.cannot_tell.push(reason);
@@ -287,6 +281,19 @@ impl<'a> Findings<'a> {
                  progress on its clients, and none is online to ask, so whether it still needs any of the \
                  {held} stored message(s) cannot be told. Start its consumers, delete the group if it is \
                  gone (mqadmin deleteSubGroup), or pass --accept-offline-broadcast-loss"
+            ));
+        }
+    }
+
+    /// Says which rows the groups left unasked ([`BrokerOffsets`]'s `not_asked`) may be missing.
+    fn not_asked(&mut self) {
+        let n = self.read.not_asked;
+        if n > 0 {
+            self.notes.push(format!(
+                "{n} group(s) already behind on committed offsets were not asked for their online consumers (one \
+                 request each, spared the broker): rows for their subscriptions without offsets and their \
+                 BROADCASTING clients are left out, and a topic only they subscribe to may show as unconsumed. \
+                 Every group is asked once none is behind"
             ));
         }
     }
@@ -394,6 +401,7 @@ impl<'a> Findings<'a> {
             notes: self.notes,
             groups: self.read.groups.len(),
             online_groups: self.read.consumers.len(),
+            groups_not_asked: self.read.not_asked,
             topics: self.read.topics.len(),
         }
     }
@@ -457,6 +465,7 @@ mod tests {
             stats: Arc::new([("T".to_string(), queues)].into()),
             last_store_ms,
             consumers: BTreeMap::new(),
+            not_asked: 0,
             timer: None,
             revive_last_store_ms: 0,
         }

@@ -7,7 +7,8 @@
 //! subscriptions and broadcast progress can change at any time) and every group never asked; of
 //! the groups offline at their last answer it asks at most [`OFFLINE_ASKS_PER_REFRESH`], the
 //! longest unasked first, and takes the rest as still offline. Under that many offline groups,
-//! every group is asked every refresh. A guard verdict never uses this: it asks every group.
+//! every group is asked every refresh. A guard verdict never uses this: it asks every group whose
+//! committed offsets do not already block ([`super::read`]).
 
 use std::collections::{BTreeMap, HashMap};
 

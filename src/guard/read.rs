@@ -19,6 +19,7 @@ use super::kept::{
     topic_table_digest, KeptStats, ReadStats, RuntimeSample, Since, StatsOutcome, StatsRead, StatsSource,
 };
 use super::online::{OnlineSeen, OFFLINE_ASKS_PER_REFRESH};
+use super::rows::blocked_by_committed;
 
 pub struct BrokerOffsets {
     pub topics: BTreeMap<String, TopicConfig>,
@@ -35,8 +36,12 @@ pub struct BrokerOffsets {
     pub stats: Arc<BTreeMap<String, TopicOffsets>>,
     /// When the broker stored its newest message, any topic (ms, broker clock; 0 = none).
     pub(super) last_store_ms: i64,
-    /// Online consumers of every non-system group in the table or with offsets; absent = offline.
+    /// Online consumers of every non-system group in the table or with offsets that was asked;
+    /// absent = offline or not asked.
     pub consumers: BTreeMap<String, OnlineConsumers>,
+    /// Groups not asked for their online consumers: a verdict's read leaves out those whose
+    /// committed offsets already block ([`Asking::Unblocked`]); a metrics refresh asks every one.
+    pub(super) not_asked: usize,
     /// 5.x: the timer wheel; None on a broker without one (4.x).
     pub timer: Option<TimerWheel>,
     /// 5.x: when the newest POP checkpoint or ack record landed in the revive log (ms, broker
@@ -94,10 +99,12 @@ impl Carry {
     }
 }
 
-/// Reads what [`super::evaluate`] needs; fails with [`GuardError::NotMaster`] after the config,
-/// before any table or per-topic request, when the broker is a slave.
+/// Reads what [`super::evaluate`] needs for a verdict; fails with [`GuardError::NotMaster`] after
+/// the config, before any table or per-topic request, when the broker is a slave. Every topic's
+/// stats are read, and the online consumers of every group whose committed offsets do not already
+/// block ([`Asking::Unblocked`]).
 pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
-    Ok(read_with_runtime(admin, concurrency, None, Carry::default()).await?.0)
+    Ok(read_as(admin, concurrency, None, None, Asking::Unblocked).await?.0)
 }
 
 /// [`read`] for the metrics refresh:
@@ -107,24 +114,47 @@ pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<Broker
 /// - the previous refresh's topic stats (`carry`) are used again when nothing was put since
 ///   before they were read, or caught up from the few entries appended since
 ///   ([`KeptStats::since`]), if the topic table is the same; otherwise every topic is asked;
-/// - groups offline at their last answer are asked in turns ([`super::online`]).
+/// - every group's online consumers are asked, those offline at their last answer in turns
+///   ([`super::online`]).
 ///
-/// Also returns where the topic stats came from and what the next refresh may carry. A guard
-/// verdict always reads everything itself ([`read`]).
-///
-/// Each table's per-row requests start as soon as that table is in: the topic stats after the
-/// topic table, the online consumers of the group table's groups after the group table, while
-/// the committed offsets (at 10,000 groups the slowest table for the broker to write: ~50 ms)
-/// are still on their way. Groups known only from their offsets are asked once those are in.
+/// Also returns where the topic stats came from and what the next refresh may carry.
 pub async fn read_with_runtime(
     admin: &Arc<BrokerAdmin>,
     concurrency: usize,
     runtime: Option<RuntimeSample<'_>>,
     carry: Carry,
 ) -> Result<(BrokerOffsets, StatsRead, Carry), GuardError> {
+    let Carry { stats, online } = carry;
+    read_as(admin, concurrency, runtime, stats, Asking::Everyone(online)).await
+}
+
+/// Whose online consumers a read asks for (GET_CONSUMER_CONNECTION_LIST, one request per group:
+/// at 10,000 groups most of what a read costs the broker).
+enum Asking {
+    /// A metrics refresh: every group (the offline ones in turns, [`OnlineSeen`]); the group
+    /// table's as soon as that table is in, while the committed offsets (at 10,000 groups the
+    /// slowest table for the broker to write: ~50 ms) are still on their way.
+    Everyone(OnlineSeen),
+    /// A verdict: once the committed offsets and the topic stats are in, every group except those
+    /// whose committed offsets already block ([`blocked_by_committed`]). Such a group makes the
+    /// verdict "not safe" whatever its consumers say, so its answer would add rows (its
+    /// subscriptions without offsets, its BROADCASTING clients), never change the verdict. A
+    /// verdict that can be "safe" has asked every group.
+    Unblocked,
+}
+
+/// Each table's per-row requests start as soon as that table is in: the topic stats after the
+/// topic table, and with [`Asking::Everyone`] the online consumers of the group table's groups
+/// after the group table. Groups known only from their offsets are asked once those are in.
+async fn read_as(
+    admin: &Arc<BrokerAdmin>,
+    concurrency: usize,
+    runtime: Option<RuntimeSample<'_>>,
+    kept: Option<KeptStats>,
+    asking: Asking,
+) -> Result<(BrokerOffsets, StatsRead, Carry), GuardError> {
     let broker = admin.addr().to_string();
     let err = |source: AdminError| GuardError::Broker { broker: broker.clone(), source };
-    let Carry { stats: kept, online: seen } = carry;
     let kept = kept.and_then(|k| Some((k.since(runtime?)?, k)));
     let (config, config_version) = admin.config_versioned().await.map_err(err)?;
     if !is_master(&config) {
@@ -141,21 +171,39 @@ pub async fn read_with_runtime(
     let groups_then_online = async {
         let groups = admin.groups().await?;
         let in_table = table_groups(&groups);
-        let (ask, offline_asked) = seen.to_ask(&in_table, OFFLINE_ASKS_PER_REFRESH);
-        let answers = online(admin, ask.clone(), concurrency).await?;
-        Ok::<_, AdminError>((groups, in_table, ask, offline_asked, answers))
+        let early = match &asking {
+            Asking::Everyone(seen) => {
+                let (ask, offline_asked) = seen.to_ask(&in_table, OFFLINE_ASKS_PER_REFRESH);
+                let answers = online(admin, ask.clone(), concurrency).await?;
+                Early { ask, offline_asked, answers }
+            }
+            Asking::Unblocked => Early::default(),
+        };
+        Ok::<_, AdminError>((groups, in_table, early))
     };
     let (topics_and_stats, groups_and_online, offsets, delay) =
         tokio::join!(topics_then_stats, groups_then_online, admin.consumer_offsets(), admin.delay_offsets());
-    let ((topics, (stats, next)), (groups, in_table, mut ask, offline_asked, mut answers), offsets, delay) =
+    let ((topics, (stats, next)), (groups, in_table, early), offsets, delay) =
         (topics_and_stats.map_err(err)?, groups_and_online.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?);
     let only_offsets = groups_only_with_offsets(&groups, &offsets);
-    let (ask_more, _) = seen.to_ask(&only_offsets, OFFLINE_ASKS_PER_REFRESH - offline_asked);
-    answers.extend(online(admin, ask_more.clone(), concurrency).await.map_err(err)?);
-    ask.extend(ask_more);
     // Every group that may consume here (system groups left out).
-    let candidates: Vec<String> = in_table.into_iter().chain(only_offsets).collect();
-    let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
+    let candidates: Vec<String> = in_table.into_iter().chain(only_offsets.iter().cloned()).collect();
+    let (consumers, seen, not_asked) = match asking {
+        Asking::Everyone(seen) => {
+            let Early { mut ask, offline_asked, mut answers } = early;
+            let (ask_more, _) = seen.to_ask(&only_offsets, OFFLINE_ASKS_PER_REFRESH - offline_asked);
+            answers.extend(online(admin, ask_more.clone(), concurrency).await.map_err(err)?);
+            ask.extend(ask_more);
+            let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
+            (consumers, seen, 0)
+        }
+        Asking::Unblocked => {
+            let blocked = blocked_by_committed(&offsets, &stats.stats);
+            let ask: Vec<String> = candidates.iter().filter(|g| !blocked.contains(g.as_str())).cloned().collect();
+            let not_asked = candidates.len() - ask.len();
+            (online(admin, ask, concurrency).await.map_err(err)?, OnlineSeen::default(), not_asked)
+        }
+    };
     // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
     let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;
     let read = BrokerOffsets {
@@ -168,10 +216,19 @@ pub async fn read_with_runtime(
         stats: stats.stats,
         last_store_ms: stats.last_store_ms,
         consumers,
+        not_asked,
         timer,
         revive_last_store_ms: stats.revive_last_store_ms,
     };
     Ok((read, next.read, Carry { stats: next.keep, online: seen }))
+}
+
+/// The online consumers a metrics refresh asked for as soon as the group table was in.
+#[derive(Default)]
+struct Early {
+    ask: Vec<String>,
+    offline_asked: usize,
+    answers: BTreeMap<String, OnlineConsumers>,
 }
 
 /// Every topic's queue offsets, and what the next refresh may keep of them: the kept ones when

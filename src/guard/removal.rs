@@ -191,6 +191,7 @@ mod tests {
             notes: vec![],
             groups: 1,
             online_groups: 0,
+            groups_not_asked: 0,
             topics: 1,
         }
     }

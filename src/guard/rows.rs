@@ -3,11 +3,14 @@
 //! ([`super::backlog`]) and the broadcast clients' ([`super::broadcast`]), neither of which
 //! imports the other.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::admin::TopicOffsets;
+use crate::admin::{ConsumerOffsets, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX, REVIVE_PREFIX};
+
+pub(super) const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
+pub(super) const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,6 +53,37 @@ pub struct Row {
     pub blocks: bool,
 }
 
+/// What a committed offset on `topic` counts as; None where the committed offset is a broker
+/// service's own progress (the transaction check's, the schedule service's, POP's revive
+/// service's), counted elsewhere.
+pub(super) fn committed_kind(topic: &str) -> Option<Kind> {
+    if topic == HALF_TOPIC || topic == SCHEDULE_TOPIC || topic.starts_with(REVIVE_PREFIX) {
+        None
+    } else if topic.starts_with(RETRY_PREFIX) {
+        Some(Kind::Retry)
+    } else if topic.starts_with(DLQ_PREFIX) {
+        Some(Kind::DeadLetter)
+    } else {
+        Some(Kind::Consumer)
+    }
+}
+
+/// Groups whose committed offsets alone make a verdict "not safe" under any policy: behind on a
+/// topic they consume or on their retry topic (dead-letter rows block only when strict).
+pub(super) fn blocked_by_committed<'o>(
+    offsets: &'o ConsumerOffsets,
+    stats: &BTreeMap<String, TopicOffsets>,
+) -> BTreeSet<&'o str> {
+    offsets
+        .iter()
+        .filter(|((topic, _), _)| matches!(committed_kind(topic), Some(Kind::Consumer | Kind::Retry)))
+        .filter(|((topic, _), committed)| {
+            stats.get(topic).is_some_and(|queues| behind(queues, committed).iter().any(|lag| *lag > 0))
+        })
+        .map(|((_, group), _)| group.as_str())
+        .collect()
+}
+
 /// Per-queue lag: max − the consumer's position, where a position below the queue's minimum
 /// (retention already deleted those messages) or missing counts from the minimum: unknown
 /// progress is not progress. A max below the position (a corrupt offset) is 0 here; the
@@ -88,4 +122,35 @@ pub fn push_row(rows: &mut Vec<Row>, mut row: Row, lags: Vec<u64>) {
     }
     row.queues_behind = u32::try_from(lags.iter().filter(|l| **l > 0).count()).unwrap_or(u32::MAX);
     rows.push(row);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_consumer_or_retry_backlog_from_committed_offsets_blocks_before_asking() {
+        let queues: TopicOffsets = [(0, (0, 10)), (1, (5, 8))].into();
+        let stats: BTreeMap<String, TopicOffsets> = ["T", "%RETRY%R", "%DLQ%D", HALF_TOPIC, SCHEDULE_TOPIC]
+            .iter()
+            .map(|t| (t.to_string(), queues.clone()))
+            .collect();
+        let at = |q0: i64, q1: i64| -> BTreeMap<u32, i64> { [(0, q0), (1, q1)].into() };
+        let offsets: ConsumerOffsets = [
+            (("T", "Behind"), at(10, 7)),
+            (("T", "CaughtUp"), at(10, 8)),
+            // Below the queue's minimum counts from the minimum: 3 behind on queue 1.
+            (("T", "BelowMin"), at(10, 2)),
+            (("%RETRY%R", "R"), at(9, 8)),
+            (("%DLQ%D", "D"), at(0, 5)),
+            ((HALF_TOPIC, "CID_RMQ_SYS_TRANS"), at(0, 5)),
+            ((SCHEDULE_TOPIC, "Sched"), at(0, 5)),
+            (("Gone", "NoStats"), at(0, 0)),
+        ]
+        .into_iter()
+        .map(|((t, g), c)| ((t.to_string(), g.to_string()), c))
+        .collect();
+        let blocked: Vec<&str> = blocked_by_committed(&offsets, &stats).into_iter().collect();
+        assert_eq!(blocked, ["Behind", "BelowMin", "R"]);
+    }
 }

@@ -111,6 +111,7 @@ mod tests {
             stats: Default::default(),
             last_store_ms,
             consumers: Default::default(),
+            not_asked: 0,
             timer: None,
             revive_last_store_ms: 0,
         }
