@@ -190,9 +190,11 @@ async fn read_as(
     let candidates: Vec<String> = in_table.into_iter().chain(only_offsets.iter().cloned()).collect();
     let (consumers, seen, not_asked) = match asking {
         Asking::Everyone(seen) => {
-            let (ask_more, _) = seen.to_ask(&only_offsets, OFFLINE_ASKS_PER_REFRESH - early.offline_asked);
-            let later = online(admin, ask_more.clone(), concurrency).await.map_err(err)?;
-            let (consumers, seen) = early.with(ask_more, later).merge_into(seen, &candidates, asked_at);
+            let Early { mut ask, offline_asked, mut answers } = early;
+            let (ask_more, _) = seen.to_ask(&only_offsets, OFFLINE_ASKS_PER_REFRESH - offline_asked);
+            answers.extend(online(admin, ask_more.clone(), concurrency).await.map_err(err)?);
+            ask.extend(ask_more);
+            let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
             (consumers, seen, 0)
         }
         Asking::Unblocked => {
@@ -227,25 +229,6 @@ struct Early {
     ask: Vec<String>,
     offline_asked: usize,
     answers: BTreeMap<String, OnlineConsumers>,
-}
-
-impl Early {
-    /// With the groups asked later (those known only from their offsets) and their answers.
-    fn with(mut self, asked: Vec<String>, answers: BTreeMap<String, OnlineConsumers>) -> Early {
-        self.ask.extend(asked);
-        self.answers.extend(answers);
-        self
-    }
-
-    /// Every candidate's online consumers, and what the next refresh starts from ([`OnlineSeen::merge`]).
-    fn merge_into(
-        self,
-        seen: OnlineSeen,
-        candidates: &[String],
-        at: Instant,
-    ) -> (BTreeMap<String, OnlineConsumers>, OnlineSeen) {
-        seen.merge(candidates, &self.ask, self.answers, at)
-    }
 }
 
 /// Every topic's queue offsets, and what the next refresh may keep of them: the kept ones when
