@@ -29,7 +29,7 @@ use crate::admin::{
 use super::broadcast::broadcast_rows;
 use super::error::GuardError;
 use super::read::{read, BrokerOffsets};
-use super::rows::{behind, committed_kind, push, HALF_TOPIC, SCHEDULE_TOPIC};
+use super::rows::{behind, committed_kind, committed_row_blocks, push, HALF_TOPIC, SCHEDULE_TOPIC};
 pub use super::rows::{Kind, Row};
 use super::writes::{assess, now_ms, Writes, DEFAULT_QUIET_WINDOW};
 
@@ -199,7 +199,7 @@ impl<'a> Findings<'a> {
             let Some(queues) = self.stats.get(topic) else { continue }; // topic deleted: its messages are gone
             let Some(kind) = committed_kind(topic) else { continue };
             self.consumed.insert(topic.clone());
-            let blocks = kind != Kind::DeadLetter || self.policy.strict;
+            let blocks = committed_row_blocks(kind, self.policy.strict);
             if let Some(reason) = impossible(topic, group, queues, committed) {
                 self.cannot_tell.push(reason);
             }

@@ -68,15 +68,21 @@ pub(super) fn committed_kind(topic: &str) -> Option<Kind> {
     }
 }
 
+/// Whether a committed-offset row of `kind` blocks: always, except a dead-letter topic's, which
+/// blocks only under the strict policy.
+pub(super) fn committed_row_blocks(kind: Kind, strict: bool) -> bool {
+    kind != Kind::DeadLetter || strict
+}
+
 /// Groups whose committed offsets alone make a verdict "not safe" under any policy: behind on a
-/// topic they consume or on their retry topic (dead-letter rows block only when strict).
+/// topic whose row blocks even when not strict ([`committed_row_blocks`]).
 pub(super) fn blocked_by_committed<'o>(
     offsets: &'o ConsumerOffsets,
     stats: &BTreeMap<String, TopicOffsets>,
 ) -> BTreeSet<&'o str> {
     offsets
         .iter()
-        .filter(|((topic, _), _)| matches!(committed_kind(topic), Some(Kind::Consumer | Kind::Retry)))
+        .filter(|((topic, _), _)| committed_kind(topic).is_some_and(|kind| committed_row_blocks(kind, false)))
         .filter(|((topic, _), committed)| {
             stats.get(topic).is_some_and(|queues| behind(queues, committed).iter().any(|lag| *lag > 0))
         })
