@@ -26,6 +26,9 @@ mkdir -p "$OUT/bin"
 # Every Go download and build cache stays under .cache/ too.
 export GOPATH=$ROOT/.cache/go GOMODCACHE=$ROOT/.cache/go/mod GOCACHE=$ROOT/.cache/go/build
 export GOTOOLCHAIN=auto GOFLAGS=-mod=mod
+# No symbol table or DWARF in the test's binaries: each large link takes about a third less (kube-apiserver
+# 5.7 s instead of 8.4 warm); panics still print their stacks.
+STRIP="-s -w"
 
 log() { echo "kubeblocks.sh: $*" >&2; }
 
@@ -46,7 +49,7 @@ go 1.24
 require go.etcd.io/etcd/server/v3 $ETCD_VERSION
 EOF
   printf '//go:build tools\n\npackage tools\n\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$w/tools.go"
-  (cd "$w" && go mod tidy >&2 && go build -o "$OUT/bin/etcd" go.etcd.io/etcd/server/v3)
+  (cd "$w" && go mod tidy >&2 && go build -ldflags "$STRIP" -o "$OUT/bin/etcd" go.etcd.io/etcd/server/v3)
   stamp etcd "$ETCD_VERSION"
 }
 
@@ -70,7 +73,7 @@ build_apiserver() {
   local x="-X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1"
   x="$x -X k8s.io/component-base/version.gitMinor=34 -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
   x="$x -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=34"
-  (cd "$w" && go mod tidy >&2 && go build -ldflags "$x" -o "$OUT/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+  (cd "$w" && go mod tidy >&2 && go build -ldflags "$x $STRIP" -o "$OUT/bin/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
   stamp kube-apiserver "$K8S_VERSION"
 }
 
@@ -92,7 +95,7 @@ build_from_module() {
   local src
   src=$(kb_source)
   log "building $3 $KB_VERSION"
-  (cd "$src" && go build -o "$OUT/bin/$1" "$2")
+  (cd "$src" && go build -ldflags "$STRIP" -o "$OUT/bin/$1" "$2")
   stamp "$1" "$KB_VERSION"
 }
 
@@ -106,7 +109,7 @@ build_kbhelper() {
   rm -rf "$src/cmd/rocketmq-sidecar-kbhelper" && mkdir -p "$src/cmd/rocketmq-sidecar-kbhelper"
   cp scripts/go/kbhelper/*.go "$src/cmd/rocketmq-sidecar-kbhelper/"
   cp scripts/go/kbhelper/component_export.go.in "$src/pkg/controller/component/zz_rocketmq_sidecar_export.go"
-  (cd "$src" && go build -o "$OUT/bin/kbhelper" ./cmd/rocketmq-sidecar-kbhelper)
+  (cd "$src" && go build -ldflags "$STRIP" -o "$OUT/bin/kbhelper" ./cmd/rocketmq-sidecar-kbhelper)
   stamp kbhelper "$KB_VERSION-$helper_sum"
 }
 

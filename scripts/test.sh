@@ -5,7 +5,7 @@
 # on loopback by the harness.
 #
 #   scripts/test.sh [CARGO TEST ARGS]   the suite (4.9.6, plus the 5.5.0 compatibility suite); with
-#                                       no arguments its binaries run in two lanes (below)
+#                                       no arguments its binaries run in three lanes (below)
 #   scripts/test.sh --matrix            also the 5.x suite (tests/rocketmq5.rs) on 5.1.4 and 5.3.3:
 #                                       README's version matrix (not in CI: about 6 more minutes)
 set -euo pipefail
@@ -39,31 +39,38 @@ wait "$go_pid" || go_status=$?
 cat "$go_log" >&2; rm -f "$go_log"
 [ "$go_status" = 0 ] || { echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; }
 [ "$compiled" = 0 ] || exit "$compiled"
-# The suite in two lanes, both logged to $1. The side lane holds binaries that mostly wait: the
-# control plane (tests/kubeblocks_control_plane.rs, ~7 min) on the KubeBlocks manager's
-# reconciles (a quarter of the 2 cores busy on average), the push-client tests
-# (tests/scale_in_clients.rs, ~2.5 min) on the Java clients' offset saves. It runs beside every
-# other binary instead of after them, saving about as long as it takes. Doc tests run last.
-# Returns the worse status.
-SIDE_LANE=(kubeblocks_control_plane scale_in_clients)
-run_in_two_lanes() {
-  local log=$1 side side_pid side_status main_status doc_status main=() side_args=() f name s
-  side=$(mktemp)
-  for name in "${SIDE_LANE[@]}"; do side_args+=(--test "$name"); done
-  cargo test --locked --no-fail-fast "${side_args[@]}" >"$side" 2>&1 &
-  side_pid=$!
+# The suite in three lanes at once, all logged to $1. Most binaries spend their time waiting (on JVM
+# starts, route refreshes, the push clients' offset saves, the KubeBlocks manager's reconciles): one
+# lane alone keeps about a third of the 2 cores busy. Each lane runs its binaries one after another:
+#  - the two KubeBlocks control-plane tests (tests/kubeblocks_control_plane.rs, at once, ~7 min) and
+#    the push clients (tests/scale_in_clients.rs, ~3 min);
+#  - the RocketMQ 5.x binaries, never two at once (seven 5.x JVMs share the cores in rocketmq5), then
+#    tests/deploy.rs and tests/kubeblocks.rs;
+#  - every other binary, the unit tests and, last, the doc tests (printed as they run).
+# Returns the worst status.
+LANES=("kubeblocks_control_plane scale_in_clients" "rocketmq5 controller5 tls5 deploy kubeblocks")
+run_in_lanes() {
+  local log=$1 lane out pids=() outs=() main=() f name s statuses=()
+  for lane in "${LANES[@]}"; do
+    out=$(mktemp)
+    # shellcheck disable=SC2086 # the lane's names, split on purpose
+    cargo test --locked --no-fail-fast $(printf -- '--test %s ' $lane) >"$out" 2>&1 &
+    pids+=($!) outs+=("$out")
+  done
   for f in tests/*.rs tests/*/main.rs; do
     name=${f#tests/}; name=${name%/main.rs}; name=${name%.rs}
-    [[ " ${SIDE_LANE[*]} " == *" $name "* ]] || main+=(--test "$name")
+    [[ " ${LANES[*]} " == *" $name "* ]] || main+=(--test "$name")
   done
   cargo test --locked --no-fail-fast --lib --bins "${main[@]}" 2>&1 | tee "$log"
-  main_status=${PIPESTATUS[0]}
+  statuses+=("${PIPESTATUS[0]}")
   cargo test --locked --no-fail-fast --doc 2>&1 | tee -a "$log"
-  doc_status=${PIPESTATUS[0]}
-  wait "$side_pid"; side_status=$?
-  echo "test.sh: the side lane (${SIDE_LANE[*]}), which ran beside the above" >&2
-  tee -a "$log" <"$side"; rm -f "$side"
-  for s in "$main_status" "$doc_status" "$side_status"; do [ "$s" = 0 ] || return "$s"; done
+  statuses+=("${PIPESTATUS[0]}")
+  for s in "${!pids[@]}"; do
+    wait "${pids[$s]}"; statuses+=($?)
+    echo "test.sh: the lane of ${LANES[$s]}, which ran beside the above" >&2
+    tee -a "$log" <"${outs[$s]}"; rm -f "${outs[$s]}"
+  done
+  for s in "${statuses[@]}"; do [ "$s" = 0 ] || return "$s"; done
 }
 export KUBECONFORM="$PWD/.cache/bin/kubeconform" PROMTOOL="$PWD/.cache/bin/promtool"
 # Every test binary runs even when an earlier one fails; a summary per binary follows.
@@ -73,7 +80,7 @@ if [ $# -gt 0 ]; then
   cargo test --locked --no-fail-fast "$@" 2>&1 | tee "$log"
   status=${PIPESTATUS[0]}
 else
-  run_in_two_lanes "$log"
+  run_in_lanes "$log"
   status=$?
 fi
 set -e

@@ -14,13 +14,14 @@ PROMTOOL_VERSION=v0.316.0
 mkdir -p .cache/bin
 # go_tool NAME VERSION PACKAGE [GO INSTALL FLAGS...]: builds .cache/bin/NAME once per VERSION.
 # `go install` builds report version "development", so a stamp file records which one was built;
-# GOTOOLCHAIN=auto lets an older distribution Go fetch the toolchain the module needs.
+# GOTOOLCHAIN=auto lets an older distribution Go fetch the toolchain the module needs; -s -w (no symbol
+# table, no DWARF) shortens the links.
 go_tool() {
   local name=$1 version=$2 package=$3
   shift 3
   [ -x ".cache/bin/$name" ] && [ "$(cat ".cache/bin/$name.version" 2>/dev/null)" = "$version" ] && return 0
   echo "tools.sh: building $name $version" >&2
-  GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod go install "$@" "$package@$version"
+  GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=auto GOFLAGS=-mod=mod go install -ldflags="-s -w" "$@" "$package@$version"
   echo "$version" > ".cache/bin/$name.version"
 }
 musl_target() {

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::kb::bin;
@@ -35,7 +36,9 @@ fn openssl(args: &[&str]) {
 
 impl ControlPlane {
     pub fn start() -> ControlPlane {
-        let dir = scratch("control-plane");
+        // A directory of its own: the tests of one binary each run their control plane at once.
+        static STARTED: AtomicUsize = AtomicUsize::new(0);
+        let dir = scratch(&format!("control-plane-{}", STARTED.fetch_add(1, Ordering::Relaxed)));
         let mut cp = ControlPlane { children: Vec::new(), kubeconfig: dir.join("kubeconfig"), dir: dir.clone() };
         let etcd_port = free_port();
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
