@@ -292,7 +292,8 @@ fn the_static_musl_binary_runs_with_no_shared_libraries() {
         "musl build failed (scripts/test.sh adds the target with rustup):\n{}",
         String::from_utf8_lossy(&build.stderr)
     );
-    let bin = root().join(format!("target/{target}/release/rocketmq-sidecar"));
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from);
+    let bin = target_dir.join(format!("{target}/release/rocketmq-sidecar"));
     let ldd = Command::new("ldd").arg(&bin).output().unwrap();
     let said = format!("{}{}", String::from_utf8_lossy(&ldd.stdout), String::from_utf8_lossy(&ldd.stderr));
     assert!(said.contains("not a dynamic executable") || said.contains("statically linked"), "ldd: {said}");
