@@ -329,25 +329,6 @@ fn consumed(consumers: &[&Helper]) -> BTreeSet<(String, u32, i64)> {
     consumers.iter().flat_map(|c| messages(c, "msg ")).map(|(_, b, q, o)| (b, q, o)).collect()
 }
 
-/// Waits until every master's route for `topic` is with the name server (a producer that starts
-/// earlier keeps a partial route until its next refresh).
-fn wait_full_route(namesrv: &str, topic: &str, shards: usize) {
-    use rocketmq_sidecar::admin::NamesrvAdmin;
-    use rocketmq_sidecar::remoting::ClientOptions;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let ns = NamesrvAdmin::new(namesrv, ClientOptions::default()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let brokers: BTreeSet<String> =
-            rt.block_on(ns.route(topic)).unwrap_or_default().into_iter().map(|q| q.broker_name).collect();
-        if brokers.len() >= shards {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{topic} routed on {brokers:?} only");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 /// How long a removal with a backlog is watched being held once the leaving shard is read-only:
 /// the producers refresh their routes every 30 s, and 10 s of sends after that are checked.
 const HOLD_READ_ONLY_MS: i64 = 45_000;
@@ -369,7 +350,7 @@ fn remove_shard_with_backlog(cp: &ControlPlane, fleet: &[Pod], ns: &str, to: usi
     for m in &masters {
         common::create_topic(&m.broker.addr(), TOPIC, 4);
     }
-    wait_full_route(ns, TOPIC, masters.len());
+    common::wait_route_on(ns, TOPIC, masters.len());
     let mut first = Helper::start(&["push", ns, TOPIC, GROUP, "CLUSTERING", "900"]);
     let producer = Helper::start(&["produce-loop", ns, TOPIC, "5", "900"]);
     // Past the client's first offset save (about 10 s after it starts), then the group falls behind.

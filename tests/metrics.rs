@@ -110,6 +110,7 @@ fn lag_and_offsets_equal_what_the_broker_reports_through_mqadmin() {
     let (topic, group, produced, consumed) = ("MetricsT", "MetricsG", 40, 15);
     create_topic(&c.master.addr(), topic, 4);
     let ns = c.namesrv.addr();
+    common::wait_route(&ns, topic);
     let sent = client(&["produce", &ns, topic, &produced.to_string(), "0"]);
     assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), produced, "{sent:?}");
     // The client consumes whole pulled batches, so it may take a few more than asked; M is what

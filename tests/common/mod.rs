@@ -627,16 +627,28 @@ pub fn set_topic_queues(addr: &str, topic: &str, read: u32, write: u32) {
     rt.block_on(Client::new(addr, ClientOptions::default()).invoke_ok(req)).expect("create topic");
 }
 
-/// Waits until the name server at `namesrv` routes `topic` (a 5.x broker registers a new topic
-/// with the name servers a moment after creating it).
+/// Waits until the name server at `namesrv` routes `topic` (a broker registers a new topic with
+/// the name servers a moment after creating it).
 pub fn wait_route(namesrv: &str, topic: &str) {
+    wait_route_on(namesrv, topic, 1);
+}
+
+/// Waits until the name server at `namesrv` routes `topic` on at least `brokers` brokers. A client
+/// started before that finds no route (or a partial one) and asks again only at its next route
+/// refresh, 30 s later.
+pub fn wait_route_on(namesrv: &str, topic: &str, brokers: usize) {
     use rocketmq_sidecar::admin::NamesrvAdmin;
     use rocketmq_sidecar::remoting::ClientOptions;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let ns = NamesrvAdmin::new(namesrv, ClientOptions::default()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !rt.block_on(ns.route(topic)).is_ok_and(|r| !r.is_empty()) {
-        assert!(Instant::now() < deadline, "{namesrv} never routed {topic}");
+    loop {
+        let routed: std::collections::BTreeSet<String> =
+            rt.block_on(ns.route(topic)).unwrap_or_default().into_iter().map(|q| q.broker_name).collect();
+        if routed.len() >= brokers {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{namesrv} routed {topic} on {routed:?} only");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
