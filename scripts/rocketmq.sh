@@ -206,30 +206,12 @@ mqadmin() {
   rm -rf "$home"; return $rc
 }
 
-# TestClient.java compiled once per version and source into .cache/rocketmq/client-VERSION-HASH/: the
-# source launcher compiled it at every start (1.4 s of CPU against 0.07 s, and the suite starts
-# it about a hundred times). Compiled into a temporary folder and renamed, so that clients
-# starting at once never see half a build; the loser of a race drops its copy.
-client_classes() {
-  local hash dir tmp
-  hash=$(sha256sum "$ROOT/scripts/java/TestClient.java" | cut -c1-12)
-  dir=$CACHE/rocketmq/client-$VERSION-$hash
-  if [ ! -d "$dir" ]; then
-    tmp=$(mktemp -d "$CACHE/rocketmq/.client-XXXXXX")
-    javac -nowarn -encoding UTF-8 -cp "$LIB/*" -d "$tmp" "$ROOT/scripts/java/TestClient.java" >&2 \
-      || { rm -rf "$tmp"; die "javac of scripts/java/TestClient.java failed (above)"; }
-    mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
-  fi
-  echo "$dir"
-}
-
 client() { # test producer/consumer: scripts/java/TestClient.java (see its header)
   fetch
-  local classes home rc=0
-  classes=$(client_classes)
-  home=$(mktemp -d); prepare_home "$home"
+  local home; home=$(mktemp -d); prepare_home "$home"
+  local rc=0
   java "${JVM_FLAGS[@]}" -Xmx256m -Duser.home="$home" -Drocketmq.client.logRoot="$home/logs" \
-    -cp "$classes:$LIB/*" TestClient "$@" || rc=$?
+    -cp "$LIB/*" "$ROOT/scripts/java/TestClient.java" "$@" || rc=$?
   rm -rf "$home"; return $rc
 }
 
