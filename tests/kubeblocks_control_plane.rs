@@ -349,10 +349,8 @@ struct Removal {
 /// `poke`: once caught up, have KubeBlocks re-check at once instead of after its error backoff.
 fn remove_shard_with_backlog(cp: &ControlPlane, fleet: &[Pod], ns: &str, to: usize, poke_when_done: bool) -> Removal {
     let masters: Vec<&Pod> = fleet.iter().filter(|p| role_label(cp, &p.name) == "master").collect();
-    for m in &masters {
-        common::create_topic(&m.broker.addr(), TOPIC, 4);
-    }
-    common::wait_route_on(ns, TOPIC, masters.len());
+    let addrs: Vec<String> = masters.iter().map(|m| m.broker.addr()).collect();
+    common::routed_topic(ns, &addrs, TOPIC, 4);
     let mut first = Helper::start(&["push", ns, TOPIC, GROUP, "CLUSTERING", "900"]);
     let producer = Helper::start(&["produce-loop", ns, TOPIC, "5", "900"]);
     // Past the client's first offset save (about 10 s after it starts), then the group falls behind.
@@ -871,8 +869,7 @@ fn roll_back_to_the_shell_actions(cp: &ControlPlane, fleet: Vec<Pod>, ns: &str) 
     wait_labels_match_brokers(cp, &fleet);
     // The broker still works: a topic on the master, ten messages sent and consumed through the name server.
     let master = fleet.iter().find(|p| role_label(cp, &p.name) == "master").unwrap();
-    common::create_topic(&master.broker.addr(), "RolledBackTopic", 4);
-    common::wait_route(ns, "RolledBackTopic");
+    common::routed_topic(ns, &[&master.broker.addr()], "RolledBackTopic", 4);
     let sent = common::client(&["produce", ns, "RolledBackTopic", "10", "0"]);
     assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 10, "{sent:?}");
     let got = common::client(&["consume", ns, "RolledBackTopic", "rolled-back-group", "10", "60"]);

@@ -108,9 +108,8 @@ fn mqadmin_progress(group: &str, topic: &str) -> (i64, i64, i64) {
 fn lag_and_offsets_equal_what_the_broker_reports_through_mqadmin() {
     let c = cluster();
     let (topic, group, produced, consumed) = ("MetricsT", "MetricsG", 40, 15);
-    create_topic(&c.master.addr(), topic, 4);
     let ns = c.namesrv.addr();
-    common::wait_route(&ns, topic);
+    common::routed_topic(&ns, &[&c.master.addr()], topic, 4);
     let sent = client(&["produce", &ns, topic, &produced.to_string(), "0"]);
     assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), produced, "{sent:?}");
     // The client consumes whole pulled batches, so it may take a few more than asked; M is what

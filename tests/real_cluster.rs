@@ -593,8 +593,8 @@ fn json_outputs_match_docs_json_md() {
 
     let guard = "`scale-in check --json`, `GET /scale-in`";
     // One unconsumed message, so the table has a row (`unconsumed`, shown with --strict).
-    common::create_topic(&master, "JsonDocTopic", 1); // on broker-a only: the producer never picks the ACL broker
-    common::wait_route(&ns, "JsonDocTopic");
+    // On broker-a only: the producer never picks the ACL broker.
+    common::routed_topic(&ns, &[&master], "JsonDocTopic", 1);
     let sent = common::client(&["produce", &ns, "JsonDocTopic", "1"]);
     assert!(sent.iter().any(|l| l.starts_with("ok ")), "{sent:?}");
     let backlog = json(&["scale-in", "check", "--broker", &master, "--json", "--quiet-window", "0", "--strict"]);

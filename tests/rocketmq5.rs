@@ -12,8 +12,8 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::{
-    client, create_topic, mqadmin, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Cluster, Helper, Proc,
-    Run, Serve, ACL_ADMIN, ACL_READER,
+    client, create_topic, mqadmin, routed_topic, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Cluster,
+    Helper, Proc, Run, Serve, ACL_ADMIN, ACL_READER,
 };
 
 /// The 5.x release under test.
@@ -64,12 +64,6 @@ fn shard(name: &'static str) -> Shard {
 fn turn() -> MutexGuard<'static, ()> {
     static TURN: Mutex<()> = Mutex::new(());
     TURN.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Creates `topic` on the broker at `addr` and waits until the name server routes it.
-fn routed_topic(ns: &str, addr: &str, topic: &str, queues: u32) {
-    create_topic(addr, topic, queues);
-    common::wait_route(ns, topic);
 }
 
 /// Sends `n` messages to `topic`; every send must succeed.
@@ -130,7 +124,7 @@ fn metrics_name_the_release_on_every_broker_series() {
     assert!(page.contains("rocketmq_sidecar_role{role=\"master\"} 1"), "{page}");
     // Consumer lag, as on 4.9.6 (tests/metrics.rs): 5 produced, 2 committed.
     let (ns, master) = (c.namesrv.addr(), c.master.addr());
-    routed_topic(&ns, &master, "MetricsT5", 1);
+    routed_topic(&ns, &[&master], "MetricsT5", 1);
     produce_ok(&ns, "MetricsT5", 5);
     common::create_group(&master, "MetricsG5");
     common::commit_offset(&master, "MetricsG5", "MetricsT5", 0, 2);
@@ -191,7 +185,7 @@ fn evidence_live_flush_disk_type_change_breaks_sends_on_5_x_too() {
     use rocketmq_sidecar::remoting::ClientOptions;
     let s = shard("broker-hazard5");
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
-    routed_topic(&ns, &addr, "HazardTopic5", 2);
+    routed_topic(&ns, &[&addr], "HazardTopic5", 2);
     let before = client(&["produce", &ns, "HazardTopic5", "2"]);
     assert!(before.iter().all(|l| l.starts_with("ok ")), "{before:?}");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -217,7 +211,7 @@ fn timer_wheel_messages_are_counted_until_consumed() {
     let _turn = turn();
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("TimedT", "TimedG");
-    routed_topic(&ns, &addr, topic, 4);
+    routed_topic(&ns, &[&addr], topic, 4);
     // The group is up to date on the topic before the timed messages are sent.
     produce_ok(&ns, topic, 4);
     assert_eq!(client(&["consume", &ns, topic, group, "4", "30"]), ["consumed 4"]);
@@ -266,7 +260,7 @@ fn pop_consumers_unacked_messages_are_never_safe() {
     let _turn = turn();
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("PopT", "PopG");
-    routed_topic(&ns, &addr, topic, 2);
+    routed_topic(&ns, &[&addr], topic, 2);
     let mode = mqadmin(&["setConsumeMode", "-b", &addr, "-t", topic, "-g", group, "-m", "POP", "-q", "2"]);
     assert!(mode.contains("consume mode[POP]"), "{mode}");
     produce_ok(&ns, topic, 3);
@@ -332,7 +326,7 @@ fn a_retried_message_blocks_until_consumed_again() {
     let s = SHARD.get_or_init(|| shard("broker-retry5"));
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("RetryT", "RetryG");
-    routed_topic(&ns, &addr, topic, 1);
+    routed_topic(&ns, &[&addr], topic, 1);
     let consumer = Helper::start(&["push", &ns, topic, group, "CLUSTERING", "300", "later"]);
     produce_ok(&ns, topic, 1);
     consumer.wait_line("later ", Duration::from_secs(60));
@@ -357,7 +351,7 @@ fn drain_ends_when_the_consumer_caught_up() {
     let s = SHARD.get_or_init(|| shard("broker-drain5"));
     let (ns, addr) = (s.namesrv.addr(), s.broker.addr());
     let (topic, group) = ("DrainT", "DrainG");
-    routed_topic(&ns, &addr, topic, 2);
+    routed_topic(&ns, &[&addr], topic, 2);
     produce_ok(&ns, topic, 5);
     assert_eq!(client(&["consume", &ns, topic, group, "0", "5"]), ["consumed 0"], "the group exists, behind");
     let drain_addr = addr.clone();

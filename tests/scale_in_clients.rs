@@ -14,7 +14,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{
-    client, create_topic, delete_group, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Helper, Proc, Run,
+    client, delete_group, routed_topic, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Helper, Proc, Run,
 };
 
 struct Fixture {
@@ -63,15 +63,6 @@ fn check_json(extra: &[&str]) -> (Option<i32>, serde_json::Value) {
 
 fn rows<'a>(v: &'a serde_json::Value, kind: &str) -> Vec<&'a serde_json::Value> {
     v["rows"].as_array().unwrap().iter().filter(|r| r["kind"] == kind).collect()
-}
-
-/// Creates `topic` on each of `brokers` and waits until the name server routes it on all of them:
-/// a client started earlier would see no route, or a partial one, until its refresh 30 s later.
-fn routed_topic(brokers: &[&Proc], topic: &str, queues: u32) {
-    for b in brokers {
-        create_topic(&b.addr(), topic, queues);
-    }
-    common::wait_route_on(&fixture().namesrv.addr(), topic, brokers.len());
 }
 
 fn produce(topic: &str, n: usize, delay_level: u32) {
@@ -181,7 +172,7 @@ impl Drain {
 fn a_new_push_consumer_blocks_until_its_client_has_saved_offsets_in_check_and_in_drain() {
     let _turn = turn();
     let f = fixture();
-    routed_topic(&[&f.broker], "NewGroupTopic", 4);
+    routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "NewGroupTopic", 4);
     produce("NewGroupTopic", 100, 0);
     // The first message is held 4 s, so messages really remain while the guard is asked; the
     // client saves its first offsets ~10 s after it starts.
@@ -231,7 +222,7 @@ fn a_new_push_consumer_blocks_until_its_client_has_saved_offsets_in_check_and_in
 fn broadcast_consumers_block_with_their_own_offsets_and_an_offline_one_cannot_be_told() {
     let _turn = turn();
     let f = fixture();
-    routed_topic(&[&f.broker], "BcTopic", 1);
+    routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "BcTopic", 1);
     // A new BROADCASTING client starts at the end of the queue, so messages come after it.
     let mut consumer = push("BcTopic", "BcGroup", "BROADCASTING", &["hold=20000"]);
     std::thread::sleep(Duration::from_secs(3)); // its first pull finds the queue empty
@@ -291,7 +282,7 @@ fn broadcast_consumers_block_with_their_own_offsets_and_an_offline_one_cannot_be
 fn a_groups_clustering_backlog_still_blocks_when_a_broadcast_consumer_shares_its_name() {
     let (_turn, f) = (turn(), fixture());
     let ns = f.namesrv.addr();
-    routed_topic(&[&f.broker], "MixTopic", 2);
+    routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "MixTopic", 2);
     produce("MixTopic", 4, 0);
     assert_eq!(client(&["consume", &ns, "MixTopic", "MixGroup", "4", "30"]), ["consumed 4"]);
     produce("MixTopic", 7, 0);
@@ -318,8 +309,8 @@ fn a_groups_clustering_backlog_still_blocks_when_a_broadcast_consumer_shares_its
 fn retried_and_delayed_messages_through_push_consumers_block_until_consumed() {
     let _turn = turn();
     let f = fixture();
-    routed_topic(&[&f.broker], "RetryTopic", 2);
-    routed_topic(&[&f.broker], "DelayTopic", 2);
+    routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "RetryTopic", 2);
+    routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "DelayTopic", 2);
     let retry = push("RetryTopic", "RetryGroup", "CLUSTERING", &["later", "threads=4"]);
     let delayed = push("DelayTopic", "DelayGroup", "CLUSTERING", &["threads=4"]);
     std::thread::sleep(Duration::from_secs(2));
@@ -375,7 +366,7 @@ fn a_producer_with_a_cached_route_is_drained_only_after_its_last_send_ok() {
     let _turn = turn();
     let f = fixture();
     let ns = f.namesrv.addr();
-    routed_topic(&[&f.broker, &f.other], "DrainTopic", 4);
+    routed_topic(&f.namesrv.addr(), &[&f.broker.addr(), &f.other.addr()], "DrainTopic", 4);
     let consumer = push("DrainTopic", "DrainGroup", "CLUSTERING", &["threads=4"]);
     // The default route refresh (30 s): started just now, it sends to broker-c for up to 30 s
     // after the drain takes the write permission away.

@@ -627,16 +627,19 @@ pub fn set_topic_queues(addr: &str, topic: &str, read: u32, write: u32) {
     rt.block_on(Client::new(addr, ClientOptions::default()).invoke_ok(req)).expect("create topic");
 }
 
-/// Waits until the name server at `namesrv` routes `topic` (a broker registers a new topic with
-/// the name servers a moment after creating it).
-pub fn wait_route(namesrv: &str, topic: &str) {
-    wait_route_on(namesrv, topic, 1);
+/// Creates `topic` on each broker in `brokers` and waits until the name server at `namesrv` routes
+/// it on all of them, so that a client started next finds the whole route.
+pub fn routed_topic(namesrv: &str, brokers: &[impl AsRef<str>], topic: &str, queues: u32) {
+    for addr in brokers {
+        create_topic(addr.as_ref(), topic, queues);
+    }
+    wait_route_on(namesrv, topic, brokers.len());
 }
 
-/// Waits until the name server at `namesrv` routes `topic` on at least `brokers` brokers. A client
-/// started before that finds no route (or a partial one) and asks again only at its next route
-/// refresh, 30 s later.
-pub fn wait_route_on(namesrv: &str, topic: &str, brokers: usize) {
+/// Waits until the name server at `namesrv` routes `topic` on at least `brokers` brokers (a broker
+/// registers a new topic with the name servers a moment after creating it). A client started before
+/// that finds no route, or a partial one, and asks again only at its next route refresh, 30 s later.
+fn wait_route_on(namesrv: &str, topic: &str, brokers: usize) {
     use rocketmq_sidecar::admin::NamesrvAdmin;
     use rocketmq_sidecar::remoting::ClientOptions;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -756,8 +759,7 @@ impl Drop for Helper {
 /// Six messages on `topic` (created on `broker` only, with `queues` queues), sent through the name
 /// servers, that `group` has not consumed (its offsets committed at 0).
 pub fn unconsumed(broker: &str, namesrv: &str, topic: &str, group: &str, queues: u32) {
-    create_topic(broker, topic, queues);
-    wait_route(namesrv, topic);
+    routed_topic(namesrv, &[broker], topic, queues);
     let sent = client(&["produce", namesrv, topic, "6"]);
     assert_eq!(sent.iter().filter(|l| l.starts_with("ok ")).count(), 6, "{sent:?}");
     create_group(broker, group);
