@@ -25,7 +25,7 @@ OUT=$ROOT/.cache/kubeblocks
 mkdir -p "$OUT/bin"
 # Every Go download and build cache stays under .cache/ too.
 export GOPATH=$ROOT/.cache/go GOMODCACHE=$ROOT/.cache/go/mod GOCACHE=$ROOT/.cache/go/build
-export GOTOOLCHAIN=auto GOFLAGS=-mod=mod
+export GOTOOLCHAIN=auto GOFLAGS="-mod=mod -modcacherw" # writable: `rm -rf .cache` works
 # No symbol table or DWARF in the test's binaries: each large link takes about a third less (kube-apiserver
 # 5.7 s instead of 8.4 warm); panics still print their stacks.
 STRIP="-s -w"
