@@ -23,9 +23,7 @@ K8S_VERSION=v1.34.4
 KB_VERSION=v1.0.2
 OUT=$ROOT/.cache/kubeblocks
 mkdir -p "$OUT/bin"
-# Every Go download and build cache stays under .cache/ too.
-export GOPATH=$ROOT/.cache/go GOMODCACHE=$ROOT/.cache/go/mod GOCACHE=$ROOT/.cache/go/build
-export GOTOOLCHAIN=auto GOFLAGS="-mod=mod -modcacherw" # writable: `rm -rf .cache` works
+. scripts/go-env.sh # every Go download and build cache under .cache/ too
 # No symbol table or DWARF in the test's binaries: each large link takes about a third less (kube-apiserver
 # 5.7 s instead of 8.4 warm); panics still print their stacks.
 STRIP="-s -w"

@@ -12,19 +12,16 @@ KUBECONFORM_VERSION=v0.6.7
 # Prometheus v3.16's Go module (its Go module versions are v0.3xx for release 3.x).
 PROMTOOL_VERSION=v0.316.0
 mkdir -p .cache/bin
-# Go's downloads and build cache under .cache/, shared with scripts/kubeblocks.sh: nothing outside the
-# repo makes a second build faster than a fresh machine's, and the two builds share their modules.
-export GOPATH=$PWD/.cache/go GOMODCACHE=$PWD/.cache/go/mod GOCACHE=$PWD/.cache/go/build
+. scripts/go-env.sh
 # go_tool NAME VERSION PACKAGE [GO INSTALL FLAGS...]: builds .cache/bin/NAME once per VERSION.
 # `go install` builds report version "development", so a stamp file records which one was built;
-# GOTOOLCHAIN=auto lets an older distribution Go fetch the toolchain the module needs; -s -w (no symbol
-# table, no DWARF) shortens the links.
+# -s -w (no symbol table, no DWARF) shortens the links.
 go_tool() {
   local name=$1 version=$2 package=$3
   shift 3
   [ -x ".cache/bin/$name" ] && [ "$(cat ".cache/bin/$name.version" 2>/dev/null)" = "$version" ] && return 0
   echo "tools.sh: building $name $version" >&2
-  GOBIN="$PWD/.cache/bin" GOTOOLCHAIN=auto GOFLAGS="-mod=mod -modcacherw" go install -ldflags="-s -w" "$@" "$package@$version"
+  GOBIN="$PWD/.cache/bin" go install -ldflags="-s -w" "$@" "$package@$version"
   echo "$version" > ".cache/bin/$name.version"
 }
 musl_target() {

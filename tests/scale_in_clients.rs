@@ -282,7 +282,7 @@ fn broadcast_consumers_block_with_their_own_offsets_and_an_offline_one_cannot_be
 fn a_groups_clustering_backlog_still_blocks_when_a_broadcast_consumer_shares_its_name() {
     let (_turn, f) = (turn(), fixture());
     let ns = f.namesrv.addr();
-    routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "MixTopic", 2);
+    routed_topic(&ns, &[&f.broker.addr()], "MixTopic", 2);
     produce("MixTopic", 4, 0);
     assert_eq!(client(&["consume", &ns, "MixTopic", "MixGroup", "4", "30"]), ["consumed 4"]);
     produce("MixTopic", 7, 0);
@@ -366,7 +366,7 @@ fn a_producer_with_a_cached_route_is_drained_only_after_its_last_send_ok() {
     let _turn = turn();
     let f = fixture();
     let ns = f.namesrv.addr();
-    routed_topic(&f.namesrv.addr(), &[&f.broker.addr(), &f.other.addr()], "DrainTopic", 4);
+    routed_topic(&ns, &[&f.broker.addr(), &f.other.addr()], "DrainTopic", 4);
     let consumer = push("DrainTopic", "DrainGroup", "CLUSTERING", &["threads=4"]);
     // The default route refresh (30 s): started just now, it sends to broker-c for up to 30 s
     // after the drain takes the write permission away.

@@ -1,0 +1,8 @@
+# Go's environment for the repo's Go builds, sourced by scripts/tools.sh and scripts/kubeblocks.sh
+# from the repo root. Every download and build cache is under the git-ignored .cache/go, one for all
+# of those builds: the standard library and shared modules are compiled once, and nothing outside the
+# repo makes a local build faster than a fresh machine's. GOTOOLCHAIN=auto lets an older distribution
+# Go fetch the toolchain a module needs; -mod=mod lets a module's own go.mod be completed as it
+# builds; -modcacherw leaves the module cache writable, so `rm -rf .cache` works.
+export GOPATH=$PWD/.cache/go GOMODCACHE=$PWD/.cache/go/mod GOCACHE=$PWD/.cache/go/build
+export GOTOOLCHAIN=auto GOFLAGS="-mod=mod -modcacherw"
