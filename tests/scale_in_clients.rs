@@ -225,7 +225,9 @@ fn broadcast_consumers_block_with_their_own_offsets_and_an_offline_one_cannot_be
     routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "BcTopic", 1);
     // A new BROADCASTING client starts at the end of the queue, so messages come after it.
     let mut consumer = push("BcTopic", "BcGroup", "BROADCASTING", &["hold=20000"]);
-    std::thread::sleep(Duration::from_secs(3)); // its first pull finds the queue empty
+    // Its start offset is the end of the queue at its first rebalance: empty only if that came
+    // before the messages (a fixed 3 s was once too short beside the 5.x suite's start).
+    consumer.wait_line("assigned", Duration::from_secs(60));
     produce("BcTopic", 50, 0);
     consumer.wait_line("holding 0 0", Duration::from_secs(20));
     let client_id = consumer.lines("started")[0].trim_start_matches("started ").to_string();
@@ -287,7 +289,7 @@ fn a_groups_clustering_backlog_still_blocks_when_a_broadcast_consumer_shares_its
     assert_eq!(client(&["consume", &ns, "MixTopic", "MixGroup", "4", "30"]), ["consumed 4"]);
     produce("MixTopic", 7, 0);
     let consumer = push("MixTopic", "MixGroup", "BROADCASTING", &[]);
-    std::thread::sleep(Duration::from_secs(2));
+    consumer.wait_line("assigned", Duration::from_secs(60));
     let (code, v) = check_json(&[]);
     assert_eq!(code, Some(1), "{v:#}");
     let r = rows(&v, "consumer");
@@ -313,7 +315,9 @@ fn retried_and_delayed_messages_through_push_consumers_block_until_consumed() {
     routed_topic(&f.namesrv.addr(), &[&f.broker.addr()], "DelayTopic", 2);
     let retry = push("RetryTopic", "RetryGroup", "CLUSTERING", &["later", "threads=4"]);
     let delayed = push("DelayTopic", "DelayGroup", "CLUSTERING", &["threads=4"]);
-    std::thread::sleep(Duration::from_secs(2));
+    for consumer in [&retry, &delayed] {
+        consumer.wait_line("assigned", Duration::from_secs(60));
+    }
     produce("RetryTopic", 5, 0);
     produce("DelayTopic", 3, 2); // level 2 = 5 s
     retry.wait_count("later ", 5, Duration::from_secs(20));

@@ -16,9 +16,10 @@
 //   push NAMESRV TOPIC GROUP CLUSTERING|BROADCASTING SECONDS [hold=MS] [later] [threads=N] [pop]
 //        a DefaultMQPushConsumer with the client's own offset-save timing (first save ~10 s after
 //        start, then every 5 s; BROADCASTING keeps offsets in a local file). Prints "started
-//        <clientId>", then per message it finished "msg <epochMs> <broker> <queueId> <offset>
-//        <reconsumeTimes>". hold=MS: the first message is held MS ms before it is acknowledged;
-//        later: each message's first delivery answers RECONSUME_LATER (it comes back via retry).
+//        <clientId>", then "assigned" once its rebalance gave it a queue of TOPIC (the queue's start
+//        offset is fixed by then: a BROADCASTING consumer's is the end of the queue at that moment),
+//        then per message it finished "msg <epochMs> <broker> <queueId> <offset> <reconsumeTimes>".
+//        hold=MS: the first message is held MS ms before it is acknowledged; later: each message's first delivery answers RECONSUME_LATER (it comes back via retry).
 //        pop (5.x): the broker assigns the queues (clientRebalance off), so a group whose request
 //        mode is POP (mqadmin setConsumeMode) pops messages and acks them one by one.
 //        invisible=MS (5.x, with pop): how long a popped message stays invisible before the broker
@@ -41,6 +42,7 @@ import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
 import org.apache.rocketmq.client.producer.SendResult;
 import org.apache.rocketmq.common.message.Message;
+import org.apache.rocketmq.common.message.MessageQueue;
 import org.apache.rocketmq.common.message.MessageExt;
 
 @SuppressWarnings("deprecation")
@@ -169,8 +171,33 @@ public class TestClient {
         });
         c.start();
         say("started " + c.getDefaultMQPushConsumerImpl().getmQClientFactory().getClientId());
+        sayWhenAssigned(c, topic);
         Thread.sleep(seconds * 1000L);
         c.shutdown();
+    }
+
+    /**
+     * Prints "assigned" once the rebalance put a queue of `topic` in the consumer's process-queue
+     * table: the client computes a queue's start offset before it adds the queue there, so a test
+     * that waits for this line knows where the consumer starts (no sleep guessing it). Not printed
+     * for POP (the broker assigns the queues, the table stays empty).
+     */
+    static void sayWhenAssigned(DefaultMQPushConsumer c, String topic) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    for (MessageQueue mq : c.getDefaultMQPushConsumerImpl().getRebalanceImpl().getProcessQueueTable().keySet()) {
+                        if (mq.getTopic().equals(topic)) {
+                            say("assigned");
+                            return;
+                        }
+                    }
+                    Thread.sleep(50);
+                }
+            } catch (InterruptedException ignored) { }
+        });
+        t.setDaemon(true);
+        t.start();
     }
 
     /** MessageModel moved from common.protocol (4.x) to remoting.protocol (5.x). */

@@ -675,8 +675,8 @@ pub struct Helper {
     what: String,
 }
 
-const HELPER_PREFIXES: [&str; 9] =
-    ["started", "msg ", "ok ", "error ", "holding ", "later ", "consumed ", "cfg ", "cfgerr "];
+const HELPER_PREFIXES: [&str; 10] =
+    ["started", "assigned", "msg ", "ok ", "error ", "holding ", "later ", "consumed ", "cfg ", "cfgerr "];
 
 impl Helper {
     pub fn start(args: &[&str]) -> Helper {
