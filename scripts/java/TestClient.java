@@ -19,7 +19,8 @@
 //        <clientId>", then "assigned" once its rebalance gave it a queue of TOPIC (the queue's start
 //        offset is fixed by then: a BROADCASTING consumer's is the end of the queue at that moment),
 //        then per message it finished "msg <epochMs> <broker> <queueId> <offset> <reconsumeTimes>".
-//        hold=MS: the first message is held MS ms before it is acknowledged; later: each message's first delivery answers RECONSUME_LATER (it comes back via retry).
+//        hold=MS: the first message is held MS ms before it is acknowledged; later: each message's
+//        first delivery answers RECONSUME_LATER (it comes back via retry).
 //        pop (5.x): the broker assigns the queues (clientRebalance off), so a group whose request
 //        mode is POP (mqadmin setConsumeMode) pops messages and acks them one by one.
 //        invisible=MS (5.x, with pop): how long a popped message stays invisible before the broker
