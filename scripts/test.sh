@@ -40,28 +40,40 @@ cat "$go_log" >&2; rm -f "$go_log"
 [ "$go_status" = 0 ] || { echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; }
 [ "$compiled" = 0 ] || exit "$compiled"
 # The suite in two lanes, both logged to $1. The side lane holds binaries that mostly wait: the
-# control plane (tests/kubeblocks_control_plane.rs, ~7 min) on the KubeBlocks manager's
+# control plane (tests/kubeblocks_control_plane.rs, ~12 min) on the KubeBlocks manager's
 # reconciles (a quarter of the 2 cores busy on average), the push-client tests
-# (tests/scale_in_clients.rs, ~2.5 min) on the Java clients' offset saves. It runs beside every
-# other binary instead of after them, saving about as long as it takes. Doc tests run last.
-# Returns the worse status.
+# (tests/scale_in_clients.rs, ~3.5 min) on the Java clients' offset saves. It runs beside every
+# other binary instead of after them, saving about as long as it takes. After those two it runs a
+# few short binaries that come last alphabetically (SIDE_LANE_AFTER, ~2 min): the main lane was
+# that much longer, its last minutes on half-idle cores; run after the push-client tests, not
+# before, they do not share the cores with those. Doc tests run last. Returns the worse status.
 SIDE_LANE=(kubeblocks_control_plane scale_in_clients)
+SIDE_LANE_AFTER=(scale_in seed tls tls5)
+run_binaries() { # NAME...: those test binaries, in one cargo run
+  local args=() name
+  for name in "$@"; do args+=(--test "$name"); done
+  cargo test --locked --no-fail-fast "${args[@]}"
+}
 run_in_two_lanes() {
-  local log=$1 side side_pid side_status main_status doc_status main=() side_args=() f name s
+  local log=$1 side side_pid side_status main_status doc_status main=() f name s
   side=$(mktemp)
-  for name in "${SIDE_LANE[@]}"; do side_args+=(--test "$name"); done
-  cargo test --locked --no-fail-fast "${side_args[@]}" >"$side" 2>&1 &
+  (
+    status=0
+    run_binaries "${SIDE_LANE[@]}" || status=$?
+    run_binaries "${SIDE_LANE_AFTER[@]}" || status=$?
+    exit "$status"
+  ) >"$side" 2>&1 &
   side_pid=$!
   for f in tests/*.rs tests/*/main.rs; do
     name=${f#tests/}; name=${name%/main.rs}; name=${name%.rs}
-    [[ " ${SIDE_LANE[*]} " == *" $name "* ]] || main+=(--test "$name")
+    [[ " ${SIDE_LANE[*]} ${SIDE_LANE_AFTER[*]} " == *" $name "* ]] || main+=(--test "$name")
   done
   cargo test --locked --no-fail-fast --lib --bins "${main[@]}" 2>&1 | tee "$log"
   main_status=${PIPESTATUS[0]}
   cargo test --locked --no-fail-fast --doc 2>&1 | tee -a "$log"
   doc_status=${PIPESTATUS[0]}
   wait "$side_pid"; side_status=$?
-  echo "test.sh: the side lane (${SIDE_LANE[*]}), which ran beside the above" >&2
+  echo "test.sh: the side lane (${SIDE_LANE[*]}, then ${SIDE_LANE_AFTER[*]}), which ran beside the above" >&2
   tee -a "$log" <"$side"; rm -f "$side"
   for s in "$main_status" "$doc_status" "$side_status"; do [ "$s" = 0 ] || return "$s"; done
 }
