@@ -49,6 +49,16 @@ import org.apache.rocketmq.common.message.MessageExt;
 @SuppressWarnings("deprecation")
 public class TestClient {
     public static void main(String[] a) throws Exception {
+        try {
+            run(a);
+        } catch (Throwable e) {
+            // Without this, the client library's non-daemon threads would keep a failed client alive.
+            e.printStackTrace();
+            System.exit(3);
+        }
+    }
+
+    static void run(String[] a) throws Exception {
         switch (a[0]) {
             case "produce": produce(a[1], a[2], Integer.parseInt(a[3]), a.length > 4 ? a[4] : "0"); break;
             case "consume": consume(a[1], a[2], a[3], Integer.parseInt(a[4]), Integer.parseInt(a[5])); break;
@@ -142,35 +152,49 @@ public class TestClient {
             else throw new IllegalArgumentException("unknown push option " + a[i]);
         }
         exitWhenStdinCloses();
-        DefaultMQPushConsumer c = new DefaultMQPushConsumer(group);
-        c.setNamesrvAddr(namesrv);
-        setMessageModel(c, a[4]);
-        if (pop) c.getClass().getMethod("setClientRebalance", boolean.class).invoke(c, false); // 5.x only
-        if (invisible > 0) c.getClass().getMethod("setPopInvisibleTime", long.class).invoke(c, invisible);
-        c.setInstanceName("sidecar-test-" + ProcessHandle.current().pid());
-        // One thread by default, so a held message holds the queue: what is behind is exact.
-        c.setConsumeThreadMin(threads);
-        c.setConsumeThreadMax(threads);
-        c.subscribe(topic, "*");
         final long holdMs = hold;
         final boolean reconsumeLater = later;
         final AtomicBoolean held = new AtomicBoolean(false);
-        c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
-            for (MessageExt m : msgs) {
-                if (holdMs > 0 && held.compareAndSet(false, true)) {
-                    say("holding " + m.getQueueId() + " " + m.getQueueOffset());
-                    try { Thread.sleep(holdMs); } catch (InterruptedException ignored) { }
+        DefaultMQPushConsumer c;
+        // A start fails when a name-server lookup times out (3 s; seen on a loaded CI machine); the
+        // client's threads then keep the JVM alive with nothing printed. Started again, as an
+        // application's supervisor would, a few times; then the JVM ends with the error.
+        for (int attempt = 1; ; attempt++) {
+            c = new DefaultMQPushConsumer(group);
+            c.setNamesrvAddr(namesrv);
+            setMessageModel(c, a[4]);
+            if (pop) c.getClass().getMethod("setClientRebalance", boolean.class).invoke(c, false); // 5.x only
+            if (invisible > 0) c.getClass().getMethod("setPopInvisibleTime", long.class).invoke(c, invisible);
+            c.setInstanceName("sidecar-test-" + ProcessHandle.current().pid());
+            // One thread by default, so a held message holds the queue: what is behind is exact.
+            c.setConsumeThreadMin(threads);
+            c.setConsumeThreadMax(threads);
+            c.subscribe(topic, "*");
+            c.registerMessageListener((MessageListenerConcurrently) (msgs, ctx) -> {
+                for (MessageExt m : msgs) {
+                    if (holdMs > 0 && held.compareAndSet(false, true)) {
+                        say("holding " + m.getQueueId() + " " + m.getQueueOffset());
+                        try { Thread.sleep(holdMs); } catch (InterruptedException ignored) { }
+                    }
+                    if (reconsumeLater && m.getReconsumeTimes() == 0) {
+                        say("later " + System.currentTimeMillis() + " " + m.getBrokerName() + " " + m.getQueueId() + " " + m.getQueueOffset());
+                        return ConsumeConcurrentlyStatus.RECONSUME_LATER;
+                    }
+                    say("msg " + System.currentTimeMillis() + " " + m.getBrokerName() + " " + m.getQueueId() + " "
+                        + m.getQueueOffset() + " " + m.getReconsumeTimes());
                 }
-                if (reconsumeLater && m.getReconsumeTimes() == 0) {
-                    say("later " + System.currentTimeMillis() + " " + m.getBrokerName() + " " + m.getQueueId() + " " + m.getQueueOffset());
-                    return ConsumeConcurrentlyStatus.RECONSUME_LATER;
-                }
-                say("msg " + System.currentTimeMillis() + " " + m.getBrokerName() + " " + m.getQueueId() + " "
-                    + m.getQueueOffset() + " " + m.getReconsumeTimes());
+                return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
+            });
+            try {
+                c.start();
+                break;
+            } catch (Exception e) {
+                System.err.println("push: start " + attempt + " failed: " + e);
+                c.shutdown();
+                if (attempt == 5) throw e;
+                Thread.sleep(1000);
             }
-            return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
-        c.start();
+        }
         say("started " + c.getDefaultMQPushConsumerImpl().getmQClientFactory().getClientId());
         sayWhenAssigned(c, topic);
         Thread.sleep(seconds * 1000L);

@@ -673,6 +673,8 @@ pub struct Helper {
     stdin: Option<std::process::ChildStdin>,
     lines: std::sync::Arc<Mutex<Vec<(std::time::SystemTime, String)>>>,
     what: String,
+    /// The client's standard error (Java's exceptions), shown when a line it should print is late.
+    stderr: PathBuf,
 }
 
 const HELPER_PREFIXES: [&str; 10] =
@@ -682,12 +684,16 @@ impl Helper {
     pub fn start(args: &[&str]) -> Helper {
         use std::io::BufRead;
         ensure_jars();
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        static DIR: OnceLock<PathBuf> = OnceLock::new();
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stderr = DIR.get_or_init(|| scratch("helpers")).join(format!("{n}.err"));
         let mut child = rocketmq_sh()
             .arg("client")
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).map(Stdio::from).unwrap_or_else(|_| Stdio::null()))
             .spawn()
             .expect("run scripts/rocketmq.sh client");
         let stdin = child.stdin.take();
@@ -701,7 +707,7 @@ impl Helper {
                 }
             }
         });
-        let h = Helper { child, stdin, lines, what: format!("{args:?}") };
+        let h = Helper { child, stdin, lines, what: format!("{args:?}"), stderr };
         h.wait_line("started", Duration::from_secs(60));
         h
     }
@@ -729,11 +735,9 @@ impl Helper {
             if got.len() >= n {
                 return got;
             }
-            assert!(
-                Instant::now() < deadline,
-                "{}: {n} line(s) {prefix:?} not within {limit:?}, got {got:?}",
-                self.what
-            );
+            if Instant::now() >= deadline {
+                panic!("{}: {n} line(s) {prefix:?} not within {limit:?}, got {got:?}\n{}", self.what, self.diagnosis());
+            }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -747,6 +751,26 @@ impl Helper {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Helper {
+    /// What the client said on standard error, and where its JVM's threads are (jstack of the
+    /// java process under scripts/rocketmq.sh): why a line it should have printed did not come.
+    fn diagnosis(&self) -> String {
+        let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        let tail: Vec<&str> = err.lines().rev().take(30).collect();
+        let mut out =
+            format!("--- client stderr (last lines)\n{}\n", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        let children = format!("/proc/{0}/task/{0}/children", self.child.id());
+        for pid in std::fs::read_to_string(children).unwrap_or_default().split_whitespace() {
+            let stack = Command::new("timeout").args(["10", "jstack", pid]).output();
+            let text = stack.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
+            let threads: Vec<&str> =
+                text.split("\n\n").filter(|t| t.contains("\"main\"") || t.contains("Startup")).collect();
+            out += &format!("--- jstack {pid} (main)\n{}\n", threads.join("\n\n"));
+        }
+        out
     }
 }
 
