@@ -156,9 +156,9 @@ public class TestClient {
         final boolean reconsumeLater = later;
         final AtomicBoolean held = new AtomicBoolean(false);
         DefaultMQPushConsumer c;
-        // A start fails when a name-server lookup times out (3 s; seen on a loaded CI machine); the
-        // client's threads then keep the JVM alive with nothing printed. Started again, as an
-        // application's supervisor would, a few times; then the JVM ends with the error.
+        // A start fails when its route lookup at a name server fails (e.g. past its 3 s timeout on a
+        // loaded machine); the client's threads then keep the JVM alive with nothing printed. Started
+        // again, as an application's supervisor would, a few times; then the JVM ends with the error.
         for (int attempt = 1; ; attempt++) {
             c = new DefaultMQPushConsumer(group);
             c.setNamesrvAddr(namesrv);
