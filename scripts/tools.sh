@@ -38,14 +38,17 @@ go_tool kubeconform "$KUBECONFORM_VERSION" github.com/yannh/kubeconform/cmd/kube
 [ "${1:-}" = kubeconform ] && exit 0
 # promtool from the distribution's `prometheus` package, whichever version it has (a pinned Debian
 # revision disappears from the mirror at its next security update); its stamp is that version.
-promtool_from_apt() {
-  local version dir sandbox=()
+prometheus_candidate() { # the package version apt would install; fails when it knows none
+  local version
   version=$(apt-cache policy prometheus 2>/dev/null | sed -n 's/^ *Candidate: *//p')
-  if [ -z "$version" ] || [ "$version" = "(none)" ]; then
-    local sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  [ -n "$version" ] && [ "$version" != "(none)" ] && echo "$version"
+}
+promtool_from_apt() {
+  local version dir sandbox=() sudo=""
+  if ! version=$(prometheus_candidate); then # package lists never fetched on this machine
+    [ "$(id -u)" = 0 ] || sudo=sudo
     $sudo apt-get update -qq >&2 || return 1
-    version=$(apt-cache policy prometheus | sed -n 's/^ *Candidate: *//p')
-    [ -n "$version" ] && [ "$version" != "(none)" ] || return 1
+    version=$(prometheus_candidate) || return 1
   fi
   [ -x .cache/bin/promtool ] && [ "$(cat .cache/bin/promtool.version 2>/dev/null)" = "deb $version" ] && return 0
   echo "tools.sh: unpacking promtool from Debian's prometheus $version" >&2

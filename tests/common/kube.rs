@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::kb::bin;
-use super::{free_port, kill_when_this_test_process_is_gone, root, scratch};
+use super::{file_tail, free_port, kill_when_this_test_process_is_gone, root, scratch};
 
 pub struct ControlPlane {
     children: Vec<Child>,
@@ -158,9 +158,7 @@ impl ControlPlane {
     }
 
     pub fn manager_tail(&self) -> String {
-        let text = std::fs::read_to_string(self.dir.join("manager.err")).unwrap_or_default();
-        let lines: Vec<&str> = text.lines().rev().take(20).collect();
-        format!("\n--- manager log tail:\n{}", lines.into_iter().rev().collect::<Vec<_>>().join("\n"))
+        format!("\n--- manager log tail:\n{}", file_tail(&self.dir.join("manager.err"), 20))
     }
 
     /// Polls `ok` until it holds; panics with the manager's log after `limit`.

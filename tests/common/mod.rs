@@ -61,6 +61,13 @@ pub fn ensure_jars() {
     });
 }
 
+/// The last `n` lines of a file (empty if it cannot be read): what a failing test shows of a log.
+pub fn file_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(n).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
 /// A per-test-process scratch dir; stale ones from dead test processes are removed.
 pub fn scratch(name: &str) -> PathBuf {
     let base = std::env::temp_dir().join("rocketmq-sidecar-tests");
@@ -191,9 +198,7 @@ impl Proc {
     fn log_tail(&self) -> String {
         let mut out = String::new();
         for e in std::fs::read_dir(self.home.join("logs")).into_iter().flatten().flatten() {
-            let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-            let tail: Vec<&str> = text.lines().rev().take(15).collect();
-            out += &format!("--- {}\n{}\n", e.path().display(), tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            out += &format!("--- {}\n{}\n", e.path().display(), file_tail(&e.path(), 15));
         }
         out
     }
@@ -752,16 +757,11 @@ impl Helper {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
 
-impl Helper {
     /// What the client said on standard error, and where its JVM's threads are (jstack of the
     /// java process under scripts/rocketmq.sh): why a line it should have printed did not come.
     fn diagnosis(&self) -> String {
-        let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        let tail: Vec<&str> = err.lines().rev().take(30).collect();
-        let mut out =
-            format!("--- client stderr (last lines)\n{}\n", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        let mut out = format!("--- client stderr (last lines)\n{}\n", file_tail(&self.stderr, 30));
         let children = format!("/proc/{0}/task/{0}/children", self.child.id());
         for pid in std::fs::read_to_string(children).unwrap_or_default().split_whitespace() {
             let stack = Command::new("timeout").args(["10", "jstack", pid]).output();
