@@ -64,7 +64,7 @@ refreshes_while_producing() {
   local loop=$! java_pid deadline=$((SECONDS + 60))
   exec 3>"$WORK/loop.in"
   until grep -q '^ok' "$WORK/loop.out" || [ $SECONDS -ge $deadline ]; do sleep 0.5; done
-  java_pid=$(pgrep -f 'TestClient.java produce-loop' | head -1)
+  java_pid=$(pgrep -f 'TestClient produce-loop' | head -1)
   [ -n "$java_pid" ] && wait_settled "$java_pid"
   refreshes "$1"
   echo " $(grep -c '^ok' "$WORK/loop.out") messages put" >&2

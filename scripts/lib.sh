@@ -10,7 +10,7 @@ CLUSTER_PIDS=()
 # kubectl, openssl, python3-yaml, GNU time for the tests' peak-memory checks); root or sudo.
 install_missing() {
   local need=()
-  command -v java >/dev/null || need+=(openjdk-17-jdk-headless)
+  command -v java >/dev/null && command -v javac >/dev/null || need+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || need+=(maven)
   command -v cargo >/dev/null || need+=(cargo rustc)
   command -v go >/dev/null || need+=(golang-go)

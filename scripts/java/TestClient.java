@@ -1,7 +1,7 @@
 // Test-only producers and consumers on the official rocketmq-client of the version under test
-// (4.9.6 or 5.x: ROCKETMQ_VERSION), run by the test harness with `scripts/rocketmq.sh client ...`
-// (Java's single-file source launcher, no build step). It compiles against both lines: what moved
-// between them is reached by reflection.
+// (4.9.6 or 5.x: ROCKETMQ_VERSION), run by the test harness with `scripts/rocketmq.sh client ...`,
+// which compiles it once per version into .cache/rocketmq/. It compiles against both lines: what
+// moved between them is reached by reflection.
 //
 //   produce  NAMESRV TOPIC COUNT [DELAY]         sends COUNT messages (no retries); prints one
 //                                                line per message: "ok <queueId> <offset>" or "error <text>".
