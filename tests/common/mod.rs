@@ -677,6 +677,8 @@ pub struct Helper {
     child: std::process::Child,
     stdin: Option<std::process::ChildStdin>,
     lines: std::sync::Arc<Mutex<Vec<(std::time::SystemTime, String)>>>,
+    /// Set once the client's standard output is closed (its JVM has ended): no more lines come.
+    ended: std::sync::Arc<std::sync::atomic::AtomicBool>,
     what: String,
     /// The client's standard error (Java's exceptions), shown when a line it should print is late.
     stderr: PathBuf,
@@ -704,15 +706,17 @@ impl Helper {
         let stdin = child.stdin.take();
         let stdout = child.stdout.take().unwrap();
         let lines = std::sync::Arc::new(Mutex::new(Vec::new()));
-        let sink = lines.clone();
+        let (sink, ended) = (lines.clone(), std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        let end = ended.clone();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
                 if HELPER_PREFIXES.iter().any(|p| line.starts_with(p)) {
                     sink.lock().unwrap().push((std::time::SystemTime::now(), line));
                 }
             }
+            end.store(true, std::sync::atomic::Ordering::Release);
         });
-        let h = Helper { child, stdin, lines, what: format!("{args:?}"), stderr };
+        let h = Helper { child, stdin, lines, ended, what: format!("{args:?}"), stderr };
         h.wait_line("started", Duration::from_secs(60));
         h
     }
@@ -732,13 +736,24 @@ impl Helper {
         self.wait_count(prefix, 1, limit).pop().unwrap()
     }
 
-    /// Waits until `n` lines start with `prefix`; returns them.
+    /// Waits until `n` lines start with `prefix`; returns them. Fails at once when the client has
+    /// ended short of them (a failed client ends its JVM: scripts/java/TestClient.java).
     pub fn wait_count(&self, prefix: &str, n: usize, limit: Duration) -> Vec<String> {
         let deadline = Instant::now() + limit;
         loop {
+            // Read before the lines: once set, every line the client printed is in.
+            let ended = self.ended.load(std::sync::atomic::Ordering::Acquire);
             let got = self.lines(prefix);
             if got.len() >= n {
                 return got;
+            }
+            if ended {
+                panic!(
+                    "{}: ended with {} line(s) {prefix:?} of {n}: {got:?}\n{}",
+                    self.what,
+                    got.len(),
+                    self.diagnosis()
+                );
             }
             if Instant::now() >= deadline {
                 panic!("{}: {n} line(s) {prefix:?} not within {limit:?}, got {got:?}\n{}", self.what, self.diagnosis());
