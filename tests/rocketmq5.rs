@@ -250,6 +250,29 @@ fn timer_wheel_messages_are_counted_until_consumed() {
     assert_eq!(run.code, Some(0), "{}", run.all_output());
 }
 
+/// On 5.x the timer wheel moves messages too: a due message leaves the wheel for its topic, and a
+/// due POP checkpoint for the revive log, whose reading puts the unacked message on a retry topic.
+/// A scan reads the wheel (runtime info, timer metrics) with the committed and delay offsets,
+/// before the topic table and any queue's end, so a message that moves meanwhile is counted twice,
+/// never missed. (The wheel was read after the queues until 2026-12-07; the POP test below then
+/// once got "safe" while its unacked message moved from the revive log to its retry topic.)
+#[test]
+fn a_scan_reads_the_timer_wheel_and_offsets_before_any_queue_end() {
+    use common::proxy::{answered_before_asked, FaultProxy};
+    use rocketmq_sidecar::remoting::codes::request as code;
+    let proxy = FaultProxy::recording(cluster().master.addr());
+    let run = check(&proxy.addr());
+    assert!(matches!(run.code, Some(0..=2)), "{}", run.all_output());
+    let progress = [
+        code::GET_ALL_CONSUMER_OFFSET,
+        code::GET_ALL_DELAY_OFFSET,
+        code::GET_BROKER_RUNTIME_INFO,
+        code::GET_TIMER_METRICS,
+    ];
+    let queue_ends = [code::GET_ALL_TOPIC_CONFIG, code::GET_TOPIC_STATS_INFO];
+    answered_before_asked(&proxy.wire(), &progress, &queue_ends).unwrap();
+}
+
 /// POP consumers (the broker assigns queues; a pop moves the committed offset at once): while a
 /// popped message is not acked the guard cannot tell; when its invisible time is up the broker
 /// puts it back on a retry topic, where it is counted. Never "safe" in between.

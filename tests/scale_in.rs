@@ -136,6 +136,28 @@ fn backlog_is_exact_per_group_and_topic_then_zero_once_consumed() {
     assert_eq!(v["groupsNotAsked"], 0, "a safe verdict asked every group: {v:#}");
 }
 
+/// A scan reads what moves messages on, the committed offsets (a consumer sends a failed message
+/// back to its retry topic, then commits past it) and the delay offsets (the schedule service
+/// delivers a delayed message, then moves on), before the topic table and any queue's end: a
+/// message that moves while the scan runs is then counted twice, never missed. Read the other way
+/// round (they ran at once until 2026-12-07), the verdict could be "safe" with it in neither place:
+/// seen once in CI on 5.5.0 (tests/rocketmq5.rs: a POP message revived between the reads).
+#[test]
+fn a_scan_reads_what_moves_messages_before_any_queue_end() {
+    use common::proxy::{answered_before_asked, FaultProxy};
+    use rocketmq_sidecar::remoting::codes::request as code;
+    let _turn = turn();
+    let proxy = FaultProxy::recording(fixture().broker.addr());
+    let args = ["scale-in", "check", "--broker", &proxy.addr(), "--quiet-window", "0s", "--ignore-delayed"];
+    let run = sidecar(&args, &[], T);
+    assert!(matches!(run.code, Some(0 | 1)), "{}", run.all_output());
+    let (progress, queue_ends) = (
+        [code::GET_ALL_CONSUMER_OFFSET, code::GET_ALL_DELAY_OFFSET],
+        [code::GET_ALL_TOPIC_CONFIG, code::GET_TOPIC_STATS_INFO],
+    );
+    answered_before_asked(&proxy.wire(), &progress, &queue_ends).unwrap();
+}
+
 #[test]
 fn a_message_waiting_in_the_retry_topic_blocks() {
     let _turn = turn();

@@ -143,9 +143,19 @@ enum Asking {
     Unblocked,
 }
 
+/// What moves messages on is read before any queue's end: the committed offsets (a consumer sends
+/// what it failed back to a retry topic, then commits past it), the delay offsets (the schedule
+/// service delivers a delayed message, then moves on) and on 5.x the timer wheel (delivers a due
+/// message into its topic; a due POP checkpoint lands in the revive log, whose reading commits the
+/// revive offset after the unacked message is put on a retry topic). Read in that order, a message
+/// that moves while the read runs is counted twice (where it was and where it went), never missed;
+/// read the other way round, it can be in neither, and the verdict "safe" with it unconsumed. The
+/// topic table comes after them too: a retry topic is created by the first message sent to it.
+///
 /// Each table's per-row requests start as soon as that table is in: the topic stats after the
 /// topic table, and with [`Asking::Everyone`] the online consumers of the group table's groups
-/// after the group table. Groups known only from their offsets are asked once those are in.
+/// after the group table, while the rest is read. Groups known only from their offsets are asked
+/// once those are in.
 async fn read_as(
     admin: &Arc<BrokerAdmin>,
     concurrency: usize,
@@ -161,12 +171,18 @@ async fn read_as(
         return Err(GuardError::not_master(broker, &config));
     }
     let asked_at = Instant::now();
-    let topics_then_stats = async {
+    let progress_then_topics = async {
+        let (offsets, delay, timer) = tokio::join!(
+            admin.consumer_offsets(),
+            admin.delay_offsets(),
+            timer_wheel(admin, &config, runtime.map(|r| r.info))
+        );
+        let progress = (offsets?, delay?, timer?);
         let topics = admin.topic_configs().await?;
         let digest = topic_table_digest(&topics);
         let kept = kept.filter(|(_, k)| k.same_table(digest));
         let stats = stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)).await?;
-        Ok::<_, AdminError>((topics, stats))
+        Ok::<_, AdminError>((progress, topics, stats))
     };
     let groups_then_online = async {
         let groups = admin.groups().await?;
@@ -181,10 +197,9 @@ async fn read_as(
         };
         Ok::<_, AdminError>((groups, in_table, early))
     };
-    let (topics_and_stats, groups_and_online, offsets, delay) =
-        tokio::join!(topics_then_stats, groups_then_online, admin.consumer_offsets(), admin.delay_offsets());
-    let ((topics, (stats, next)), (groups, in_table, early), offsets, delay) =
-        (topics_and_stats.map_err(err)?, groups_and_online.map_err(err)?, offsets.map_err(err)?, delay.map_err(err)?);
+    let (progress_and_stats, groups_and_online) = tokio::join!(progress_then_topics, groups_then_online);
+    let (((offsets, delay, timer), topics, (stats, next)), (groups, in_table, early)) =
+        (progress_and_stats.map_err(err)?, groups_and_online.map_err(err)?);
     let only_offsets = groups_only_with_offsets(&groups, &offsets);
     // Every group that may consume here (system groups left out).
     let candidates: Vec<String> = in_table.into_iter().chain(only_offsets.iter().cloned()).collect();
@@ -204,8 +219,6 @@ async fn read_as(
             (online(admin, ask, concurrency).await.map_err(err)?, OnlineSeen::default(), not_asked)
         }
     };
-    // Read after the queues: a message due meanwhile is then in both (counted twice, never missed).
-    let timer = timer_wheel(admin, &config, runtime.map(|r| r.info)).await.map_err(err)?;
     let read = BrokerOffsets {
         topics,
         groups,
