@@ -52,9 +52,13 @@ fn turn() -> MutexGuard<'static, ()> {
 const T: Duration = Duration::from_secs(20);
 
 fn check(extra: &[&str]) -> Run {
-    let addr = fixture().broker.addr();
+    check_at(&fixture().broker.addr(), extra)
+}
+
+/// [`check`] of the broker at `addr` (the fixture's broker behind a proxy).
+fn check_at(addr: &str, extra: &[&str]) -> Run {
     // Writes stop being this file's subject: tests/scale_in_clients.rs covers the quiet window.
-    let mut args = vec!["scale-in", "check", "--broker", addr.as_str(), "--quiet-window", "0s"];
+    let mut args = vec!["scale-in", "check", "--broker", addr, "--quiet-window", "0s"];
     args.extend_from_slice(extra);
     sidecar(&args, &[], T)
 }
@@ -148,8 +152,7 @@ fn a_scan_reads_what_moves_messages_before_any_queue_end() {
     use rocketmq_sidecar::remoting::codes::request as code;
     let _turn = turn();
     let proxy = FaultProxy::recording(fixture().broker.addr());
-    let args = ["scale-in", "check", "--broker", &proxy.addr(), "--quiet-window", "0s", "--ignore-delayed"];
-    let run = sidecar(&args, &[], T);
+    let run = check_at(&proxy.addr(), &["--ignore-delayed"]);
     assert!(matches!(run.code, Some(0 | 1)), "{}", run.all_output());
     let (progress, queue_ends) = (
         [code::GET_ALL_CONSUMER_OFFSET, code::GET_ALL_DELAY_OFFSET],
