@@ -21,6 +21,8 @@ struct Fixture {
     namesrv: Proc,
     broker: Proc,
     other: Proc,
+    /// broker-c's subscription groups before any test: what a failed test's leftovers are not.
+    first_groups: std::collections::BTreeSet<String>,
     turn: Mutex<()>,
 }
 
@@ -35,12 +37,43 @@ fn fixture() -> &'static Fixture {
         let (c, c2) = (broker("c", "broker-c"), broker("c2", "broker-c2"));
         c.wait_ready();
         c2.wait_ready();
-        Fixture { namesrv, broker: c, other: c2, turn: Mutex::new(()) }
+        let first_groups = groups_on(&c.addr());
+        Fixture { namesrv, broker: c, other: c2, first_groups, turn: Mutex::new(()) }
     })
 }
 
+fn groups_on(addr: &str) -> std::collections::BTreeSet<String> {
+    use rocketmq_sidecar::{admin::BrokerAdmin, remoting::ClientOptions};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(BrokerAdmin::new(addr, ClientOptions::default()).groups()).expect("group table").into_keys().collect()
+}
+
+/// Takes broker-c for one test. After a failed test, broker-c is first put back the way the
+/// tests expect it, so one failure is reported once instead of failing every test after it.
 fn turn() -> MutexGuard<'static, ()> {
-    fixture().turn.lock().unwrap_or_else(|p| p.into_inner())
+    let turn = &fixture().turn;
+    match turn.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => {
+            turn.clear_poison();
+            clean_up_after_a_failed_test();
+            poisoned.into_inner()
+        }
+    }
+}
+
+/// A failed test may leave broker-c read-only (a drain takes the write permission away and only
+/// the test's end gives it back) and its groups behind, offline and behind (every later check
+/// would block or be "cannot tell"). Its clients ended when the test unwound; the broker re-runs
+/// their held long-poll pulls for up to 15 s, and each re-creates its group, so the groups are
+/// deleted after that.
+fn clean_up_after_a_failed_test() {
+    writable_again();
+    std::thread::sleep(Duration::from_secs(21));
+    let addr = fixture().broker.addr();
+    for group in groups_on(&addr).difference(&fixture().first_groups) {
+        delete_group(&addr, group);
+    }
 }
 
 const T: Duration = Duration::from_secs(30);
@@ -119,6 +152,14 @@ struct Drain {
     lines: std::sync::Arc<Mutex<Vec<(SystemTime, String)>>>,
 }
 
+/// A test that fails mid-drain ends its drain too (it would keep asking broker-c for two minutes).
+impl Drop for Drain {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drain {
     fn start(extra: &[&str]) -> Drain {
         use std::io::BufRead;
@@ -177,6 +218,9 @@ fn a_new_push_consumer_blocks_until_its_client_has_saved_offsets_in_check_and_in
     // The first message is held 4 s, so messages really remain while the guard is asked; the
     // client saves its first offsets ~10 s after it starts.
     let consumer = push("NewGroupTopic", "NewGroup", "CLUSTERING", &["hold=4000"]);
+    // Online first: a group no client has announced yet is unknown to the broker, and its topic's
+    // messages are nobody's backlog (a CI run's first check came before the client's heartbeat).
+    consumer.wait_line("assigned", Duration::from_secs(60));
     let mut drain = Drain::start(&["--quiet-window", "0s"]);
     let started = Instant::now();
     let mut first = None;
