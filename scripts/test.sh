@@ -10,6 +10,10 @@
 #                                       README's version matrix (not in CI: about 6 more minutes)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Where a run's wall time went, printed last (CI shows a run's end): `at` marks a phase's end.
+started=$(date +%s)
+times=()
+at() { times+=("$1 $(($(date +%s) - started)) s"); }
 
 . scripts/lib.sh
 install_missing
@@ -18,10 +22,15 @@ install_missing
 # fresh clone, as in CI, it is written and never read, and the crate's own test build took 129 s of CPU
 # with it against 82 without (2026-12-07). `cargo test` by hand keeps its default.
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
+# The test servers wake from their short fixed sleeps at most every 20 ms (scripts/rocketmq.sh,
+# with_timer_slack): idle RocketMQ servers were a large share of a run's CPU, and a 2-core run is
+# CPU-bound. ROCKETMQ_TIMER_SLACK_NS= (empty) leaves Linux's default (50 µs).
+export ROCKETMQ_TIMER_SLACK_NS=${ROCKETMQ_TIMER_SLACK_NS-20000000}
 matrix=false
 if [ "${1:-}" = --matrix ]; then matrix=true; shift; fi
 scripts/rocketmq.sh fetch
 ROCKETMQ_VERSION=5.5.0 scripts/rocketmq.sh fetch
+at "installs and downloads"
 # The Go tools, then etcd, kube-apiserver, the KubeBlocks v1.0.2 manager, kbagent and kbhelper
 # (tests/kubeblocks*.rs), built while cargo compiles the tests: each leaves cores idle while it
 # downloads and links, and on a fresh 2-core machine the two together take minutes less.
@@ -38,8 +47,10 @@ if [ "$compiled" = 0 ] && [ $# = 0 ]; then
   cargo build --profile static-check --locked -q --bin rocketmq-sidecar --target x86_64-unknown-linux-musl ||
     echo "test.sh: the static (musl) build failed; tests/deploy.rs reports why" >&2
 fi
+at "test build"
 go_status=0
 wait "$go_pid" || go_status=$?
+at "Go builds"
 cat "$go_log" >&2; rm -f "$go_log"
 [ "$go_status" = 0 ] || { echo "test.sh: building the Go tools failed (above)" >&2; exit "$go_status"; }
 [ "$compiled" = 0 ] || exit "$compiled"
@@ -62,9 +73,11 @@ run_in_two_lanes() {
   local log=$1 side side_pid side_status main_status doc_status main=() f name s
   side=$(mktemp)
   (
-    status=0
+    status=0 lane_start=$(date +%s)
     run_binaries "${SIDE_LANE[@]}" || status=$?
+    echo "test.sh: side lane: ${SIDE_LANE[*]} took $(($(date +%s) - lane_start)) s" >&2
     run_binaries "${SIDE_LANE_AFTER[@]}" || status=$?
+    echo "test.sh: side lane: all took $(($(date +%s) - lane_start)) s" >&2
     exit "$status"
   ) >"$side" 2>&1 &
   side_pid=$!
@@ -76,7 +89,9 @@ run_in_two_lanes() {
   main_status=${PIPESTATUS[0]}
   cargo test --locked --no-fail-fast --doc 2>&1 | tee -a "$log"
   doc_status=${PIPESTATUS[0]}
+  at "main lane"
   wait "$side_pid"; side_status=$?
+  at "side lane"
   echo "test.sh: the side lane (${SIDE_LANE[*]}, then ${SIDE_LANE_AFTER[*]}), which ran beside the above" >&2
   tee -a "$log" <"$side"; rm -f "$side"
   for s in "$main_status" "$doc_status" "$side_status"; do [ "$s" = 0 ] || return "$s"; done
@@ -96,6 +111,8 @@ set -e
 echo "test.sh: summary per test binary" >&2
 awk '/^ *Running /{bin=($2 == "unittests") ? $2 " " $3 : $2} /^test result:/{print "  " bin ": " $0} /^ *Doc-tests /{bin="doc-tests " $2}' "$log" >&2
 grep -E '^test .* \.\.\. FAILED$' "$log" | sed 's/^/  /' >&2 || true
+grep '^test.sh: side lane:' "$log" >&2 || true
+echo "test.sh: ended at (from the start): $(printf '%s, ' "${times[@]}" | sed 's/, $//')" >&2
 rm -f "$log"
 [ "$status" = 0 ] || exit "$status"
 if [ "$matrix" = true ]; then
