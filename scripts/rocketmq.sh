@@ -19,6 +19,7 @@
 # --owner PID: a watchdog SIGKILLs the JVM when process PID is gone, so nothing outlives a crashed test.
 # --jvm OPT: an extra JVM option, e.g. -Dtls.server.mode=enforcing (RocketMQ reads TLS settings from
 # system properties and from the file -Dtls.config.file names).
+# ROCKETMQ_TIMER_SLACK_NS=NS: the servers' timer slack (scripts/test.sh sets 20 ms; see with_timer_slack).
 # Ports: a broker also binds P+1 (HA) and P-2 (VIP channel); leave room.
 # ACL brokers (--acl) get conf/plain_acl.yml with the two accounts below and no global whitelist.
 set -euo pipefail
