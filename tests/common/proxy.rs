@@ -147,12 +147,21 @@ impl Drop for FaultProxy {
 }
 
 /// Cuts whole frames off the front of `pending` and logs each, a request under its code and an
-/// answer under its request's code; a stream that stops parsing stops being recorded.
-fn record(recorder: &Recorder, pending: &mut Vec<u8>, bytes: &[u8]) {
-    let Some((log, connection)) = recorder else { return };
-    pending.extend_from_slice(bytes);
-    while let Ok(Some((cmd, used))) = rocketmq_sidecar::remoting::split_frame(pending, usize::MAX / 2) {
-        pending.drain(..used);
+/// answer under its request's code. A stream that stops parsing stops being recorded: `pending`
+/// becomes `None`, and its later bytes are neither kept nor parsed again.
+fn record(recorder: &Recorder, pending: &mut Option<Vec<u8>>, bytes: &[u8]) {
+    let (Some((log, connection)), Some(buf)) = (recorder, pending.as_mut()) else { return };
+    buf.extend_from_slice(bytes);
+    loop {
+        let (cmd, used) = match rocketmq_sidecar::remoting::split_frame(buf, usize::MAX / 2) {
+            Ok(Some(frame)) => frame,
+            Ok(None) => return,
+            Err(_) => {
+                *pending = None;
+                return;
+            }
+        };
+        buf.drain(..used);
         let mut log = log.lock().unwrap();
         if cmd.is_response() {
             if let Some(code) = log.asked.remove(&(*connection, cmd.opaque)) {
@@ -176,7 +185,7 @@ fn relay(client: TcpStream, upstream: &str, mode: Arc<Mutex<Mode>>, silenced: Ar
     let request_recorder = recorder.clone();
     // client -> server
     std::thread::spawn(move || {
-        let mut pending = Vec::new();
+        let mut pending = Some(Vec::new());
         let mut buf = [0u8; 65536];
         loop {
             let n = match c_read.read(&mut buf) {
@@ -203,7 +212,7 @@ fn relay(client: TcpStream, upstream: &str, mode: Arc<Mutex<Mode>>, silenced: Ar
     });
     // server -> client
     let (mut s_read, mut c_write) = (server, client);
-    let mut pending = Vec::new();
+    let mut pending = Some(Vec::new());
     let mut buf = [0u8; 65536];
     loop {
         let n = match s_read.read(&mut buf) {
