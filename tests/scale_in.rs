@@ -151,14 +151,74 @@ fn a_scan_reads_what_moves_messages_before_any_queue_end() {
     use common::proxy::{answered_before_asked, FaultProxy};
     use rocketmq_sidecar::remoting::codes::request as code;
     let _turn = turn();
-    let proxy = FaultProxy::recording(fixture().broker.addr());
-    let run = check_at(&proxy.addr(), &["--ignore-delayed"]);
-    assert!(matches!(run.code, Some(0 | 1)), "{}", run.all_output());
-    let (progress, queue_ends) = (
-        [code::GET_ALL_CONSUMER_OFFSET, code::GET_ALL_DELAY_OFFSET],
-        [code::GET_ALL_TOPIC_CONFIG, code::GET_TOPIC_STATS_INFO],
-    );
-    answered_before_asked(&proxy.wire(), &progress, &queue_ends).unwrap();
+    // Both ways of reading the queue ends: one request per topic, and the one batch request.
+    for ends in ["per-topic", "batch"] {
+        let proxy = FaultProxy::recording(fixture().broker.addr());
+        let run = check_at(&proxy.addr(), &["--ignore-delayed", "--queue-ends", ends]);
+        assert!(matches!(run.code, Some(0 | 1)), "{}", run.all_output());
+        let (progress, queue_ends) = (
+            [code::GET_ALL_CONSUMER_OFFSET, code::GET_ALL_DELAY_OFFSET],
+            [code::GET_ALL_TOPIC_CONFIG, code::GET_TOPIC_STATS_INFO, code::GET_BROKER_CONSUME_STATS],
+        );
+        answered_before_asked(&proxy.wire(), &progress, &queue_ends).unwrap();
+    }
+}
+
+/// One GET_BROKER_CONSUME_STATS in place of a GET_TOPIC_STATS_INFO per topic gives the same
+/// verdict, row for row: a topic whose groups have all caught up is taken from it (its newest
+/// message's store time too); a topic where one group is behind and another caught up is taken
+/// from it with a placeholder min, then read again because a count depends on it; a topic where
+/// every group is behind, and one nobody consumes, are asked one by one. The outputs differ only
+/// in which groups were asked for their online consumers.
+#[test]
+fn the_batch_read_of_queue_ends_gives_the_per_topic_verdict() {
+    use common::proxy::{FaultProxy, Wire};
+    use rocketmq_sidecar::remoting::codes::request as code;
+    let _turn = turn();
+    let addr = fixture().broker.addr();
+    caught_up_group("GuardTopicQ1", "GuardGroupQ1");
+    caught_up_group("GuardTopicQ2", "GuardGroupQ2");
+    // A second group on Q2, at 0 on queue 0: behind while GuardGroupQ2 is caught up.
+    commit_offset(&addr, "GuardGroupQ2b", "GuardTopicQ2", 0, 0);
+    produce("GuardTopicQ3", 2, None);
+    let same_as_per_topic = |expect_code: i32| {
+        let (code_per_topic, per_topic) = check_json(&["--ignore-delayed", "--queue-ends", "per-topic"]);
+        let proxy = FaultProxy::recording(addr.clone());
+        let run = check_at(&proxy.addr(), &["--ignore-delayed", "--json", "--queue-ends", "batch"]);
+        let batch: serde_json::Value =
+            serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all_output()));
+        assert_eq!((code_per_topic, run.code), (Some(expect_code), Some(expect_code)), "{per_topic:#}\n{batch:#}");
+        // What was found is the same; a group behind only on a topic taken from the batch is
+        // still asked for its online consumers (a placeholder min says nothing about who blocks).
+        for field in ["verdict", "safe", "blockingMessages", "rows", "cannotTell", "writes", "groups", "topics"] {
+            assert_eq!(per_topic[field], batch[field], "{field}: per topic, then batch");
+        }
+        assert!(batch["groupsNotAsked"].as_u64() <= per_topic["groupsNotAsked"].as_u64());
+        let asked = |c| proxy.wire().iter().filter(|w| **w == Wire::Request(c)).count();
+        assert_eq!(asked(code::GET_BROKER_CONSUME_STATS), 1);
+        let topics = batch["topics"].as_u64().unwrap() as usize;
+        assert!(asked(code::GET_TOPIC_STATS_INFO) < topics, "topics taken from the batch are not asked: {topics}");
+        batch
+    };
+    let v = same_as_per_topic(1);
+    let behind = row(&v, "GuardGroupQ2b", "GuardTopicQ2").expect("the group behind, counted from the real min");
+    assert_eq!(behind["blocks"], true, "{v:#}");
+    assert!(row(&v, "GuardGroupQ1", "GuardTopicQ1").is_none(), "{v:#}");
+    // Everything consumed again: the verdict from the batch is "safe", as per topic.
+    for q in 0..4 {
+        commit_offset(&addr, "GuardGroupQ2b", "GuardTopicQ2", q, offsets_end(&addr, "GuardTopicQ2", q));
+    }
+    consume("GuardTopicQ3", "GuardGroupQ3", 2);
+    let v = same_as_per_topic(0);
+    assert_eq!(v["safe"], true, "{v:#}");
+    common::delete_group(&addr, "GuardGroupQ2b");
+}
+
+/// Where queue `queue` of `topic` ends now (GET_MAX_OFFSET).
+fn offsets_end(addr: &str, topic: &str, queue: u32) -> i64 {
+    let admin = rocketmq_sidecar::admin::BrokerAdmin::new(addr, ClientOptions::default());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(admin.max_offset(topic, queue)).unwrap()
 }
 
 #[test]

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use crate::remoting::codes::request::{
-    GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_BROKER_CONFIG, GET_BROKER_RUNTIME_INFO,
-    GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO, GET_MAX_OFFSET, GET_TIMER_METRICS, GET_TOPIC_STATS_INFO,
-    UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA, VIEW_MESSAGE_BY_ID,
+    GET_ALL_CONSUMER_OFFSET, GET_ALL_DELAY_OFFSET, GET_BROKER_CONFIG, GET_BROKER_CONSUME_STATS,
+    GET_BROKER_RUNTIME_INFO, GET_CONSUMER_CONNECTION_LIST, GET_CONSUMER_RUNNING_INFO, GET_MAX_OFFSET,
+    GET_TIMER_METRICS, GET_TOPIC_STATS_INFO, UPDATE_BROKER_CONFIG, VIEW_BROKER_STATS_DATA, VIEW_MESSAGE_BY_ID,
 };
 use crate::remoting::codes::response::{CONSUMER_NOT_ONLINE, SYSTEM_ERROR};
 use crate::remoting::properties::{encode_update_body, parse_config_body};
@@ -16,9 +16,10 @@ use crate::remoting::{decode_stored, json, Client, ClientOptions, Command, Remot
 use super::error::{AdminError, DecodeError};
 use super::paged;
 use super::stats::{
-    client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, delay_offsets_from_body,
-    stats_minute_from_body, timer_counts_from_body, topic_offsets_from_body, ClientProgress, ConsumerOffsets,
-    GroupConfig, OnlineConsumers, StatsMinute, TopicConfig, TopicStats,
+    client_progress_from_body, consume_stats_batch_from_body, consumer_connection_from_body,
+    consumer_offsets_from_body, delay_offsets_from_body, stats_minute_from_body, timer_counts_from_body,
+    topic_offsets_from_body, BatchQueues, ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, StatsMinute,
+    TopicConfig, TopicStats,
 };
 use super::types::{runtime_info_from_body, BrokerConfig, DataVersion, RuntimeInfo};
 use super::version::BrokerVersion;
@@ -52,6 +53,11 @@ impl BrokerAdmin {
 
     pub fn addr(&self) -> &str {
         self.client.addr()
+    }
+
+    /// The largest answer this broker's connection accepts (`--max-frame`).
+    pub fn max_frame(&self) -> usize {
+        self.client.max_frame()
     }
 
     /// The broker's effective configuration.
@@ -126,6 +132,13 @@ impl BrokerAdmin {
     pub async fn topic_offsets(&self, topic: &str) -> Result<TopicStats, AdminError> {
         let resp = self.call(Command::request(GET_TOPIC_STATS_INFO).with_ext("topic", topic)).await?;
         topic_offsets_from_body(&resp.body).map_err(|e| self.decode_err("topic stats", e))
+    }
+
+    /// Where every queue ends that a subscription group has committed offsets on, one request
+    /// for the whole broker (GET_BROKER_CONSUME_STATS; `isOrder=false`: every topic).
+    pub async fn consume_stats_batch(&self) -> Result<BatchQueues, AdminError> {
+        let resp = self.call(Command::request(GET_BROKER_CONSUME_STATS).with_ext("isOrder", "false")).await?;
+        consume_stats_batch_from_body(&resp.body).map_err(|e| self.decode_err("broker consume stats", e))
     }
 
     /// The commit-log entry at physical offset `offset` (VIEW_MESSAGE_BY_ID): where its message

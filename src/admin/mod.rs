@@ -22,12 +22,12 @@ pub use namesrv::NamesrvAdmin;
 pub use paged::PAGE_ROWS;
 /// Body decoders, public for the fuzzers.
 pub use stats::{
-    client_progress_from_body, consumer_connection_from_body, consumer_offsets_from_body, groups_from_body,
-    stats_minute_from_body, topic_offsets_from_body,
+    client_progress_from_body, consume_stats_batch_from_body, consumer_connection_from_body,
+    consumer_offsets_from_body, groups_from_body, stats_minute_from_body, topic_offsets_from_body,
 };
 pub use stats::{
-    ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, QueueData, StatsMinute, TopicConfig, TopicOffsets,
-    TopicStats,
+    BatchQueue, BatchQueues, ClientProgress, ConsumerOffsets, GroupConfig, OnlineConsumers, QueueData, StatsMinute,
+    TopicConfig, TopicOffsets, TopicStats,
 };
 pub use system::{
     is_system_group, is_system_topic, own_topics, DLQ_PREFIX, RETRY_PREFIX, REVIVE_GROUP, REVIVE_PREFIX, TIMER_TOPIC,

@@ -166,6 +166,61 @@ pub fn topic_offsets_from_body(body: &[u8]) -> Result<TopicStats, DecodeError> {
     Ok(out)
 }
 
+/// One queue as GET_BROKER_CONSUME_STATS shows it, over every group with offsets on its topic.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchQueue {
+    /// The queue's max offset (the highest the answer gives: the broker reads it once per group).
+    pub max: i64,
+    /// When the broker stored the queue's newest message (0 when it has none), if the answer
+    /// tells it: a group whose position is that max gets the store time of the message just
+    /// before it, which is the newest. None when no group had consumed up to the max.
+    pub newest_ms: Option<i64>,
+}
+
+/// Topic → queue → [`BatchQueue`]: what one GET_BROKER_CONSUME_STATS says about queue ends.
+pub type BatchQueues = BTreeMap<String, BTreeMap<u32, BatchQueue>>;
+
+/// GET_BROKER_CONSUME_STATS body: `{"brokerAddr":..,"consumeStatsList":[{"<group>":[{"consumeTps":..,
+/// "offsetTable":{{"brokerName":..,"queueId":0,"topic":..}:{"brokerOffset":..,"consumerOffset":..,
+/// "lastTimestamp":..}}}]}],"totalDiff":..}`. Only where each queue ends is kept; the groups'
+/// positions in it were read later than the caller's own committed offsets and are not used.
+pub fn consume_stats_batch_from_body(body: &[u8]) -> Result<BatchQueues, DecodeError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Row {
+        broker_offset: i64,
+        consumer_offset: i64,
+        #[serde(default)]
+        last_timestamp: i64,
+    }
+    #[derive(Deserialize)]
+    struct Key {
+        topic: String,
+        #[serde(rename = "queueId")]
+        queue_id: u32,
+    }
+    let mut out = BatchQueues::new();
+    json::each_member_of_every(body, "offsetTable", |key, text| {
+        let key: Key = typed_row(&key).map_err(|e| format!("offset table key {key:?}: {e}"))?;
+        let row: Row = typed_row(text).map_err(|e| format!("offset table row of {}: {e}", key.topic))?;
+        let seen = BatchQueue {
+            max: row.broker_offset,
+            newest_ms: (row.broker_offset == 0 || row.consumer_offset == row.broker_offset)
+                .then_some(row.last_timestamp.max(0)),
+        };
+        let queue = out.entry(key.topic).or_default().entry(key.queue_id).or_insert(seen);
+        // A message put between two groups' rows moves the max: the later, higher one holds,
+        // with a store time only from a row that reached it.
+        if seen.max > queue.max {
+            *queue = seen;
+        } else if seen.max == queue.max {
+            queue.newest_ms = queue.newest_ms.or(seen.newest_ms);
+        }
+        Ok::<_, DecodeError>(())
+    })?;
+    Ok(out)
+}
+
 /// One queue's row of GET_TOPIC_STATS_INFO (TopicOffset); both offsets are required.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -296,6 +351,17 @@ pub fn route_from_body(body: &[u8]) -> Result<Vec<QueueData>, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn broker_consume_stats_keep_each_queues_highest_end_and_its_newest_store_time() {
+        // Two groups on T (one caught up on queue 0, one behind; between their rows a message
+        // moved queue 1's end), an empty queue, and a group with no topics.
+        let body = br#"{"brokerAddr":"127.0.0.1:10911","consumeStatsList":[{"G1":[{"consumeTps":0.0,"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":5,"consumerOffset":5,"lastTimestamp":1700},{"brokerName":"b","queueId":1,"topic":"T"}:{"brokerOffset":3,"consumerOffset":3,"lastTimestamp":1600}}}]},{"G2":[{"consumeTps":0.0,"offsetTable":{{"brokerName":"b","queueId":0,"topic":"T"}:{"brokerOffset":5,"consumerOffset":2,"lastTimestamp":1200},{"brokerName":"b","queueId":1,"topic":"T"}:{"brokerOffset":4,"consumerOffset":3,"lastTimestamp":1600},{"brokerName":"b","queueId":2,"topic":"T"}:{"brokerOffset":0,"consumerOffset":0,"lastTimestamp":0}}}]},{"G3":[]}],"totalDiff":4}"#;
+        let got = consume_stats_batch_from_body(body).unwrap();
+        let q = |max, newest_ms| BatchQueue { max, newest_ms };
+        assert_eq!(got["T"], [(0, q(5, Some(1700))), (1, q(4, None)), (2, q(0, Some(0)))].into());
+        assert!(consume_stats_batch_from_body(br#"{"consumeStatsList":[{"G":[{"offsetTable":{"x":{}}}]}]}"#).is_err());
+    }
 
     #[test]
     fn fastjson_shapes_decode() {

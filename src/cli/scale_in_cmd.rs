@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use crate::admin::{BrokerAdmin, NamesrvAdmin};
 use crate::guard::{
     blocking_rows, compute, drain, failure_summary, format_ms, is_scaling_in, shard_master, stop_writes_and_check,
-    summary, Backlog, DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, Verdict,
+    summary, Backlog, DrainOutcome, DrainSettings, GuardError, Kind, Policy, Progress, QueueEnds, Verdict,
 };
 
 use super::args::{parse_duration, ConnectArgs};
@@ -82,6 +82,30 @@ pub struct TargetArgs {
     /// Requests to the broker in flight at once
     #[arg(long, env = "ROCKETMQ_SIDECAR_CONCURRENCY", default_value_t = crate::admin::IN_FLIGHT)]
     pub concurrency: usize,
+    /// How the queues' ends are read: `auto` asks one GET_BROKER_CONSUME_STATS instead of one
+    /// GET_TOPIC_STATS_INFO per topic when the broker has few groups for its topics (it scans its
+    /// offset table once per group to answer); `per-topic` never asks it; `batch` asks it
+    /// whenever its answer fits half a frame. The verdict is the same either way
+    #[arg(long, env = "ROCKETMQ_SIDECAR_QUEUE_ENDS", value_enum, default_value = "auto")]
+    pub queue_ends: QueueEndsArg,
+}
+
+/// `--queue-ends` ([`QueueEnds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum QueueEndsArg {
+    Auto,
+    PerTopic,
+    Batch,
+}
+
+impl From<QueueEndsArg> for QueueEnds {
+    fn from(arg: QueueEndsArg) -> QueueEnds {
+        match arg {
+            QueueEndsArg::Auto => QueueEnds::Auto,
+            QueueEndsArg::PerTopic => QueueEnds::PerTopic,
+            QueueEndsArg::Batch => QueueEnds::Batch,
+        }
+    }
 }
 
 /// A duration that may be 0 (rule off).
@@ -149,6 +173,7 @@ impl TargetArgs {
             accept_offline_broadcast_loss: self.accept_offline_broadcast_loss,
             quiet_window: self.quiet_window,
             concurrency: self.concurrency,
+            queue_ends: self.queue_ends.into(),
         }
     }
 

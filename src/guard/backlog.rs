@@ -26,6 +26,7 @@ use crate::admin::{
     REVIVE_PREFIX, TIMER_TOPIC,
 };
 
+use super::batch::{fill_mins, overstated, QueueEnds};
 use super::broadcast::broadcast_rows;
 use super::error::GuardError;
 use super::read::{read, BrokerOffsets};
@@ -56,6 +57,8 @@ pub struct Policy {
     pub quiet_window: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// How the queues' ends are read ([`QueueEnds`]).
+    pub queue_ends: QueueEnds,
 }
 
 impl Default for Policy {
@@ -67,6 +70,7 @@ impl Default for Policy {
             accept_offline_broadcast_loss: false,
             quiet_window: DEFAULT_QUIET_WINDOW,
             concurrency: crate::admin::IN_FLIGHT,
+            queue_ends: QueueEnds::Auto,
         }
     }
 }
@@ -107,13 +111,29 @@ pub struct Backlog {
     /// their BROADCASTING clients are not in the rows. One request per group saved.
     pub groups_not_asked: usize,
     pub topics: usize,
+    /// Whether a count covers every stored message (an offline group without offsets): then
+    /// every topic read with a placeholder min may have moved it ([`super::batch::overstated`]).
+    #[serde(skip)]
+    pub(super) counted_every_stored_message: bool,
 }
 
 pub async fn compute(admin: Arc<BrokerAdmin>, policy: &Policy) -> Result<Backlog, GuardError> {
     use tracing::Instrument;
     let span = tracing::info_span!("scale_in_scan", broker = %admin.addr());
     async move {
-        let offsets = read(&admin, policy.concurrency).await?;
+        let mut offsets = read(&admin, policy.concurrency, policy.queue_ends).await?;
+        let backlog = evaluate(admin.clone(), &offsets, policy).await?;
+        // Topics read with a placeholder min (0): where that may have added to a count, their
+        // own stats are read and the verdict made again, so that what it says is exact.
+        let overstated = overstated(&backlog, &offsets);
+        if overstated.is_empty() {
+            return Ok(backlog);
+        }
+        tracing::debug!(topics = overstated.len(), "reading the min offsets a verdict's counts depend on");
+        let broker = admin.addr().to_string();
+        fill_mins(&admin, &mut offsets, overstated, policy.concurrency)
+            .await
+            .map_err(|source| GuardError::Broker { broker, source })?;
         evaluate(admin, &offsets, policy).await
     }
     .instrument(span)
@@ -132,6 +152,7 @@ struct Findings<'a> {
     consumed: BTreeSet<String>,
     cannot_tell: Vec<String>,
     notes: Vec<String>,
+    counted_every_stored_message: bool,
 }
 
 /// The verdict from one [`read`]: asks the broker only for queues the topic stats left out and
@@ -149,6 +170,7 @@ pub async fn evaluate(admin: Arc<BrokerAdmin>, read: &BrokerOffsets, policy: &Po
         consumed: BTreeSet::new(),
         cannot_tell: Vec::new(),
         notes: Vec::new(),
+        counted_every_stored_message: false,
     };
     f.committed();
     f.subscribed_without_offsets();
@@ -265,8 +287,12 @@ impl<'a> Findings<'a> {
             .filter(|g| !crate::admin::is_system_group(g))
             .filter(|g| !self.read.consumers.contains_key(*g) && !with_offsets.contains(g.as_str()))
             .collect();
+        if offline.is_empty() {
+            return;
+        }
+        self.counted_every_stored_message = true;
         let held = self.messages_a_consumer_may_want();
-        if offline.is_empty() || held == 0 {
+        if held == 0 {
             return;
         }
         let names = list(offline.iter().map(|g| g.as_str()));
@@ -403,6 +429,7 @@ impl<'a> Findings<'a> {
             online_groups: self.read.consumers.len(),
             groups_not_asked: self.read.not_asked,
             topics: self.read.topics.len(),
+            counted_every_stored_message: self.counted_every_stored_message,
         }
     }
 }
@@ -468,6 +495,7 @@ mod tests {
             not_asked: 0,
             timer: None,
             revive_last_store_ms: 0,
+            min_unknown: Default::default(),
         }
     }
 

@@ -97,6 +97,16 @@ pub(super) struct ReadStats {
 }
 
 impl ReadStats {
+    /// One GET_TOPIC_STATS_INFO per topic, as read.
+    pub(super) fn from_topic_stats(stats: BTreeMap<String, TopicStats>) -> ReadStats {
+        let mut read = ReadStats::default();
+        for (topic, s) in &stats {
+            read.saw_store(topic, s.last_store_ms);
+        }
+        read.stats = Arc::new(stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect());
+        read
+    }
+
     /// A message of `topic` stored at `store_ms` (a topic's newest, or one entry caught up): the
     /// newest store times, and the revive topics' own, move on to it.
     pub(super) fn saw_store(&mut self, topic: &str, store_ms: i64) {

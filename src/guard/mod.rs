@@ -3,6 +3,7 @@
 //! broadcast clients' own) and fail-closed: any doubt is "cannot tell", never "safe".
 
 mod backlog;
+mod batch;
 mod broadcast;
 mod catch_up;
 mod drain;
@@ -16,6 +17,7 @@ mod scanner;
 mod writes;
 
 pub use backlog::{compute, evaluate, Backlog, Kind, Policy, Row, Verdict};
+pub use batch::QueueEnds;
 pub use drain::{drain, DrainOutcome, DrainSettings, Progress};
 pub use error::GuardError;
 pub use kept::{KeptStats, RuntimeSample, StatsRead, StatsSource, KEEP_AT_MOST};

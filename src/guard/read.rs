@@ -13,6 +13,7 @@ use crate::admin::{
 
 use tokio::time::Instant;
 
+use super::batch::{self, QueueEnds};
 use super::catch_up::catch_up;
 use super::error::GuardError;
 use super::kept::{
@@ -47,6 +48,8 @@ pub struct BrokerOffsets {
     /// 5.x: when the newest POP checkpoint or ack record landed in the revive log (ms, broker
     /// clock; 0 = never).
     pub(super) revive_last_store_ms: i64,
+    /// Topics whose queues' min offsets in `stats` are a placeholder, 0 ([`super::batch`]).
+    pub(super) min_unknown: BTreeSet<String>,
 }
 
 /// 5.x messages with a delivery time (and POP checkpoint / ack records, which travel the same
@@ -103,8 +106,8 @@ impl Carry {
 /// the config, before any table or per-topic request, when the broker is a slave. Every topic's
 /// stats are read, and the online consumers of every group whose committed offsets do not already
 /// block ([`Asking::Unblocked`]).
-pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize) -> Result<BrokerOffsets, GuardError> {
-    Ok(read_as(admin, concurrency, None, None, Asking::Unblocked).await?.0)
+pub async fn read(admin: &Arc<BrokerAdmin>, concurrency: usize, ends: QueueEnds) -> Result<BrokerOffsets, GuardError> {
+    Ok(read_as(admin, concurrency, None, None, Asking::Unblocked(ends)).await?.0)
 }
 
 /// [`read`] for the metrics refresh:
@@ -139,8 +142,9 @@ enum Asking {
     /// whose committed offsets already block ([`blocked_by_committed`]). Such a group makes the
     /// verdict "not safe" whatever its consumers say, so its answer would add rows (its
     /// subscriptions without offsets, its BROADCASTING clients), never change the verdict. A
-    /// verdict that can be "safe" has asked every group.
-    Unblocked,
+    /// verdict that can be "safe" has asked every group. Its queue ends are read as
+    /// [`QueueEnds`] says.
+    Unblocked(QueueEnds),
 }
 
 /// What moves messages on is read before any queue's end: the committed offsets (a consumer sends
@@ -171,6 +175,8 @@ async fn read_as(
         return Err(GuardError::not_master(broker, &config));
     }
     let asked_at = Instant::now();
+    // How many groups the table holds, for a verdict's choice of how to read the queue ends.
+    let (table_size, groups_counted) = tokio::sync::oneshot::channel::<usize>();
     let progress_then_topics = async {
         let (offsets, delay, timer) = tokio::join!(
             admin.consumer_offsets(),
@@ -179,13 +185,25 @@ async fn read_as(
         );
         let progress = (offsets?, delay?, timer?);
         let topics = admin.topic_configs().await?;
-        let digest = topic_table_digest(&topics);
-        let kept = kept.filter(|(_, k)| k.same_table(digest));
-        let stats = stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)).await?;
+        let stats = match &asking {
+            Asking::Unblocked(ends) => {
+                let groups = groups_counted.await.unwrap_or(usize::MAX);
+                verdict_ends(admin, &topics, &progress.0, (*ends, groups), concurrency).await?
+            }
+            Asking::Everyone(_) => {
+                let digest = topic_table_digest(&topics);
+                let kept = kept.filter(|(_, k)| k.same_table(digest));
+                let (read, outcome) =
+                    stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)).await?;
+                (read, outcome, BTreeSet::new())
+            }
+        };
         Ok::<_, AdminError>((progress, topics, stats))
     };
     let groups_then_online = async {
         let groups = admin.groups().await?;
+        // Dropped unsent when the table cannot be read; the read fails with that error anyway.
+        let _ = table_size.send(groups.len());
         let in_table = table_groups(&groups);
         let early = match &asking {
             Asking::Everyone(seen) => {
@@ -193,12 +211,12 @@ async fn read_as(
                 let answers = online(admin, ask.clone(), concurrency).await?;
                 Early { ask, offline_asked, answers }
             }
-            Asking::Unblocked => Early::default(),
+            Asking::Unblocked(_) => Early::default(),
         };
         Ok::<_, AdminError>((groups, in_table, early))
     };
     let (progress_and_stats, groups_and_online) = tokio::join!(progress_then_topics, groups_then_online);
-    let (((offsets, delay, timer), topics, (stats, next)), (groups, in_table, early)) =
+    let (((offsets, delay, timer), topics, (stats, next, min_unknown)), (groups, in_table, early)) =
         (progress_and_stats.map_err(err)?, groups_and_online.map_err(err)?);
     let only_offsets = groups_only_with_offsets(&groups, &offsets);
     // Every group that may consume here (system groups left out).
@@ -212,8 +230,10 @@ async fn read_as(
             let (consumers, seen) = seen.merge(&candidates, &ask, answers, asked_at);
             (consumers, seen, 0)
         }
-        Asking::Unblocked => {
-            let blocked = blocked_by_committed(&offsets, &stats.stats);
+        Asking::Unblocked(_) => {
+            // A placeholder min can only add to a lag: those topics say nothing about who blocks.
+            let exact = |topic: &str| !min_unknown.contains(topic);
+            let blocked = blocked_by_committed(&offsets, &stats.stats, exact);
             let ask: Vec<String> = candidates.iter().filter(|g| !blocked.contains(g.as_str())).cloned().collect();
             let not_asked = candidates.len() - ask.len();
             (online(admin, ask, concurrency).await.map_err(err)?, OnlineSeen::default(), not_asked)
@@ -232,6 +252,7 @@ async fn read_as(
         not_asked,
         timer,
         revive_last_store_ms: stats.revive_last_store_ms,
+        min_unknown,
     };
     Ok((read, next.read, Carry { stats: next.keep, online: seen }))
 }
@@ -273,13 +294,28 @@ async fn stats_of_every_topic(
     }
     let began = Instant::now();
     let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
-    let mut read = ReadStats::default();
-    for (topic, s) in &stats {
-        read.saw_store(topic, s.last_store_ms);
-    }
-    read.stats = Arc::new(stats.into_iter().map(|(topic, s)| (topic, s.queues)).collect());
+    let read = ReadStats::from_topic_stats(stats);
     let keep = KeptStats::after_read(&read, (digest, topics.len()), runtime, began);
     Ok((read, StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep }))
+}
+
+/// A verdict's queue ends: from the batch request where it is worth asking a broker with
+/// `groups` subscription groups ([`batch::worth_asking`]), else one request per topic. Nothing
+/// is kept for a later read.
+async fn verdict_ends(
+    admin: &Arc<BrokerAdmin>,
+    topics: &BTreeMap<String, TopicConfig>,
+    offsets: &ConsumerOffsets,
+    (ends, groups): (QueueEnds, usize),
+    concurrency: usize,
+) -> Result<(ReadStats, StatsOutcome, BTreeSet<String>), AdminError> {
+    let fresh = StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep: None };
+    if batch::worth_asking(ends, groups, offsets, topics, admin.max_frame()) {
+        let (read, min_unknown) = batch::read_ends(admin, topics, offsets, concurrency).await?;
+        return Ok((read, fresh, min_unknown));
+    }
+    let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
+    Ok((ReadStats::from_topic_stats(stats), fresh, BTreeSet::new()))
 }
 
 /// Kept stats with the topics whose turn it is read again, and how many: their min offsets move

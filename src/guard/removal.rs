@@ -193,6 +193,7 @@ mod tests {
             online_groups: 0,
             groups_not_asked: 0,
             topics: 1,
+            counted_every_stored_message: false,
         }
     }
 

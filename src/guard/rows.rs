@@ -79,9 +79,11 @@ pub(super) fn committed_row_blocks(kind: Kind, strict: bool) -> bool {
 pub(super) fn blocked_by_committed<'o>(
     offsets: &'o ConsumerOffsets,
     stats: &BTreeMap<String, TopicOffsets>,
+    exact: impl Fn(&str) -> bool,
 ) -> BTreeSet<&'o str> {
     offsets
         .iter()
+        .filter(|((topic, _), _)| exact(topic))
         .filter(|((topic, _), _)| committed_kind(topic).is_some_and(|kind| committed_row_blocks(kind, false)))
         .filter(|((topic, _), committed)| {
             stats.get(topic).is_some_and(|queues| behind(queues, committed).iter().any(|lag| *lag > 0))
@@ -156,7 +158,7 @@ mod tests {
         .into_iter()
         .map(|((t, g), c)| ((t.to_string(), g.to_string()), c))
         .collect();
-        let blocked: Vec<&str> = blocked_by_committed(&offsets, &stats).into_iter().collect();
+        let blocked: Vec<&str> = blocked_by_committed(&offsets, &stats, |_| true).into_iter().collect();
         assert_eq!(blocked, ["Behind", "BelowMin", "R"]);
     }
 }

@@ -114,6 +114,7 @@ mod tests {
             not_asked: 0,
             timer: None,
             revive_last_store_ms: 0,
+            min_unknown: Default::default(),
         }
     }
 

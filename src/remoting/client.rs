@@ -136,6 +136,11 @@ impl Client {
         &self.addr
     }
 
+    /// The largest frame this client accepts.
+    pub fn max_frame(&self) -> usize {
+        self.opts.max_frame
+    }
+
     /// Sends a request and returns the peer's answer whatever its code.
     pub async fn invoke(&self, cmd: Command) -> Result<Command, RemotingError> {
         self.invoke_within(cmd, self.opts.request_timeout).await

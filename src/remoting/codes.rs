@@ -21,6 +21,9 @@ pub mod request {
     pub const GET_CONSUMER_CONNECTION_LIST: i32 = 203;
     pub const VIEW_BROKER_STATS_DATA: i32 = 315;
     pub const GET_CONSUMER_RUNNING_INFO: i32 = 307;
+    /// Every subscription group's consume stats on the broker in one answer (what `mqadmin
+    /// brokerConsumeStats` asks); the broker scans its whole offset table once per group.
+    pub const GET_BROKER_CONSUME_STATS: i32 = 317;
     /// 5.x controller: a shard's elected master, its epoch and SyncStateSet.
     pub const CONTROLLER_GET_REPLICA_INFO: i32 = 1004;
 }

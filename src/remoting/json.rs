@@ -96,6 +96,22 @@ fn each_row_of<'a, R, E: From<JsonError>>(
     Ok(rest)
 }
 
+/// Hands every member of every object named `field`, wherever it sits in `input` (in objects and
+/// arrays at any depth), to `f` as its key and its value's text (checked, never built). For
+/// GET_BROKER_CONSUME_STATS, whose queue rows (`offsetTable`) sit three levels down in a list of
+/// groups, each with its topics: at 10,000 topics the body is 1.5 MB, and as one [`Value`] tree
+/// it would be several times that in memory.
+pub fn each_member_of_every<'a, E: From<JsonError>>(
+    input: &'a [u8],
+    field: &str,
+    mut f: impl FnMut(String, &'a str) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut p = Parser::over(input)?;
+    p.visit(0, field, &mut f)?;
+    p.end()?;
+    Ok(())
+}
+
 /// A value as plain text: strings without quotes, anything else as its JSON text (fastjson
 /// sometimes writes numbers where the Java type is a String).
 pub fn text(v: Value) -> String {
@@ -316,6 +332,54 @@ impl<'a> Parser<'a> {
                 }
                 _ => return Err(self.err("expected ',' or ']' in array")),
             }
+        }
+    }
+
+    /// Moves past one value; the members of any object named `field` inside it go to `f` as
+    /// their key and text ([`each_member_of_every`]).
+    fn visit<E: From<JsonError>>(
+        &mut self,
+        depth: usize,
+        field: &str,
+        f: &mut dyn FnMut(String, &'a str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nested too deeply").into());
+        }
+        self.ws();
+        match self.peek() {
+            Some(b'{') => self.members(depth, |p: &mut Self, key| {
+                p.ws();
+                if key == field && p.peek() == Some(b'{') {
+                    p.members(depth + 1, |p: &mut Self, row| {
+                        let text = p.text_of_value(depth + 2)?;
+                        f(row, text)
+                    })
+                } else {
+                    p.visit(depth + 1, field, f)
+                }
+            }),
+            Some(b'[') => {
+                self.pos += 1;
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                loop {
+                    self.visit(depth + 1, field, f)?;
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(());
+                        }
+                        _ => return Err(self.err("expected ',' or ']' in array").into()),
+                    }
+                }
+            }
+            _ => self.skip(depth).map_err(E::from),
         }
     }
 
