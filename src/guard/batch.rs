@@ -76,8 +76,10 @@ pub(super) fn worth_asking(
 
 /// Every topic's queue ends for a verdict: from the batch answer where it tells them exactly,
 /// from each remaining topic's own stats otherwise. Also returns the topics whose min offsets
-/// are placeholders (0). A batch request that fails is logged and the read done per topic: it
-/// is an economy, never a requirement.
+/// are placeholders (0). A batch request the broker refuses (an ACL, a release without it) or
+/// whose answer does not decode is logged and the read done per topic: it is an economy, never a
+/// requirement. One that times out or loses the connection fails the read, as any request of it
+/// would: asking every topic next would only spend a second budget on an unanswering broker.
 pub(super) async fn read_ends(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,
@@ -86,10 +88,11 @@ pub(super) async fn read_ends(
 ) -> Result<(ReadStats, BTreeSet<String>), AdminError> {
     let batch = match admin.consume_stats_batch().await {
         Ok(batch) => batch,
-        Err(e) => {
+        Err(e @ (AdminError::Decode { .. } | AdminError::Remoting(crate::remoting::RemotingError::Refused { .. }))) => {
             tracing::warn!(broker = %admin.addr(), error = %e, "GET_BROKER_CONSUME_STATS failed; reading every topic's stats");
             BatchQueues::new()
         }
+        Err(e) => return Err(e),
     };
     let (taken, ask) = split(&batch, topics, offsets);
     tracing::debug!(from_batch = taken.len(), asked = ask.len(), "queue ends");
