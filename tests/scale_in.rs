@@ -205,8 +205,8 @@ fn the_batch_read_of_queue_ends_gives_the_per_topic_verdict() {
     assert_eq!(behind["blocks"], true, "{v:#}");
     assert!(row(&v, "GuardGroupQ1", "GuardTopicQ1").is_none(), "{v:#}");
     // Everything consumed again: the verdict from the batch is "safe", as per topic.
-    for q in 0..4 {
-        commit_offset(&addr, "GuardGroupQ2b", "GuardTopicQ2", q, offsets_end(&addr, "GuardTopicQ2", q));
+    for (q, end) in queue_ends(&addr, "GuardTopicQ2").into_iter().enumerate() {
+        commit_offset(&addr, "GuardGroupQ2b", "GuardTopicQ2", q as u32, end);
     }
     consume("GuardTopicQ3", "GuardGroupQ3", 2);
     let v = same_as_per_topic(0);
@@ -214,11 +214,11 @@ fn the_batch_read_of_queue_ends_gives_the_per_topic_verdict() {
     common::delete_group(&addr, "GuardGroupQ2b");
 }
 
-/// Where queue `queue` of `topic` ends now (GET_MAX_OFFSET).
-fn offsets_end(addr: &str, topic: &str, queue: u32) -> i64 {
+/// Where each of the 4 queues of `topic` (the broker's default) ends now, one GET_MAX_OFFSET each.
+fn queue_ends(addr: &str, topic: &str) -> Vec<i64> {
     let admin = rocketmq_sidecar::admin::BrokerAdmin::new(addr, ClientOptions::default());
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    rt.block_on(admin.max_offset(topic, queue)).unwrap()
+    (0..4).map(|q| rt.block_on(admin.max_offset(topic, q)).unwrap()).collect()
 }
 
 #[test]
@@ -376,9 +376,7 @@ fn drain_takes_write_away_then_ends_when_consumers_catch_up_or_restores_on_timeo
 fn an_impossible_committed_offset_is_cannot_tell_never_safe() {
     let _turn = turn();
     caught_up_group("GuardTopicN", "GuardGroupN");
-    let admin = rocketmq_sidecar::admin::BrokerAdmin::new(fixture().broker.addr(), ClientOptions::default());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let ends: Vec<i64> = (0..4).map(|q| rt.block_on(admin.max_offset("GuardTopicN", q)).unwrap()).collect();
+    let ends = queue_ends(&fixture().broker.addr(), "GuardTopicN");
     for (offset, what) in [(-5, "negative"), (ends[0] + 1_000, "past the queue's end")] {
         commit_offset(&fixture().broker.addr(), "GuardGroupN", "GuardTopicN", 0, offset);
         let run = check(&["--ignore-delayed"]);
@@ -398,14 +396,10 @@ fn messages_in_read_queues_beyond_the_write_queues_block() {
     let _turn = turn();
     let addr = fixture().broker.addr();
     caught_up_group("GuardTopicR", "GuardGroupR");
-    let admin = rocketmq_sidecar::admin::BrokerAdmin::new(addr.clone(), ClientOptions::default());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let ends_now =
-        || -> Vec<i64> { (0..4).map(|q| rt.block_on(admin.max_offset("GuardTopicR", q)).unwrap()).collect() };
-    let consumed = ends_now(); // caught up: committed at every queue's end
+    let consumed = queue_ends(&addr, "GuardTopicR"); // caught up: committed at every queue's end
     produce("GuardTopicR", 8, None);
     set_topic_queues(&addr, "GuardTopicR", 4, 1);
-    let ends = ends_now();
+    let ends = queue_ends(&addr, "GuardTopicR");
     commit_offset(&addr, "GuardGroupR", "GuardTopicR", 0, ends[0]);
     let behind: i64 = (1..4).map(|q| ends[q] - consumed[q]).sum();
     assert!(behind > 0, "the producer wrote to more than queue 0: {ends:?}");

@@ -27,7 +27,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::admin::{topic_stats, AdminError, BatchQueues, BrokerAdmin, ConsumerOffsets, TopicConfig, TopicOffsets};
+use crate::admin::{
+    topic_stats, AdminError, BatchQueue, BatchQueues, BrokerAdmin, ConsumerOffsets, TopicConfig, TopicOffsets,
+};
 
 use super::backlog::Backlog;
 use super::kept::ReadStats;
@@ -63,15 +65,14 @@ pub(super) fn worth_asking(
     topics: &BTreeMap<String, TopicConfig>,
     max_frame: usize,
 ) -> bool {
+    if ends == QueueEnds::PerTopic {
+        return false;
+    }
     let rows: usize =
         offsets.keys().map(|(topic, _)| topics.get(topic).map_or(0, |c| c.write_queue_nums as usize)).sum();
     let fits = rows.saturating_mul(BYTES_PER_QUEUE_ROW) <= max_frame / 2;
     let scan = groups.saturating_mul(offsets.len());
-    match ends {
-        QueueEnds::PerTopic => false,
-        QueueEnds::Batch => fits,
-        QueueEnds::Auto => fits && scan <= PAIRS_PER_TOPIC_SAVED.saturating_mul(topics.len()),
-    }
+    fits && (ends == QueueEnds::Batch || scan <= PAIRS_PER_TOPIC_SAVED.saturating_mul(topics.len()))
 }
 
 /// Every topic's queue ends for a verdict: from the batch answer where it tells them exactly,
@@ -96,22 +97,16 @@ pub(super) async fn read_ends(
     };
     let (taken, ask) = split(&batch, topics, offsets);
     tracing::debug!(from_batch = taken.len(), asked = ask.len(), "queue ends");
-    let asked = topic_stats(admin, ask, concurrency).await?;
-    let mut read = ReadStats::default();
-    let mut stats = BTreeMap::new();
-    for (topic, s) in asked {
-        read.saw_store(&topic, s.last_store_ms);
-        stats.insert(topic, s.queues);
-    }
+    let mut read = ReadStats::from_topic_stats(topic_stats(admin, ask, concurrency).await?);
     let mut min_unknown = BTreeSet::new();
-    for (topic, (queues, newest_ms)) in taken {
-        read.saw_store(&topic, newest_ms);
+    for (topic, (queues, newest_ms)) in &taken {
+        read.saw_store(topic, *newest_ms);
         if queues.values().any(|(_, max)| *max > 0) {
             min_unknown.insert(topic.clone());
         }
-        stats.insert(topic, queues);
     }
-    read.stats = Arc::new(stats);
+    // The only holder of the table just built: extended in place, not copied.
+    Arc::make_mut(&mut read.stats).extend(taken.into_iter().map(|(topic, (queues, _))| (topic, queues)));
     Ok((read, min_unknown))
 }
 
@@ -141,7 +136,7 @@ fn split(
 
 /// Queues `0..write_queues` with min 0 and their max, and the newest store time among them; None
 /// if a queue is missing or its newest store time is not told.
-fn exact_queues(queues: &BTreeMap<u32, crate::admin::BatchQueue>, write_queues: u32) -> Option<(TopicOffsets, i64)> {
+fn exact_queues(queues: &BTreeMap<u32, BatchQueue>, write_queues: u32) -> Option<(TopicOffsets, i64)> {
     let mut out = TopicOffsets::new();
     let mut newest = 0;
     for q in 0..write_queues {
@@ -199,7 +194,6 @@ pub(super) async fn fill_mins(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admin::BatchQueue;
 
     fn topic(write_queues: u32) -> TopicConfig {
         TopicConfig { write_queue_nums: write_queues, read_queue_nums: write_queues, ..TopicConfig::default() }

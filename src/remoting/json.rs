@@ -314,23 +314,33 @@ impl<'a> Parser<'a> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Value, JsonError> {
-        self.pos += 1; // '['
         let mut items = Vec::new();
+        self.elements(|p: &mut Self| {
+            items.push(p.value(depth + 1)?);
+            Ok::<_, JsonError>(())
+        })?;
+        Ok(Value::Array(items))
+    }
+
+    /// Walks an array's elements: `on` gets the parser at each element, which it must consume
+    /// (the array twin of [`Parser::members`]).
+    fn elements<E: From<JsonError>>(&mut self, mut on: impl FnMut(&mut Self) -> Result<(), E>) -> Result<(), E> {
+        self.pos += 1; // '['
         self.ws();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(());
         }
         loop {
-            items.push(self.value(depth + 1)?);
+            on(self)?;
             self.ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(());
                 }
-                _ => return Err(self.err("expected ',' or ']' in array")),
+                _ => return Err(self.err("expected ',' or ']' in array").into()),
             }
         }
     }
@@ -359,26 +369,7 @@ impl<'a> Parser<'a> {
                     p.visit(depth + 1, field, f)
                 }
             }),
-            Some(b'[') => {
-                self.pos += 1;
-                self.ws();
-                if self.peek() == Some(b']') {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                loop {
-                    self.visit(depth + 1, field, f)?;
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.pos += 1,
-                        Some(b']') => {
-                            self.pos += 1;
-                            return Ok(());
-                        }
-                        _ => return Err(self.err("expected ',' or ']' in array").into()),
-                    }
-                }
-            }
+            Some(b'[') => self.elements(|p: &mut Self| p.visit(depth + 1, field, f)),
             _ => self.skip(depth).map_err(E::from),
         }
     }
