@@ -12,7 +12,7 @@ use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::proxy::FaultProxy;
-use common::{http_get, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Run, Serve};
+use common::{http_get_within, scratch, sidecar, start_broker, start_namesrv, BrokerSpec, Proc, Run, Serve};
 
 struct Fixture {
     ns1: Proc,
@@ -289,7 +289,8 @@ fn many_scale_in_callers_and_idle_connections_do_not_slow_role_or_multiply_scans
     let idle: Vec<std::net::TcpStream> =
         (0..300).map(|_| std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap()).collect();
     let port = serve.port;
-    let callers: Vec<_> = (0..50).map(|_| std::thread::spawn(move || http_get(port, "/scale-in").0)).collect();
+    let callers: Vec<_> =
+        (0..50).map(|_| std::thread::spawn(move || http_get_within(port, "/scale-in", T).0)).collect();
     let mut latencies: Vec<Duration> = (0..500)
         .map(|_| {
             let (code, _, took) = serve.get("/role");
@@ -309,8 +310,39 @@ fn many_scale_in_callers_and_idle_connections_do_not_slow_role_or_multiply_scans
     drop(idle);
 }
 
+/// A `/scale-in` caller is answered only by a scan begun after it asked. A group is moved back
+/// (a backlog appears) right after a scan found it caught up, and a caller asks at once: its answer
+/// has the group's row. A finished scan once answered every caller for a second, and this caller
+/// got the earlier "nothing behind".
 #[test]
-fn a_scale_in_caller_that_hangs_up_mid_scan_does_not_restart_the_scan_for_the_next() {
+fn a_backlog_that_appears_right_after_a_scale_in_scan_is_in_the_next_callers_answer() {
+    let f = fixture();
+    let _turn = turn();
+    let (master, ns) = (f.master.addr(), f.ns1.addr());
+    let (topic, group) = ("FreshScanTopic", "fresh-scan-group");
+    common::unconsumed(&master, &ns, topic, group, 2);
+    let ends = common::queue_ends(&master, topic, 2);
+    let caught_up = || (0..2).for_each(|q| common::commit_offset(&master, group, topic, q, ends[q as usize]));
+    caught_up();
+    let serve = Serve::start(&["--broker", &master, "--no-namesrv-check", "--no-broker-metrics"]);
+    let rows_of_group = |body: &str| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+        let rows = v["rows"].as_array().cloned().unwrap_or_default();
+        rows.iter().filter(|r| r["group"] == group).map(|r| r["messages"].as_u64().unwrap()).sum::<u64>()
+    };
+    for _ in 0..3 {
+        let (_, before, _) = serve.get("/scale-in");
+        assert_eq!(rows_of_group(&before), 0, "caught up: {before}");
+        (0..2).for_each(|q| common::commit_offset(&master, group, topic, q, 0));
+        let (code, after, _) = serve.get("/scale-in");
+        assert_eq!((code, rows_of_group(&after)), (409, 6), "moved back to 0 before this call: {after}");
+        caught_up();
+    }
+    common::delete_group(&master, group);
+}
+
+#[test]
+fn a_scale_in_caller_that_hangs_up_mid_scan_cancels_nothing_and_the_next_gets_a_scan_of_its_own() {
     use std::io::Write;
     let f = fixture();
     // Every answer the scan waits for is held 400 ms, so one scan takes seconds.
@@ -325,12 +357,13 @@ fn a_scale_in_caller_that_hangs_up_mid_scan_does_not_restart_the_scan_for_the_ne
     first.write_all(b"GET /scale-in HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
     std::thread::sleep(Duration::from_millis(800));
     drop(first);
-    // The next caller gets the scan that was under way.
-    let (code, body, _) = serve.get("/scale-in");
+    // The next caller asked after that scan began: it gets one of its own, begun after the first
+    // ended (the first is not cancelled, and the two never overlap): it waits for both.
+    let (code, body, _) = http_get_within(serve.port, "/scale-in", Duration::from_secs(60));
     broker.set(common::proxy::Mode::Pass);
     assert!([200, 409].contains(&code), "{code}: {body}");
     let scans = requests(&serve, "GET_ALL_TOPIC_CONFIG") - before;
-    assert_eq!(scans, 1, "the scan the first caller left was finished and shared, not started again");
+    assert_eq!(scans, 2, "the scan the first caller left ran to its end, then the second caller's");
 }
 
 /// `serve` keeping the broker at `addr` equal to `conf`, re-checked every 300 ms.

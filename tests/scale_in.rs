@@ -214,11 +214,9 @@ fn the_batch_read_of_queue_ends_gives_the_per_topic_verdict() {
     common::delete_group(&addr, "GuardGroupQ2b");
 }
 
-/// Where each of the 4 queues of `topic` (the broker's default) ends now, one GET_MAX_OFFSET each.
+/// Where each of the 4 queues of `topic` (the broker's default) ends now.
 fn queue_ends(addr: &str, topic: &str) -> Vec<i64> {
-    let admin = rocketmq_sidecar::admin::BrokerAdmin::new(addr, ClientOptions::default());
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    (0..4).map(|q| rt.block_on(admin.max_offset(topic, q)).unwrap()).collect()
+    common::queue_ends(addr, topic, 4)
 }
 
 #[test]

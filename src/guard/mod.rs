@@ -26,5 +26,5 @@ pub use read::{read, read_with_runtime, BrokerOffsets, Carry};
 pub use removal::{
     blocking_rows, failure_summary, is_scaling_in, shard_master, stop_writes_and_check, summary, SKIP_ANNOTATION,
 };
-pub use scanner::{Scan, Scanner, SHARED_FOR as SCAN_SHARED_FOR};
+pub use scanner::{Scan, Scanner};
 pub use writes::{format_ms, Writes, DEFAULT_QUIET_WINDOW};

@@ -1,23 +1,25 @@
 //! The scale-in scan behind `GET /scale-in`, owned by a task of its own. Callers ask for a scan and
-//! read the last finished one as an immutable snapshot; they never run the scan themselves, so a
-//! caller that hangs up (kbagent's timeout, a probe's) cancels nothing, and the next caller gets
-//! the scan already under way instead of starting it again. One scan runs at a time, and its
-//! answer serves every caller for [`SHARED_FOR`].
+//! read a finished one as an immutable snapshot; they never run the scan themselves, so a caller
+//! that hangs up (kbagent's timeout, a probe's) cancels nothing, and one scan runs at a time
+//! however many callers ask.
+//!
+//! A caller gets only a scan **begun after it asked**. A scan begun earlier read the broker before
+//! the caller's question: a message put in between is not in it, and its "safe" would be false
+//! for this caller (an earlier version shared a finished scan for a second, and a backlog put in
+//! that second was answered "safe"). Callers that ask while a scan runs share the next one, so a
+//! crowd of callers costs the broker at most two scans.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tokio::time::Instant;
 
 use crate::admin::BrokerAdmin;
 
 use super::{compute, Backlog, GuardError, Policy};
-
-/// How long one finished scan answers every caller.
-pub const SHARED_FOR: Duration = Duration::from_secs(1);
 
 /// What one scan found.
 #[derive(Debug, Clone)]
@@ -45,11 +47,10 @@ impl From<Result<Backlog, GuardError>> for Scan {
     }
 }
 
-/// A finished scan: the n-th, finished at `at`.
+/// The n-th scan, finished.
 #[derive(Debug)]
 struct Finished {
     seq: u64,
-    at: Instant,
     scan: Scan,
 }
 
@@ -58,8 +59,12 @@ type ScanFuture = Pin<Box<dyn Future<Output = Scan> + Send>>;
 /// A handle on the scanning task; cheap to clone. The task ends when the last handle is dropped.
 #[derive(Clone)]
 pub struct Scanner {
-    /// Capacity 1: a request already waiting covers every caller that arrives before it is taken.
+    /// Capacity 1: a request waiting to be taken covers every caller that asks before it is.
     wanted: mpsc::Sender<()>,
+    /// How many scans have begun: counted before a scan's first request, so a caller that reads n
+    /// is answered by scan n + 1 or later, which read the broker after the caller asked. (A
+    /// count, not a clock: two readings of a clock can be equal.)
+    begun: Arc<AtomicU64>,
     finished: watch::Receiver<Option<Arc<Finished>>>,
 }
 
@@ -76,13 +81,17 @@ impl Scanner {
         })
     }
 
-    /// Starts the task that runs `scan` whenever a caller wants a fresh answer.
+    /// Starts the task that runs `scan` whenever a caller wants one.
     pub fn start(scan: impl Fn() -> ScanFuture + Send + 'static) -> Scanner {
         let (wanted, mut requests) = mpsc::channel(1);
         let (publish, finished) = watch::channel(None);
+        let begun = Arc::new(AtomicU64::new(0));
+        let counted = begun.clone();
         tokio::spawn(async move {
-            let mut seq = 0;
+            // A request sent during a scan stays queued: its caller asked after that scan began,
+            // so the next scan is the one that answers it.
             while requests.recv().await.is_some() {
+                let seq = counted.fetch_add(1, Ordering::SeqCst) + 1;
                 // A scan that panics (a bug) is that scan's "cannot tell"; the scanner goes on.
                 let result = tokio::spawn(scan()).await.unwrap_or_else(|e| Scan::Failed {
                     error: format!(
@@ -90,28 +99,23 @@ impl Scanner {
                     ),
                     kind: "internal",
                 });
-                seq += 1;
-                publish.send_replace(Some(Arc::new(Finished { seq, at: Instant::now(), scan: result })));
-                // A request made during that scan came from a caller it has just answered.
-                while requests.try_recv().is_ok() {}
+                publish.send_replace(Some(Arc::new(Finished { seq, scan: result })));
             }
         });
-        Scanner { wanted, finished }
+        Scanner { wanted, begun, finished }
     }
 
-    /// A scan no older than [`SHARED_FOR`], or the next one to finish; None when none finishes
-    /// within `wait` (the caller's own bound; the scan goes on for the callers after it).
+    /// The first scan begun after this call; None when none finishes within `wait` (the caller's
+    /// own bound; the scan goes on). A scan under way when the call comes must end before the
+    /// caller's own begins, so `wait` should allow for two.
     pub async fn get(&self, wait: Duration) -> Option<Scan> {
+        let asked = self.begun.load(Ordering::SeqCst);
         let mut finished = self.finished.clone();
-        let seen = match finished.borrow_and_update().as_ref() {
-            Some(f) if f.at.elapsed() < SHARED_FOR => return Some(f.scan.clone()),
-            Some(f) => f.seq,
-            None => 0,
-        };
-        // Full means a request is already waiting for the task; it serves this caller too.
+        // Full means a request is already waiting for the task: the scan it starts begins after
+        // now, and serves this caller too.
         let _ = self.wanted.try_send(());
         let next = async {
-            let f = finished.wait_for(|f| f.as_ref().is_some_and(|f| f.seq > seen)).await.ok()?;
+            let f = finished.wait_for(|f| f.as_ref().is_some_and(|f| f.seq > asked)).await.ok()?;
             f.as_ref().map(|f| f.scan.clone())
         };
         tokio::time::timeout(wait, next).await.ok().flatten()
@@ -120,7 +124,9 @@ impl Scanner {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::time::Instant;
 
     use super::*;
 
@@ -146,15 +152,15 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_caller_that_leaves_mid_scan_does_not_restart_it_for_the_next() {
+    async fn a_caller_that_leaves_mid_scan_cancels_nothing_and_the_next_gets_a_scan_begun_after_it_asked() {
         let (scanner, runs) = counting(Duration::from_secs(3));
         // The first caller gives up after 1 s of a 3 s scan (its future is dropped).
         assert!(scanner.get(Duration::from_secs(1)).await.is_none());
-        // The next caller gets that same scan when it finishes, 2 s later; no second scan.
+        // The next caller asked after scan 1 began: scan 1 runs to its end (2 s more), then its own.
         let started = Instant::now();
-        assert_eq!(label(scanner.get(Duration::from_secs(10)).await), "scan 1");
-        assert_eq!(started.elapsed(), Duration::from_secs(2));
-        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert_eq!(label(scanner.get(Duration::from_secs(10)).await), "scan 2");
+        assert_eq!(started.elapsed(), Duration::from_secs(5));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(start_paused = true)]
@@ -170,12 +176,11 @@ mod tests {
         });
         let first = scanner.get(Duration::from_secs(5)).await;
         assert!(matches!(first, Some(Scan::Failed { kind: "internal", .. })), "{first:?}");
-        tokio::time::sleep(SHARED_FOR * 2).await;
         assert_eq!(label(scanner.get(Duration::from_secs(5)).await), "scan 2");
     }
 
     #[tokio::test(start_paused = true)]
-    async fn callers_at_once_share_one_scan_and_its_answer_for_a_second() {
+    async fn callers_at_once_share_one_scan_and_a_caller_after_it_gets_a_new_one() {
         let (scanner, runs) = counting(Duration::from_millis(400));
         let callers: Vec<_> = (0..50)
             .map(|_| {
@@ -186,25 +191,35 @@ mod tests {
         for c in callers {
             assert_eq!(c.await.unwrap(), "scan 1");
         }
-        tokio::time::sleep(SHARED_FOR / 2).await;
-        assert_eq!(label(scanner.get(Duration::from_secs(5)).await), "scan 1", "still shared");
-        tokio::time::sleep(SHARED_FOR).await;
-        assert_eq!(label(scanner.get(Duration::from_secs(5)).await), "scan 2", "then a fresh scan");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // However soon after: a message put since scan 1 read the broker is not in it.
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(label(scanner.get(Duration::from_secs(5)).await), "scan 2");
         assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_caller_arriving_during_a_scan_gets_that_scan_and_starts_no_other() {
+    async fn callers_arriving_during_a_scan_share_the_next_one_and_scans_never_overlap() {
         let (scanner, runs) = counting(Duration::from_secs(2));
         let first = {
             let s = scanner.clone();
             tokio::spawn(async move { label(s.get(Duration::from_secs(5)).await) })
         };
         tokio::time::sleep(Duration::from_secs(1)).await;
-        // Mid-scan: the scan under way answers this caller too.
-        assert_eq!(label(scanner.get(Duration::from_secs(5)).await), "scan 1");
+        // Mid-scan: ten callers asked after scan 1 began; scan 2 (begun when scan 1 ended) is theirs.
+        let during: Vec<_> = (0..10)
+            .map(|_| {
+                let s = scanner.clone();
+                tokio::spawn(async move { label(s.get(Duration::from_secs(5)).await) })
+            })
+            .collect();
+        let started = Instant::now();
+        for c in during {
+            assert_eq!(c.await.unwrap(), "scan 2");
+        }
+        assert_eq!(started.elapsed(), Duration::from_secs(3), "scan 1's last second, then scan 2's two");
         assert_eq!(first.await.unwrap(), "scan 1");
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert_eq!(runs.load(Ordering::SeqCst), 1, "no scan ran for a request the first one answered");
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "one scan for the ten");
     }
 }

@@ -43,8 +43,8 @@ pub struct AppState {
     pub broker: Option<(Arc<BrokerAdmin>, std::time::Duration)>,
     /// The agent's metrics and, unless turned off, the broker metrics cache.
     pub metrics: Option<(Arc<AgentMetrics>, Option<Arc<BrokerMetrics>>)>,
-    /// `/scale-in`: the scanning task (one scan at a time, its answer shared for
-    /// [`crate::guard::SCAN_SHARED_FOR`]); None without a broker.
+    /// `/scale-in`: the scanning task (one scan at a time; a caller gets one begun after it
+    /// asked, shared with the callers that asked before it began); None without a broker.
     pub scale_in: Option<Scanner>,
     /// The other broker-asking endpoints in flight at once.
     pub expensive: Arc<tokio::sync::Semaphore>,
@@ -73,7 +73,8 @@ GET /status     JSON: role, brokerName, brokerId, cluster, broker address, last 
 GET /primary    200 only for a healthy master, else 503 with the reason (alias /master)
 GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if further behind
 GET /health     200 while the broker answers (fresh check), else 503
-GET /scale-in   the scale-in guard's verdict as JSON (asks the broker, bounded by --timeout x 5):
+GET /scale-in   the scale-in guard's verdict as JSON, from a scan begun after the call (one scan
+                at a time, each bounded by --timeout x 5):
                 200 safe, 409 unconsumed messages or writes not stopped for 35 s (with the
                 table), 503 cannot tell;
                 ?allowSlave=true: a slave is safe to remove (200), for memberLeave
@@ -231,9 +232,10 @@ async fn scale_in(State(app): State<AppState>, Query(q): Query<ScaleInQuery>) ->
     let (Some((_, limit)), Some(scanner)) = (&app.broker, &app.scale_in) else {
         return unavailable("scale-in check not configured".into());
     };
-    // Waits at most one scan's bound: the scan under way, or the one this call starts.
-    let Some(scan) = scanner.get(*limit).await else {
-        let e = GuardError::Timeout(*limit);
+    // Waits at most two scans' bounds: the end of one under way (begun before this call, so not
+    // its answer), then the one begun after it.
+    let Some(scan) = scanner.get(*limit * 2).await else {
+        let e = GuardError::Timeout(*limit * 2);
         return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(cannot_tell_body(e.to_string(), e.kind())))
             .into_response();
     };

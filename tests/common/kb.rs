@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -31,12 +31,20 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 /// `kubectl kustomize deploy/kubeblocks/DIR` in a file: what `kubectl apply -k` sends.
+/// Rendered once per test process: tests run on threads, and a second rendering into the same
+/// scratch directory (which `scratch` empties first) would pull the file from under a reader.
 pub fn rendered(dir: &str) -> PathBuf {
+    static DONE: Mutex<BTreeMap<String, PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut done = DONE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(file) = done.get(dir) {
+        return file.clone();
+    }
     let out =
         Command::new("kubectl").arg("kustomize").arg(root().join("deploy/kubeblocks").join(dir)).output().unwrap();
     assert!(out.status.success(), "kubectl kustomize {dir}: {}", String::from_utf8_lossy(&out.stderr));
     let file = scratch(&format!("kustomize-{}", dir.replace('/', "-"))).join("all.yaml");
     std::fs::write(&file, &out.stdout).unwrap();
+    done.insert(dir.to_string(), file.clone());
     file
 }
 

@@ -807,6 +807,14 @@ pub fn unconsumed(broker: &str, namesrv: &str, topic: &str, group: &str, queues:
     }
 }
 
+/// Where each of the first `queues` queues of `topic` ends now, one GET_MAX_OFFSET each.
+pub fn queue_ends(addr: &str, topic: &str, queues: u32) -> Vec<i64> {
+    use rocketmq_sidecar::{admin::BrokerAdmin, remoting::ClientOptions};
+    let admin = BrokerAdmin::new(addr, ClientOptions::default());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    (0..queues).map(|q| rt.block_on(admin.max_offset(topic, q)).unwrap()).collect()
+}
+
 /// UPDATE_CONSUMER_OFFSET (15): `group` has consumed `topic` queue `queue` up to `offset`.
 pub fn commit_offset(broker: &str, group: &str, topic: &str, queue: u32, offset: i64) {
     use rocketmq_sidecar::remoting::{Client, ClientOptions, Command as Req};
