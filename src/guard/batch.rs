@@ -79,8 +79,10 @@ pub(super) fn worth_asking(
 /// from each remaining topic's own stats otherwise. Also returns the topics whose min offsets
 /// are placeholders (0). A batch request the broker refuses (an ACL, a release without it) or
 /// whose answer does not decode is logged and the read done per topic: it is an economy, never a
-/// requirement. One that times out or loses the connection fails the read, as any request of it
-/// would: asking every topic next would only spend a second budget on an unanswering broker.
+/// requirement; so is an answer over the frame limit ([`worth_asking`] estimates its size, this
+/// is the guard behind the estimate). One that times out or loses the connection fails the read,
+/// as any request of it would: asking every topic next would only spend a second budget on an
+/// unanswering broker.
 pub(super) async fn read_ends(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,
@@ -89,7 +91,7 @@ pub(super) async fn read_ends(
 ) -> Result<(ReadStats, BTreeSet<String>), AdminError> {
     let batch = match admin.consume_stats_batch().await {
         Ok(batch) => batch,
-        Err(e @ (AdminError::Decode { .. } | AdminError::Remoting(crate::remoting::RemotingError::Refused { .. }))) => {
+        Err(e) if is_not_for_us(&e) => {
             tracing::warn!(broker = %admin.addr(), error = %e, "GET_BROKER_CONSUME_STATS failed; reading every topic's stats");
             BatchQueues::new()
         }
@@ -108,6 +110,14 @@ pub(super) async fn read_ends(
     // The only holder of the table just built: extended in place, not copied.
     Arc::make_mut(&mut read.stats).extend(taken.into_iter().map(|(topic, (queues, _))| (topic, queues)));
     Ok((read, min_unknown))
+}
+
+/// Whether a failed batch request says only that this request is not for us (refused by the
+/// broker or its ACL, an answer larger than the frame limit, or one that does not decode), not
+/// that the broker is not answering.
+fn is_not_for_us(e: &AdminError) -> bool {
+    use crate::remoting::RemotingError::{AclDenied, Refused, TooLarge};
+    matches!(e, AdminError::Decode { .. } | AdminError::Remoting(Refused { .. } | AclDenied { .. } | TooLarge { .. }))
 }
 
 /// The topics the batch answer tells exactly (their queues with min 0, and their newest store
@@ -237,5 +247,23 @@ mod tests {
         assert!(worth_asking(QueueEnds::Batch, 17, &offsets, &topics, frame));
         assert!(!worth_asking(QueueEnds::Batch, 12, &offsets, &topics, 300_000), "answer over half a frame");
         assert!(!worth_asking(QueueEnds::PerTopic, 1, &offsets, &topics, frame));
+    }
+
+    #[test]
+    fn a_refusal_an_acl_denial_or_an_oversized_answer_falls_back_and_a_silent_broker_does_not() {
+        use crate::remoting::{AclModel, RemotingError};
+        let (addr, request) = ("b:10911".to_string(), "GET_BROKER_CONSUME_STATS");
+        let remark = String::new();
+        let refused =
+            RemotingError::Refused { addr: addr.clone(), request, code: 1, code_name: "x", remark: remark.clone() };
+        let acl = AclModel::V1;
+        let denied = RemotingError::AclDenied { addr: addr.clone(), request, code: 16, code_name: "x", remark, acl };
+        let large = RemotingError::TooLarge { addr: addr.clone(), request, len: 1 << 25, max: 1 << 24 };
+        let silent = RemotingError::Timeout { addr: addr.clone(), request, after: std::time::Duration::from_secs(3) };
+        let lost = RemotingError::Closed { addr, request, hint: "" };
+        for (e, falls_back) in [(refused, true), (denied, true), (large, true), (silent, false), (lost, false)] {
+            let said = e.to_string();
+            assert_eq!(is_not_for_us(&AdminError::Remoting(e)), falls_back, "{said}");
+        }
     }
 }
