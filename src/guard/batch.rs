@@ -56,47 +56,57 @@ const PAIRS_PER_TOPIC_SAVED: usize = 16;
 /// bytes), rounded up.
 const BYTES_PER_QUEUE_ROW: usize = 200;
 
-/// Whether the batch request is worth asking a broker with `groups` subscription groups, these
-/// committed offsets and this topic table, and whether its answer fits half of `max_frame`.
-pub(super) fn worth_asking(
-    ends: QueueEnds,
-    groups: usize,
-    offsets: &ConsumerOffsets,
-    topics: &BTreeMap<String, TopicConfig>,
-    max_frame: usize,
-) -> bool {
+/// Whether the batch request is worth asking a broker with `groups` subscription groups and these
+/// committed offsets, and whether its answer fits half of `max_frame`. Decided before the topic
+/// table is in, so that the request goes beside that read: the answer has a row per queue of every
+/// topic a group has offsets on (estimated from the queues committed), and it saves a request for
+/// each of those topics at most.
+pub(super) fn worth_asking(ends: QueueEnds, groups: usize, offsets: &ConsumerOffsets, max_frame: usize) -> bool {
     if ends == QueueEnds::PerTopic {
         return false;
     }
-    let rows: usize =
-        offsets.keys().map(|(topic, _)| topics.get(topic).map_or(0, |c| c.write_queue_nums as usize)).sum();
+    let rows: usize = offsets.values().map(BTreeMap::len).sum();
     let fits = rows.saturating_mul(BYTES_PER_QUEUE_ROW) <= max_frame / 2;
+    let topics: BTreeSet<&str> = offsets.keys().map(|(topic, _)| topic.as_str()).collect();
     let scan = groups.saturating_mul(offsets.len());
     fits && (ends == QueueEnds::Batch || scan <= PAIRS_PER_TOPIC_SAVED.saturating_mul(topics.len()))
 }
 
+/// The batch answer, asked when [`worth_asking`] says so (None otherwise). A request the broker
+/// refuses (the broker or its ACL, a release without it), an answer over the frame limit (the
+/// estimate's guard) or one that does not decode is logged and reads as an empty answer: every
+/// topic is then asked for its own stats, as the batch is an economy, never a requirement. One
+/// that times out or loses the connection fails the read, as any request of it would: asking
+/// every topic next would only spend a second budget on an unanswering broker.
+pub(super) async fn ask_if_worth_it(
+    admin: &BrokerAdmin,
+    ends: QueueEnds,
+    groups: usize,
+    offsets: &ConsumerOffsets,
+) -> Result<Option<BatchQueues>, AdminError> {
+    if !worth_asking(ends, groups, offsets, admin.max_frame()) {
+        return Ok(None);
+    }
+    match admin.consume_stats_batch().await {
+        Ok(batch) => Ok(Some(batch)),
+        Err(e) if is_not_for_us(&e) => {
+            tracing::warn!(broker = %admin.addr(), error = %e, "GET_BROKER_CONSUME_STATS failed; reading every topic's stats");
+            Ok(Some(BatchQueues::new()))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Every topic's queue ends for a verdict: from the batch answer where it tells them exactly,
 /// from each remaining topic's own stats otherwise. Also returns the topics whose min offsets
-/// are placeholders (0). A batch request the broker refuses (an ACL, a release without it) or
-/// whose answer does not decode is logged and the read done per topic: it is an economy, never a
-/// requirement; so is an answer over the frame limit ([`worth_asking`] estimates its size, this
-/// is the guard behind the estimate). One that times out or loses the connection fails the read,
-/// as any request of it would: asking every topic next would only spend a second budget on an
-/// unanswering broker.
+/// are placeholders (0).
 pub(super) async fn read_ends(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,
     offsets: &ConsumerOffsets,
+    batch: BatchQueues,
     concurrency: usize,
 ) -> Result<(ReadStats, BTreeSet<String>), AdminError> {
-    let batch = match admin.consume_stats_batch().await {
-        Ok(batch) => batch,
-        Err(e) if is_not_for_us(&e) => {
-            tracing::warn!(broker = %admin.addr(), error = %e, "GET_BROKER_CONSUME_STATS failed; reading every topic's stats");
-            BatchQueues::new()
-        }
-        Err(e) => return Err(e),
-    };
     let (taken, ask) = split(&batch, topics, offsets);
     tracing::debug!(from_batch = taken.len(), asked = ask.len(), "queue ends");
     let mut read = ReadStats::from_topic_stats(topic_stats(admin, ask, concurrency).await?);
@@ -239,14 +249,22 @@ mod tests {
 
     #[test]
     fn the_batch_is_asked_only_where_its_scan_is_small_and_its_answer_fits() {
-        let topics: BTreeMap<String, TopicConfig> = (0..1000).map(|i| (format!("T{i}"), topic(1))).collect();
-        let offsets: ConsumerOffsets = topics.keys().map(|t| ((t.clone(), "G".to_string()), BTreeMap::new())).collect();
+        let offsets: ConsumerOffsets =
+            (0..1000).map(|i| ((format!("T{i}"), "G".to_string()), [(0, 0)].into())).collect();
         let frame = 16 * 1024 * 1024;
-        assert!(worth_asking(QueueEnds::Auto, 12, &offsets, &topics, frame));
-        assert!(!worth_asking(QueueEnds::Auto, 17, &offsets, &topics, frame), "1,000 topics save at most 16,000 pairs");
-        assert!(worth_asking(QueueEnds::Batch, 17, &offsets, &topics, frame));
-        assert!(!worth_asking(QueueEnds::Batch, 12, &offsets, &topics, 300_000), "answer over half a frame");
-        assert!(!worth_asking(QueueEnds::PerTopic, 1, &offsets, &topics, frame));
+        assert!(worth_asking(QueueEnds::Auto, 12, &offsets, frame));
+        assert!(!worth_asking(QueueEnds::Auto, 17, &offsets, frame), "1,000 topics save at most 16,000 pairs");
+        assert!(worth_asking(QueueEnds::Batch, 17, &offsets, frame));
+        assert!(!worth_asking(QueueEnds::Batch, 12, &offsets, 300_000), "answer over half a frame");
+        assert!(!worth_asking(QueueEnds::PerTopic, 1, &offsets, frame));
+        // Two groups on every topic: twice the scan and twice the rows, for the same topics saved.
+        let both: ConsumerOffsets = offsets
+            .iter()
+            .flat_map(|((t, _), q)| ["G", "H"].map(|g| ((t.clone(), g.to_string()), q.clone())))
+            .collect();
+        assert!(worth_asking(QueueEnds::Auto, 8, &both, frame));
+        assert!(!worth_asking(QueueEnds::Auto, 9, &both, frame));
+        assert!(!worth_asking(QueueEnds::Batch, 12, &both, 700_000), "2,000 rows over half a frame");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use crate::admin::{
-    bounded, is_master, is_system_group, topic_stats, AdminError, BrokerAdmin, BrokerConfig, ConsumerOffsets,
-    DataVersion, GroupConfig, OnlineConsumers, RuntimeInfo, TopicConfig, TopicOffsets,
+    bounded, is_master, is_system_group, topic_stats, AdminError, BatchQueues, BrokerAdmin, BrokerConfig,
+    ConsumerOffsets, DataVersion, GroupConfig, OnlineConsumers, RuntimeInfo, TopicConfig, TopicOffsets,
 };
 
 use tokio::time::Instant;
@@ -184,18 +184,26 @@ async fn read_as(
             timer_wheel(admin, &config, runtime.map(|r| r.info))
         );
         let progress = (offsets?, delay?, timer?);
-        let topics = admin.topic_configs().await?;
-        let stats = match &asking {
+        let (topics, stats) = match &asking {
             Asking::Unblocked(ends) => {
-                let groups = groups_counted.await.unwrap_or(usize::MAX);
-                verdict_ends(admin, &topics, &progress.0, (*ends, groups), concurrency).await?
+                // The batch request, if any, goes beside the topic table's read (both after the
+                // committed offsets): it needs only the offsets and the group count to be chosen.
+                let batch = async {
+                    let groups = groups_counted.await.unwrap_or(usize::MAX);
+                    batch::ask_if_worth_it(admin, *ends, groups, &progress.0).await
+                };
+                let (topics, batch) = tokio::join!(admin.topic_configs(), batch);
+                let topics = topics?;
+                let stats = verdict_ends(admin, &topics, &progress.0, batch?, concurrency).await?;
+                (topics, stats)
             }
             Asking::Everyone(_) => {
+                let topics = admin.topic_configs().await?;
                 let digest = topic_table_digest(&topics);
                 let kept = kept.filter(|(_, k)| k.same_table(digest));
                 let (read, outcome) =
                     stats_of_every_topic(admin, &topics, concurrency, runtime, (digest, kept)).await?;
-                (read, outcome, BTreeSet::new())
+                (topics, (read, outcome, BTreeSet::new()))
             }
         };
         Ok::<_, AdminError>((progress, topics, stats))
@@ -299,19 +307,18 @@ async fn stats_of_every_topic(
     Ok((read, StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep }))
 }
 
-/// A verdict's queue ends: from the batch request where it is worth asking a broker with
-/// `groups` subscription groups ([`batch::worth_asking`]), else one request per topic. Nothing
-/// is kept for a later read.
+/// A verdict's queue ends: from the batch answer when it was asked ([`batch::ask_if_worth_it`]),
+/// else one request per topic. Nothing is kept for a later read.
 async fn verdict_ends(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,
     offsets: &ConsumerOffsets,
-    (ends, groups): (QueueEnds, usize),
+    batch: Option<BatchQueues>,
     concurrency: usize,
 ) -> Result<(ReadStats, StatsOutcome, BTreeSet<String>), AdminError> {
     let fresh = StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep: None };
-    if batch::worth_asking(ends, groups, offsets, topics, admin.max_frame()) {
-        let (read, min_unknown) = batch::read_ends(admin, topics, offsets, concurrency).await?;
+    if let Some(batch) = batch {
+        let (read, min_unknown) = batch::read_ends(admin, topics, offsets, batch, concurrency).await?;
         return Ok((read, fresh, min_unknown));
     }
     let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
