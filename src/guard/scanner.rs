@@ -7,7 +7,8 @@
 //! the caller's question: a message put in between is not in it, and its "safe" would be false
 //! for this caller (an earlier version shared a finished scan for a second, and a backlog put in
 //! that second was answered "safe"). Callers that ask while a scan runs share the next one, so a
-//! crowd of callers costs the broker at most two scans.
+//! crowd of callers costs the broker at most two scans, and scans begin at least [`MIN_SPACING`]
+//! apart, so callers that never pause cost it at most one scan a second.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use crate::admin::BrokerAdmin;
 
@@ -56,15 +58,22 @@ struct Finished {
 
 type ScanFuture = Pin<Box<dyn Future<Output = Scan> + Send>>;
 
+/// Scans begin at least this far apart: callers that ask without pause (a probe pointed at
+/// `/scale-in`, a loop) wait a little longer instead of keeping the broker scanning back to back.
+pub const MIN_SPACING: Duration = Duration::from_secs(1);
+
 /// A handle on the scanning task; cheap to clone. The task ends when the last handle is dropped.
 #[derive(Clone)]
 pub struct Scanner {
-    /// Capacity 1: a request waiting to be taken covers every caller that asks before it is.
-    wanted: mpsc::Sender<()>,
+    /// Wakes the task; capacity 1, as one waiting wake makes it look at `needed` again.
+    wake: mpsc::Sender<()>,
     /// How many scans have begun: counted before a scan's first request, so a caller that reads n
     /// is answered by scan n + 1 or later, which read the broker after the caller asked. (A
     /// count, not a clock: two readings of a clock can be equal.)
     begun: Arc<AtomicU64>,
+    /// The highest scan number a caller waits for: the task begins a scan only while it is ahead
+    /// of `begun`, so a caller that a scan already serves never causes another.
+    needed: Arc<AtomicU64>,
     finished: watch::Receiver<Option<Arc<Finished>>>,
 }
 
@@ -81,17 +90,22 @@ impl Scanner {
         })
     }
 
-    /// Starts the task that runs `scan` whenever a caller wants one.
+    /// Starts the task that runs `scan` whenever a caller needs one.
     pub fn start(scan: impl Fn() -> ScanFuture + Send + 'static) -> Scanner {
-        let (wanted, mut requests) = mpsc::channel(1);
+        let (wake, mut woken) = mpsc::channel(1);
         let (publish, finished) = watch::channel(None);
-        let begun = Arc::new(AtomicU64::new(0));
-        let counted = begun.clone();
+        let (begun, needed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let (counted, asked_for) = (begun.clone(), needed.clone());
         tokio::spawn(async move {
-            // A request sent during a scan stays queued: its caller asked after that scan began,
-            // so the next scan is the one that answers it.
-            while requests.recv().await.is_some() {
+            let mut next_start = Instant::now();
+            while woken.recv().await.is_some() {
+                if asked_for.load(Ordering::SeqCst) <= counted.load(Ordering::SeqCst) {
+                    continue; // every caller so far is served by a scan begun after it asked
+                }
+                // Callers that ask during this wait read the old count: the scan below serves them.
+                tokio::time::sleep_until(next_start).await;
                 let seq = counted.fetch_add(1, Ordering::SeqCst) + 1;
+                next_start = Instant::now() + MIN_SPACING;
                 // A scan that panics (a bug) is that scan's "cannot tell"; the scanner goes on.
                 let result = tokio::spawn(scan()).await.unwrap_or_else(|e| Scan::Failed {
                     error: format!(
@@ -102,18 +116,19 @@ impl Scanner {
                 publish.send_replace(Some(Arc::new(Finished { seq, scan: result })));
             }
         });
-        Scanner { wanted, begun, finished }
+        Scanner { wake, begun, needed, finished }
     }
 
     /// The first scan begun after this call; None when none finishes within `wait` (the caller's
     /// own bound; the scan goes on). A scan under way when the call comes must end before the
-    /// caller's own begins, so `wait` should allow for two.
+    /// caller's own begins, and scans begin [`MIN_SPACING`] apart, so `wait` should allow for two
+    /// scans (or one and the spacing).
     pub async fn get(&self, wait: Duration) -> Option<Scan> {
         let asked = self.begun.load(Ordering::SeqCst);
+        self.needed.fetch_max(asked + 1, Ordering::SeqCst);
         let mut finished = self.finished.clone();
-        // Full means a request is already waiting for the task: the scan it starts begins after
-        // now, and serves this caller too.
-        let _ = self.wanted.try_send(());
+        // Full means a wake is waiting: the task then reads `needed`, this caller's included.
+        let _ = self.wake.try_send(());
         let next = async {
             let f = finished.wait_for(|f| f.as_ref().is_some_and(|f| f.seq > asked)).await.ok()?;
             f.as_ref().map(|f| f.scan.clone())
@@ -125,8 +140,6 @@ impl Scanner {
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicUsize;
-
-    use tokio::time::Instant;
 
     use super::*;
 
@@ -221,5 +234,19 @@ mod tests {
         assert_eq!(first.await.unwrap(), "scan 1");
         tokio::time::sleep(Duration::from_secs(3)).await;
         assert_eq!(runs.load(Ordering::SeqCst), 2, "one scan for the ten");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_asking_without_pause_gets_a_new_scan_each_time_at_most_one_a_second() {
+        let (scanner, runs) = counting(Duration::from_millis(100));
+        let started = Instant::now();
+        let mut answers = Vec::new();
+        while started.elapsed() < Duration::from_secs(10) {
+            answers.push(label(scanner.get(Duration::from_secs(5)).await));
+        }
+        let scans = runs.load(Ordering::SeqCst);
+        assert!((10..=11).contains(&scans), "{scans} scans in 10 s");
+        let fresh: Vec<String> = (1..=scans).map(|n| format!("scan {n}")).collect();
+        assert_eq!(answers, fresh, "each answer a scan begun after its call");
     }
 }

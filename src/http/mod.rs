@@ -74,7 +74,7 @@ GET /primary    200 only for a healthy master, else 503 with the reason (alias /
 GET /replica    200 only for a healthy slave (alias /slave); ?lag=BYTES: 503 if further behind
 GET /health     200 while the broker answers (fresh check), else 503
 GET /scale-in   the scale-in guard's verdict as JSON, from a scan begun after the call (one scan
-                at a time, each bounded by --timeout x 5):
+                at a time, at most one a second, each bounded by --timeout x 5):
                 200 safe, 409 unconsumed messages or writes not stopped for 35 s (with the
                 table), 503 cannot tell;
                 ?allowSlave=true: a slave is safe to remove (200), for memberLeave
