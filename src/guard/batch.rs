@@ -72,7 +72,8 @@ pub(super) fn worth_asking(ends: QueueEnds, groups: usize, offsets: &ConsumerOff
     fits && (ends == QueueEnds::Batch || scan <= PAIRS_PER_TOPIC_SAVED.saturating_mul(topics.len()))
 }
 
-/// The batch answer, asked when [`worth_asking`] says so (None otherwise). A request the broker
+/// The batch answer, asked when [`worth_asking`] says so (an empty answer otherwise: every topic
+/// is then asked for its own stats by [`read_ends`]). A request the broker
 /// refuses (the broker or its ACL, a release without it), an answer over the frame limit (the
 /// estimate's guard) or one that does not decode is logged and reads as an empty answer: every
 /// topic is then asked for its own stats, as the batch is an economy, never a requirement. One
@@ -83,23 +84,23 @@ pub(super) async fn ask_if_worth_it(
     ends: QueueEnds,
     groups: usize,
     offsets: &ConsumerOffsets,
-) -> Result<Option<BatchQueues>, AdminError> {
+) -> Result<BatchQueues, AdminError> {
     if !worth_asking(ends, groups, offsets, admin.max_frame()) {
-        return Ok(None);
+        return Ok(BatchQueues::new());
     }
     match admin.consume_stats_batch().await {
-        Ok(batch) => Ok(Some(batch)),
+        Ok(batch) => Ok(batch),
         Err(e) if is_not_for_us(&e) => {
             tracing::warn!(broker = %admin.addr(), error = %e, "GET_BROKER_CONSUME_STATS failed; reading every topic's stats");
-            Ok(Some(BatchQueues::new()))
+            Ok(BatchQueues::new())
         }
         Err(e) => Err(e),
     }
 }
 
 /// Every topic's queue ends for a verdict: from the batch answer where it tells them exactly,
-/// from each remaining topic's own stats otherwise. Also returns the topics whose min offsets
-/// are placeholders (0).
+/// from each remaining topic's own stats otherwise (every topic's, from an empty answer). Also
+/// returns the topics whose min offsets are placeholders (0).
 pub(super) async fn read_ends(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,

@@ -307,22 +307,18 @@ async fn stats_of_every_topic(
     Ok((read, StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep }))
 }
 
-/// A verdict's queue ends: from the batch answer when it was asked ([`batch::ask_if_worth_it`]),
-/// else one request per topic. Nothing is kept for a later read.
+/// A verdict's queue ends, from the batch answer where it tells them ([`batch::read_ends`]; an
+/// empty answer when it was not asked). Nothing is kept for a later read.
 async fn verdict_ends(
     admin: &Arc<BrokerAdmin>,
     topics: &BTreeMap<String, TopicConfig>,
     offsets: &ConsumerOffsets,
-    batch: Option<BatchQueues>,
+    batch: BatchQueues,
     concurrency: usize,
 ) -> Result<(ReadStats, StatsOutcome, BTreeSet<String>), AdminError> {
     let fresh = StatsOutcome { read: StatsRead { source: StatsSource::Read, read_again: 0 }, keep: None };
-    if let Some(batch) = batch {
-        let (read, min_unknown) = batch::read_ends(admin, topics, offsets, batch, concurrency).await?;
-        return Ok((read, fresh, min_unknown));
-    }
-    let stats = topic_stats(admin, topics.keys().cloned().collect(), concurrency).await?;
-    Ok((ReadStats::from_topic_stats(stats), fresh, BTreeSet::new()))
+    let (read, min_unknown) = batch::read_ends(admin, topics, offsets, batch, concurrency).await?;
+    Ok((read, fresh, min_unknown))
 }
 
 /// Kept stats with the topics whose turn it is read again, and how many: their min offsets move
