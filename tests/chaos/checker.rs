@@ -31,7 +31,10 @@ pub const STALE_MASTER_MS: u64 = 5_000;
 pub const ELECTION_LAG_MS: u64 = 3_000;
 /// The shipped kubelet probes' timeoutSeconds (deploy/kubeblocks/*/componentdefinition.yaml).
 pub const PROBE_TIMEOUT_MS: u64 = 1_000;
-/// `/scale-in`'s own budget (5 x --timeout) plus 1 s.
+/// One scan's budget (5 x --timeout) plus 1 s. The handler may wait for two scans (one in flight when
+/// asked, then its own), but the campaign has one caller per `serve`, asking 15-30 s after its last
+/// answer (tests/chaos/load.rs): no scan of its own is in flight or too recent then, so each answer
+/// waits for one scan.
 pub const SCALE_IN_TIMEOUT_MS: u64 = 11_000;
 /// A CLI check has no overall budget of its own: each of its requests has --timeout (2 s) and its
 /// steps run one after another; 30 s is far above any seen.

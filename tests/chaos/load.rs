@@ -17,7 +17,7 @@ use crate::world::{field, World};
 /// How long a probe may wait for an endpoint answered from memory before the answer is recorded
 /// as missing (the checker's bound is far lower).
 const PROBE_LIMIT: Duration = Duration::from_secs(5);
-/// `/scale-in` asks the broker, bounded by 5 x --timeout (10 s).
+/// `/scale-in` asks the broker: one scan here, 5 x --timeout (10 s); the handler's own bound is two.
 const SCALE_IN_LIMIT: Duration = Duration::from_secs(20);
 
 const OTHERS: [&str; 7] =
