@@ -20,6 +20,8 @@
 # --jvm OPT: an extra JVM option, e.g. -Dtls.server.mode=enforcing (RocketMQ reads TLS settings from
 # system properties and from the file -Dtls.config.file names).
 # ROCKETMQ_TIMER_SLACK_NS=NS: the servers' timer slack (scripts/test.sh sets 20 ms; see with_timer_slack).
+# ROCKETMQ_CLIENT_LOG_ROOT=DIR: where `client` writes the Java client's own log (default: its temporary
+# home, removed when it ends); the tests keep it to show when a client is late.
 # Ports: a broker also binds P+1 (HA) and P-2 (VIP channel); leave room.
 # ACL brokers (--acl) get conf/plain_acl.yml with the two accounts below and no global whitelist.
 set -euo pipefail
@@ -283,7 +285,7 @@ client() { # test producer/consumer: scripts/java/TestClient.java (see its heade
   local classes home rc=0
   classes=$(client_classes)
   home=$(mktemp -d); prepare_home "$home"
-  java "${JVM_FLAGS[@]}" -Xmx256m -Duser.home="$home" -Drocketmq.client.logRoot="$home/logs" \
+  java "${JVM_FLAGS[@]}" -Xmx256m -Duser.home="$home" -Drocketmq.client.logRoot="${ROCKETMQ_CLIENT_LOG_ROOT:-$home/logs}" \
     -cp "$classes:$LIB/*" TestClient "$@" || rc=$?
   rm -rf "$home"; return $rc
 }

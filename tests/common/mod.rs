@@ -682,6 +682,8 @@ pub struct Helper {
     what: String,
     /// The client's standard error (Java's exceptions), shown when a line it should print is late.
     stderr: PathBuf,
+    /// The Java client's own log (its pulls, rebalances and retries), shown with it.
+    log_root: PathBuf,
 }
 
 const HELPER_PREFIXES: [&str; 10] =
@@ -695,7 +697,9 @@ impl Helper {
         static DIR: OnceLock<PathBuf> = OnceLock::new();
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stderr = DIR.get_or_init(|| scratch("helpers")).join(format!("{n}.err"));
+        let log_root = DIR.get_or_init(|| scratch("helpers")).join(format!("{n}.log"));
         let mut child = rocketmq_sh()
+            .env("ROCKETMQ_CLIENT_LOG_ROOT", &log_root)
             .arg("client")
             .args(args)
             .stdin(Stdio::piped())
@@ -716,7 +720,7 @@ impl Helper {
             }
             end.store(true, std::sync::atomic::Ordering::Release);
         });
-        let h = Helper { child, stdin, lines, ended, what: format!("{args:?}"), stderr };
+        let h = Helper { child, stdin, lines, ended, what: format!("{args:?}"), stderr, log_root };
         h.wait_line("started", Duration::from_secs(60));
         h
     }
@@ -773,10 +777,12 @@ impl Helper {
         let _ = self.child.wait();
     }
 
-    /// What the client said on standard error, and where its JVM's threads are (jstack of the
-    /// java process under scripts/rocketmq.sh): why a line it should have printed did not come.
+    /// What the client said on standard error and in its own log, and where its JVM's threads are
+    /// (jstack of the java process under scripts/rocketmq.sh): why a line it should have printed
+    /// did not come.
     fn diagnosis(&self) -> String {
         let mut out = format!("--- client stderr (last lines)\n{}\n", file_tail(&self.stderr, 30));
+        out += &format!("--- client log (last lines)\n{}\n", file_tail(&self.log_root.join("rocketmq_client.log"), 40));
         let children = format!("/proc/{0}/task/{0}/children", self.child.id());
         for pid in std::fs::read_to_string(children).unwrap_or_default().split_whitespace() {
             let stack = Command::new("timeout").args(["10", "jstack", pid]).output();
