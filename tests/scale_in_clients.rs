@@ -274,7 +274,7 @@ fn broadcast_consumers_block_with_their_own_offsets_and_an_offline_one_cannot_be
     consumer.wait_line("assigned", Duration::from_secs(60));
     produce("BcTopic", 50, 0);
     // Usually at once. In one clean-clone run on a loaded machine (2026-12-07) nothing came within
-    // 20 s, the client printing no error (cause not found); the other waits on a client allow 60 s.
+    // 20 s, the client printing no error (cause not found); 60 s, as for its start and assignment.
     consumer.wait_line("holding 0 0", Duration::from_secs(60));
     let client_id = consumer.lines("started")[0].trim_start_matches("started ").to_string();
 

@@ -696,8 +696,8 @@ impl Helper {
         static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         static DIR: OnceLock<PathBuf> = OnceLock::new();
         let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let stderr = DIR.get_or_init(|| scratch("helpers")).join(format!("{n}.err"));
-        let log_root = DIR.get_or_init(|| scratch("helpers")).join(format!("{n}.log"));
+        let dir = DIR.get_or_init(|| scratch("helpers"));
+        let (stderr, log_root) = (dir.join(format!("{n}.err")), dir.join(format!("{n}.log")));
         let mut child = rocketmq_sh()
             .env("ROCKETMQ_CLIENT_LOG_ROOT", &log_root)
             .arg("client")
