@@ -3,6 +3,7 @@
 //! Layers, each depending only on the ones above it:
 //! - [`properties`]: Java `.properties` text as the broker reads it (no dependencies).
 //! - [`periodic`]: the run-every-interval-until-shutdown loop of the background pollers.
+//! - [`sorted`]: lookups into a name-keyed map in the map's own order (no dependencies).
 //! - [`remoting`]: the wire protocol (frames, headers, ACL signing, lenient JSON).
 //! - [`admin`]: typed broker and name-server operations.
 //! - [`params`]: the broker parameter catalog and value validation (no I/O).
@@ -30,3 +31,4 @@ pub mod reload;
 pub mod remoting;
 pub mod role;
 pub mod seed;
+pub mod sorted;

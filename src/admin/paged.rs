@@ -188,7 +188,14 @@ impl<T: DeserializeOwned> Pages for Rows<T> {
         if !first && page.is_empty() {
             return Next::Done;
         }
-        self.rows.extend(page);
+        if self.rows.is_empty() {
+            // The first (or only) page built at once from its rows sorted, not row by row: an
+            // unpaged 10,000-row table comes in hash order, and inserting it searched the growing
+            // map once per row (the broker pages in name order, so later pages append).
+            self.rows = page.into_iter().collect();
+        } else {
+            self.rows.extend(page);
+        }
         Next::More
     }
 

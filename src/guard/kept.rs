@@ -455,17 +455,8 @@ mod tests {
     #[test]
     fn the_digest_follows_the_topic_table() {
         let table = |q| -> BTreeMap<String, TopicConfig> {
-            [(
-                "T".to_string(),
-                TopicConfig {
-                    topic_name: "T".into(),
-                    read_queue_nums: q,
-                    write_queue_nums: q,
-                    perm: 6,
-                    topic_sys_flag: 0,
-                },
-            )]
-            .into()
+            [("T".to_string(), TopicConfig { read_queue_nums: q, write_queue_nums: q, perm: 6, topic_sys_flag: 0 })]
+                .into()
         };
         assert_eq!(topic_table_digest(&table(4)), topic_table_digest(&table(4)));
         assert_ne!(topic_table_digest(&table(4)), topic_table_digest(&table(8)));

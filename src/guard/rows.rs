@@ -106,30 +106,33 @@ pub fn behind(queues: &TopicOffsets, position: &BTreeMap<u32, i64>) -> Vec<u64> 
         .collect()
 }
 
+/// Adds a row of `kind` with its totals from `lags`, unless nothing is behind. The names are
+/// copied only for a row kept: most of a large broker's topics and pairs are not behind.
 pub fn push(rows: &mut Vec<Row>, group: Option<&str>, topic: &str, kind: Kind, blocks: bool, lags: Vec<u64>) {
-    push_row(
-        rows,
-        Row {
-            group: group.map(str::to_string),
-            client: None,
-            topic: topic.to_string(),
-            kind,
-            queues_behind: 0,
-            messages: 0,
-            blocks,
-        },
-        lags,
-    )
+    let Some((messages, queues_behind)) = totals(&lags) else { return };
+    rows.push(Row {
+        group: group.map(str::to_string),
+        client: None,
+        topic: topic.to_string(),
+        kind,
+        queues_behind,
+        messages,
+        blocks,
+    });
 }
 
 /// Adds `row` with its totals from `lags`, unless nothing is behind.
 pub fn push_row(rows: &mut Vec<Row>, mut row: Row, lags: Vec<u64>) {
-    row.messages = lags.iter().copied().fold(0u64, u64::saturating_add);
-    if row.messages == 0 {
-        return;
-    }
-    row.queues_behind = u32::try_from(lags.iter().filter(|l| **l > 0).count()).unwrap_or(u32::MAX);
+    let Some((messages, queues_behind)) = totals(&lags) else { return };
+    (row.messages, row.queues_behind) = (messages, queues_behind);
     rows.push(row);
+}
+
+/// Messages and queues behind; None when nothing is.
+fn totals(lags: &[u64]) -> Option<(u64, u32)> {
+    let messages = lags.iter().copied().fold(0u64, u64::saturating_add);
+    let queues_behind = u32::try_from(lags.iter().filter(|l| **l > 0).count()).unwrap_or(u32::MAX);
+    (messages > 0).then_some((messages, queues_behind))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use crate::admin::{
     bounded, is_master, AdminError, BrokerAdmin, OnlineConsumers, StatsMinute, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX,
 };
 use crate::guard::{self, Backlog, BrokerOffsets, GuardError, Policy};
+use crate::sorted::InOrder;
 
 use super::quiet::{PairValues, Plan, Quiet, TopicValues};
 use super::runtime;
@@ -225,6 +226,8 @@ struct Pair<'a> {
     group: &'a str,
     committed: i64,
     lag: i64,
+    /// The topic never held a message (`quiet`'s test for a topic): a pair on it pulled nothing.
+    empty_topic: bool,
 }
 
 async fn master_metrics(
@@ -242,11 +245,9 @@ async fn master_metrics(
     let now = tokio::time::Instant::now();
     let online_with_backlog =
         |p: &Pair| p.lag > 0 && read.consumers.get(p.group).is_some_and(|c| !c.clients.is_empty());
-    // The same test as a topic's own (`quiet`: size 0): a pair on an empty topic pulled nothing.
-    let empty = |topic: &str| read.stats.get(topic).is_none_or(|q| topic_size(q) <= 0);
     let marks = pairs.iter().map(|p| {
         let key = (p.topic.to_string(), p.group.to_string());
-        (key, (p.committed, p.lag, online_with_backlog(p)), empty(p.topic))
+        (key, (p.committed, p.lag, online_with_backlog(p)), p.empty_topic)
     });
     let mut seen = quiet.observe(&topics, marks, now);
     tracing::debug!(
@@ -340,12 +341,13 @@ fn topic_size(queues: &TopicOffsets) -> i64 {
 
 /// Group/topic pairs by lag, largest first, cut at `max`; and how many were cut.
 fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair<'_>>, usize) {
+    let mut stats = InOrder::new(&read.stats);
     let mut pairs: Vec<Pair> = read
         .offsets
         .iter()
         .filter(|((topic, _), _)| !topic.starts_with(DLQ_PREFIX))
         .filter_map(|((topic, group), committed)| {
-            let queues = read.stats.get(topic)?;
+            let queues = stats.get(topic)?;
             let committed_at = |q: &u32| committed.get(q).copied().unwrap_or(0).max(0);
             Some(Pair {
                 topic,
@@ -355,6 +357,7 @@ fn largest_lags(read: &BrokerOffsets, max: usize) -> (Vec<Pair<'_>>, usize) {
                     .iter()
                     .map(|(q, (_, max))| max.saturating_sub(committed_at(q)))
                     .fold(0, i64::saturating_add),
+                empty_topic: topic_size(queues) <= 0,
             })
         })
         .collect();

@@ -109,7 +109,10 @@ impl Quiet {
         pairs: impl Iterator<Item = ((String, String), PairMark, bool)>,
         now: Instant,
     ) -> Observed {
-        let mut next = Quiet { topics: HashMap::with_capacity(topics.len()), pairs: HashMap::new() };
+        // Sized up front: 10,000 keys grown into a map rehash every key at each doubling.
+        let (pairs_seen, _) = pairs.size_hint();
+        let mut next =
+            Quiet { topics: HashMap::with_capacity(topics.len()), pairs: HashMap::with_capacity(pairs_seen) };
         let topic_due: Vec<Due<TopicValues>> = topics
             .iter()
             .map(|(topic, size)| {
