@@ -195,7 +195,7 @@ pub fn consume_stats_batch_from_body(body: &[u8]) -> Result<BatchQueues, DecodeE
         #[serde(rename = "queueId")]
         queue_id: u32,
     }
-    let mut out = BatchQueues::new();
+    let mut rows = Vec::new();
     json::each_member_of_every(body, "offsetTable", |key, text| {
         let key: Key = typed_row(&key).map_err(|e| format!("offset table key {key:?}: {e}"))?;
         let row: Row = typed_row(text).map_err(|e| format!("offset table row of {}: {e}", key.topic))?;
@@ -204,7 +204,19 @@ pub fn consume_stats_batch_from_body(body: &[u8]) -> Result<BatchQueues, DecodeE
             newest_ms: (row.broker_offset == 0 || row.consumer_offset == row.broker_offset)
                 .then_some(row.last_timestamp.max(0)),
         };
-        let queue = out.entry(key.topic).or_default().entry(key.queue_id).or_insert(seen);
+        rows.push((key.topic, key.queue_id, seen));
+        Ok::<_, DecodeError>(())
+    })?;
+    // Sorted (stably: rows of one queue keep the answer's order), then each topic's map built once:
+    // the answer is in hash order, and a row at a time each searched the growing map.
+    rows.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    let mut out: Vec<(String, BTreeMap<u32, BatchQueue>)> = Vec::new();
+    for (topic, queue_id, seen) in rows {
+        if out.last().is_none_or(|(last, _)| *last != topic) {
+            out.push((topic, BTreeMap::new()));
+        }
+        let queues = &mut out.last_mut().expect("pushed above").1;
+        let queue = queues.entry(queue_id).or_insert(seen);
         // A message put between two groups' rows moves the max: the later, higher one holds,
         // with a store time only from a row that reached it.
         if seen.max > queue.max {
@@ -212,9 +224,8 @@ pub fn consume_stats_batch_from_body(body: &[u8]) -> Result<BatchQueues, DecodeE
         } else if seen.max == queue.max {
             queue.newest_ms = queue.newest_ms.or(seen.newest_ms);
         }
-        Ok::<_, DecodeError>(())
-    })?;
-    Ok(out)
+    }
+    Ok(out.into_iter().collect())
 }
 
 /// One queue's row of GET_TOPIC_STATS_INFO (TopicOffset); both offsets are required.

@@ -31,6 +31,8 @@ use crate::admin::{
     topic_stats, AdminError, BatchQueue, BatchQueues, BrokerAdmin, ConsumerOffsets, TopicConfig, TopicOffsets,
 };
 
+use crate::sorted::InOrder;
+
 use super::backlog::Backlog;
 use super::kept::ReadStats;
 use super::read::BrokerOffsets;
@@ -111,16 +113,18 @@ pub(super) async fn read_ends(
     let (taken, ask) = split(&batch, topics, offsets);
     tracing::debug!(from_batch = taken.len(), asked = ask.len(), "queue ends");
     let mut read = ReadStats::from_topic_stats(topic_stats(admin, ask, concurrency).await?);
-    let mut min_unknown = BTreeSet::new();
+    let mut min_unknown = Vec::new();
     for (topic, (queues, newest_ms)) in &taken {
         read.saw_store(topic, *newest_ms);
         if queues.values().any(|(_, max)| *max > 0) {
-            min_unknown.insert(topic.clone());
+            min_unknown.push(topic.clone());
         }
     }
-    // The only holder of the table just built: extended in place, not copied.
-    Arc::make_mut(&mut read.stats).extend(taken.into_iter().map(|(topic, (queues, _))| (topic, queues)));
-    Ok((read, min_unknown))
+    // The only holder of the table just built: merged in place (both sorted), not copied.
+    let mut taken: BTreeMap<String, TopicOffsets> =
+        taken.into_iter().map(|(topic, (queues, _))| (topic, queues)).collect();
+    Arc::make_mut(&mut read.stats).append(&mut taken);
+    Ok((read, min_unknown.into_iter().collect()))
 }
 
 /// Whether a failed batch request says only that this request is not for us (refused by the
@@ -138,21 +142,23 @@ fn split(
     topics: &BTreeMap<String, TopicConfig>,
     offsets: &ConsumerOffsets,
 ) -> (BTreeMap<String, (TopicOffsets, i64)>, Vec<String>) {
-    let with_offsets: BTreeSet<&str> = offsets.keys().map(|(topic, _)| topic.as_str()).collect();
-    let mut taken = BTreeMap::new();
+    // The three tables are sorted by topic: walked together in order, not searched per topic.
+    let mut with_offsets = offsets.keys().map(|(topic, _)| topic.as_str()).peekable();
+    let mut batch = InOrder::new(batch);
+    let mut taken = Vec::new();
     let mut ask = Vec::new();
     for (topic, config) in topics {
-        let told = (with_offsets.contains(topic.as_str()) && committed_kind(topic).is_some())
+        while with_offsets.next_if(|t| *t < topic.as_str()).is_some() {}
+        let has_offsets = with_offsets.peek() == Some(&topic.as_str());
+        let told = (has_offsets && committed_kind(topic).is_some())
             .then(|| batch.get(topic).and_then(|queues| exact_queues(queues, config.write_queue_nums)))
             .flatten();
         match told {
-            Some(queues_and_newest) => {
-                taken.insert(topic.clone(), queues_and_newest);
-            }
+            Some(queues_and_newest) => taken.push((topic.clone(), queues_and_newest)),
             None => ask.push(topic.clone()),
         }
     }
-    (taken, ask)
+    (taken.into_iter().collect(), ask)
 }
 
 /// Queues `0..write_queues` with min 0 and their max, and the newest store time among them; None

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::admin::{ConsumerOffsets, TopicOffsets, DLQ_PREFIX, RETRY_PREFIX, REVIVE_PREFIX};
+use crate::sorted::InOrder;
 
 pub(super) const SCHEDULE_TOPIC: &str = "SCHEDULE_TOPIC_XXXX";
 pub(super) const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
@@ -81,13 +82,15 @@ pub(super) fn blocked_by_committed<'o>(
     stats: &BTreeMap<String, TopicOffsets>,
     exact: impl Fn(&str) -> bool,
 ) -> BTreeSet<&'o str> {
+    let mut stats = InOrder::new(stats);
     offsets
         .iter()
-        .filter(|((topic, _), _)| exact(topic))
         .filter(|((topic, _), _)| committed_kind(topic).is_some_and(|kind| committed_row_blocks(kind, false)))
         .filter(|((topic, _), committed)| {
             stats.get(topic).is_some_and(|queues| behind(queues, committed).iter().any(|lag| *lag > 0))
         })
+        // Last: a search per row, and only rows behind can block.
+        .filter(|((topic, _), _)| exact(topic))
         .map(|((_, group), _)| group.as_str())
         .collect()
 }
