@@ -39,6 +39,14 @@ impl<'m, V> InOrder<'m, V> {
     }
 }
 
+/// Whether the sorted `names` hold `name`, walking past every name before it: for a pass whose
+/// names never decrease (a map's own order), one comparison or two a step. Unlike [`InOrder`] it
+/// has no map to search again, so a name asked out of order reads as missing.
+pub fn walk_to<'n>(names: &mut Peekable<impl Iterator<Item = &'n str>>, name: &str) -> bool {
+    while names.next_if(|n| *n < name).is_some() {}
+    names.peek() == Some(&name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +72,12 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_walk_finds_each_name_it_reaches_in_order() {
+        let mut names = ["b", "b", "d"].into_iter().peekable();
+        let found: Vec<bool> = ["a", "b", "c", "d", "e"].map(|n| walk_to(&mut names, n)).into();
+        assert_eq!(found, [false, true, false, true, false]);
     }
 }

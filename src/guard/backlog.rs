@@ -26,7 +26,7 @@ use crate::admin::{
     REVIVE_PREFIX, TIMER_TOPIC,
 };
 
-use crate::sorted::InOrder;
+use crate::sorted::{walk_to, InOrder};
 
 use super::batch::{fill_mins, overstated, QueueEnds};
 use super::broadcast::broadcast_rows;
@@ -259,10 +259,9 @@ impl<'a> Findings<'a> {
         // Committed offsets come in topic order, so the sort mostly finds runs already in place;
         // then both lists are walked in order.
         self.consumed.sort_unstable();
-        let mut consumed = self.consumed.iter().peekable();
+        let mut consumed = self.consumed.iter().copied().peekable();
         for (topic, queues) in self.stats.iter() {
-            while consumed.next_if(|c| **c < topic.as_str()).is_some() {}
-            if consumed.peek().is_some_and(|c| **c == topic.as_str()) {
+            if walk_to(&mut consumed, topic) {
                 continue;
             }
             let lags = behind(queues, &BTreeMap::new());

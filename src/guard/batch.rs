@@ -31,7 +31,7 @@ use crate::admin::{
     topic_stats, AdminError, BatchQueue, BatchQueues, BrokerAdmin, ConsumerOffsets, TopicConfig, TopicOffsets,
 };
 
-use crate::sorted::InOrder;
+use crate::sorted::{walk_to, InOrder};
 
 use super::backlog::Backlog;
 use super::kept::ReadStats;
@@ -120,7 +120,8 @@ pub(super) async fn read_ends(
             min_unknown.push(topic.clone());
         }
     }
-    // The only holder of the table just built: merged in place (both sorted), not copied.
+    // The only holder of the table just built: merged in place (both sorted), not copied; the
+    // taken topics, already in name order, built once.
     let mut taken: BTreeMap<String, TopicOffsets> =
         taken.into_iter().map(|(topic, (queues, _))| (topic, queues)).collect();
     Arc::make_mut(&mut read.stats).append(&mut taken);
@@ -135,22 +136,23 @@ fn is_not_for_us(e: &AdminError) -> bool {
     matches!(e, AdminError::Decode { .. } | AdminError::Remoting(Refused { .. } | AclDenied { .. } | TooLarge { .. }))
 }
 
+/// Topics taken from the batch answer, in name order: their queues (min 0) and newest store time.
+type Taken = Vec<(String, (TopicOffsets, i64))>;
+
 /// The topics the batch answer tells exactly (their queues with min 0, and their newest store
-/// time), and the topics to ask one by one.
+/// time), in name order, and the topics to ask one by one.
 fn split(
     batch: &BatchQueues,
     topics: &BTreeMap<String, TopicConfig>,
     offsets: &ConsumerOffsets,
-) -> (BTreeMap<String, (TopicOffsets, i64)>, Vec<String>) {
+) -> (Taken, Vec<String>) {
     // The three tables are sorted by topic: walked together in order, not searched per topic.
     let mut with_offsets = offsets.keys().map(|(topic, _)| topic.as_str()).peekable();
     let mut batch = InOrder::new(batch);
     let mut taken = Vec::new();
     let mut ask = Vec::new();
     for (topic, config) in topics {
-        while with_offsets.next_if(|t| *t < topic.as_str()).is_some() {}
-        let has_offsets = with_offsets.peek() == Some(&topic.as_str());
-        let told = (has_offsets && committed_kind(topic).is_some())
+        let told = (walk_to(&mut with_offsets, topic) && committed_kind(topic).is_some())
             .then(|| batch.get(topic).and_then(|queues| exact_queues(queues, config.write_queue_nums)))
             .flatten();
         match told {
@@ -158,7 +160,7 @@ fn split(
             None => ask.push(topic.clone()),
         }
     }
-    (taken.into_iter().collect(), ask)
+    (taken, ask)
 }
 
 /// Queues `0..write_queues` with min 0 and their max, and the newest store time among them; None
@@ -249,8 +251,7 @@ mod tests {
         ]
         .into();
         let (taken, ask) = split(&batch, &topics, &offsets);
-        assert_eq!(taken.keys().collect::<Vec<_>>(), ["Caught"]);
-        assert_eq!(taken["Caught"], ([(0, (0, 5)), (1, (0, 0))].into(), 7));
+        assert_eq!(taken, [("Caught".to_string(), ([(0, (0, 5)), (1, (0, 0))].into(), 7))]);
         assert_eq!(ask, ["Behind", "NoOffsets", "Short", "rmq_sys_REVIVE_LOG_c"]);
     }
 
