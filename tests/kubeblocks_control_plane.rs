@@ -10,10 +10,9 @@
 //! Component, and the shard stays until its consumers have caught up; no message is lost.
 //!
 //! Each test runs on a control plane of its own: their own directories and pod addresses (exec
-//! 127.0.0.2 on and .10, HTTP .12 on and .20), every port reserved. They can run at once (316 s
-//! against ~8.5 min one after the other, alone on 2 cores), but take turns: run at once beside the
-//! rest of the suite, the push-client tests that follow them in CI's side lane started while the
-//! cores were saturated, and their consumers missed their timing.
+//! 127.0.0.2 on and .10, HTTP .12 on and .20), every port reserved, so they run at once: most of
+//! their time is waiting (the 45 s read-only hold, KubeBlocks' backoff, rolls), and the HTTP test
+//! (about 2 min alone) ends inside the exec one (about 4.5 min alone).
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -604,15 +603,8 @@ fn wait_role_labels(cp: &ControlPlane, fleet: &[Pod]) {
     eprintln!("role labels: {:?}", fleet.iter().map(|p| (p.name.clone(), role_label(cp, &p.name))).collect::<Vec<_>>());
 }
 
-/// The two control-plane tests one after the other (see the module comment).
-fn turn() -> std::sync::MutexGuard<'static, ()> {
-    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    TURN.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 #[test]
 fn kubeblocks_1_0_2_reconciles_the_shipped_manifests_into_broker_pods_whose_hooks_fire() {
-    let _turn = turn();
     let cp = install(Variant::Exec);
     run_readme_block(&cp, "cluster", |block| block);
     let broker_pods = |cp: &ControlPlane| pods(cp, "apps.kubeblocks.io/sharding-name=broker");
@@ -883,7 +875,6 @@ fn roll_back_to_the_shell_actions(cp: &ControlPlane, fleet: Vec<Pod>, ns: &str) 
 /// Cluster is not held by a backlog.
 #[test]
 fn kubeblocks_1_0_2_holds_a_shard_removal_through_the_http_variant_until_nothing_would_be_lost() {
-    let _turn = turn();
     let cp = install(Variant::Http);
     let example = std::fs::read_to_string(common::root().join("deploy/kubeblocks/cluster-example.yaml")).unwrap();
     // The example names the exec definitions (its comments say how to use the HTTP ones).
