@@ -71,6 +71,21 @@ fn check(broker: &str) -> Run {
     sidecar(&["scale-in", "check", "--broker", broker, "--quiet-window", "0s", "--timeout", "10s", "--json"], &[], T)
 }
 
+/// Checks `broker` every `every` until `done` holds for an answer, for at most `limit`; no answer on
+/// the way may be "safe". `what`: the broker's state meanwhile, for the failure messages.
+fn check_until(broker: &str, what: &str, every: Duration, limit: Duration, done: impl Fn(&Run) -> bool) -> Run {
+    let deadline = Instant::now() + limit;
+    loop {
+        let run = check(broker);
+        assert_ne!(run.code, Some(0), "safe {what}: {}", run.all_output());
+        if done(&run) {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "still not done after {limit:?} {what}: {}", run.all_output());
+        std::thread::sleep(every);
+    }
+}
+
 fn verdict(run: &Run) -> serde_json::Value {
     serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all_output()))
 }
@@ -226,18 +241,12 @@ fn timer_wheel_messages_are_counted_until_consumed() {
     assert_eq!(diff, Some("0"), "mqadmin misses the timer wheel: {stats}");
 
     // Due: delivered into the topic, where the group's offsets count them. Never safe between.
-    let deadline = Instant::now() + Duration::from_secs(90);
-    loop {
-        let run = check(&addr);
-        assert_ne!(run.code, Some(0), "safe while 20 messages are unconsumed: {}", run.all_output());
-        let doc = verdict(&run);
+    let (every, limit) = (Duration::from_secs(2), Duration::from_secs(90));
+    check_until(&addr, "while 20 messages are unconsumed (delivery)", every, limit, |run| {
+        let doc = verdict(run);
         let behind: u64 = rows_of(&doc, "consumer").iter().filter_map(|r| r["messages"].as_u64()).sum();
-        if rows_of(&doc, "timerWheel").is_empty() && behind == 20 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never delivered: {doc:#}");
-        std::thread::sleep(Duration::from_secs(2));
-    }
+        rows_of(&doc, "timerWheel").is_empty() && behind == 20
+    });
     assert_eq!(client(&["consume", &ns, topic, group, "20", "30"]), ["consumed 20"]);
     let run = check(&addr);
     assert_eq!(run.code, Some(0), "{}", run.all_output());
@@ -295,35 +304,21 @@ fn pop_consumers_unacked_messages_are_never_safe() {
     // A checkpoint is stored before the wheel sorts it in; until then it is one of the wheel's
     // unsorted messages, which block as they are ("unsafe", row `rmq_sys_wheel_timer`; seen once in
     // eight runs with four tests at a time). Never safe; "cannot tell" once it is in the wheel.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let run = check(&addr);
-        assert_ne!(run.code, Some(0), "safe with a popped, unacked message: {}", run.all_output());
-        if run.code == Some(2) {
-            assert!(run.stderr.contains("POP consumers have messages popped and not acked"), "{}", run.stderr);
-            break;
-        }
-        assert!(Instant::now() < deadline, "never 'cannot tell' while popped and unacked: {}", run.all_output());
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let (every, limit) = (Duration::from_millis(500), Duration::from_secs(10));
+    let run = check_until(&addr, "with a popped, unacked message", every, limit, |run| run.code == Some(2));
+    assert!(run.stderr.contains("POP consumers have messages popped and not acked"), "{}", run.stderr);
     // The client dies with the message unacked: after its invisible time it is revived into a
     // retry topic and counted there.
     consumer.stop();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let run = check(&addr);
-        assert_ne!(run.code, Some(0), "safe with an unacked POP message: {}", run.all_output());
-        let doc = verdict(&run);
+    let (every, limit) = (Duration::from_secs(2), Duration::from_secs(120));
+    check_until(&addr, "with an unacked POP message (its revive)", every, limit, |run| {
+        let doc = verdict(run);
         let retry = rows_of(&doc, "retry")
             .iter()
             .chain(&rows_of(&doc, "consumer"))
             .any(|r| r["topic"].as_str().is_some_and(|t| t.starts_with("%RETRY%")) && r["messages"].as_u64() > Some(0));
-        if run.code == Some(1) && retry {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the unacked message never came back: {doc:#}");
-        std::thread::sleep(Duration::from_secs(2));
-    }
+        run.code == Some(1) && retry
+    });
 }
 
 /// ACL refusals are ACL refusals with a hint for the release's ACL: 2.0 from 5.3 (users and
