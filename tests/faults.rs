@@ -66,12 +66,19 @@ fn run(args: &[&str]) -> Run {
 
 fn serve(args: &[&str]) -> Serve {
     let mut all = args.to_vec();
-    all.extend_from_slice(&["--access-key", ACCESS_KEY, "--secret-key-file"]);
-    let file = scratch("faults-secret").join("secret");
-    std::fs::write(&file, format!("{SECRET}\n")).unwrap();
-    let file = file.to_str().unwrap().to_string();
-    all.push(&file);
+    all.extend_from_slice(&["--access-key", ACCESS_KEY, "--secret-key-file", secret_file()]);
     Serve::start(&all)
+}
+
+/// The secret's file, written once: tests run at once, and scratch() empties its directory on
+/// every call, so a file written per call could vanish under another test's `serve`.
+fn secret_file() -> &'static str {
+    static FILE: OnceLock<String> = OnceLock::new();
+    FILE.get_or_init(|| {
+        let file = scratch("faults-secret").join("secret");
+        std::fs::write(&file, format!("{SECRET}\n")).unwrap();
+        file.to_str().unwrap().to_string()
+    })
 }
 
 /// Nothing the agent wrote or answered contains the secret.
