@@ -203,8 +203,8 @@ fn readme_block(name: &str) -> String {
 /// copy of the repository's deploy/ files, with kubectl pointed at this control plane.
 fn run_readme_block(cp: &ControlPlane, name: &str, edit: impl Fn(String) -> String) {
     // Under the control plane's own directory: both tests install at once, and a shared scratch
-    // name let one test's scratch() delete the other's copy under its kubectl (seen once in a clean-clone run:
-    // "getwd: no such file or directory").
+    // name let one test's scratch() delete the other's copy under its kubectl (seen once in a
+    // clean-clone run: "getwd: no such file or directory").
     let dir = cp.dir.join(format!("readme-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     let copied = std::process::Command::new("cp").arg("-r").arg(common::root().join("deploy")).arg(&dir).status();
